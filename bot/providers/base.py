@@ -1,0 +1,178 @@
+"""The contract between the job dispatcher and an image provider.
+
+Providers translate their own errors into ``bot.errors.ProviderError`` subclasses at this
+boundary; nothing above it ever sees an httpx type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import FailureKind
+from bot.speed import SpeedMode
+
+
+class TaskStatus(StrEnum):
+    """A provider task's status, as the midjourney-proxy protocol names them."""
+
+    NOT_START = "NOT_START"
+    SUBMITTED = "SUBMITTED"
+    MODAL = "MODAL"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCEL = "CANCEL"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the task will never change again."""
+        return self in {TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.CANCEL}
+
+
+class Action(StrEnum):
+    """Follow-up actions on a finished task (grid buttons and single-image buttons)."""
+
+    UPSCALE = "upscale"
+    VARIATION = "variation"
+    REROLL = "reroll"
+    VARY_SUBTLE = "vary_subtle"
+    VARY_STRONG = "vary_strong"
+    ZOOM_OUT_2X = "zoom_out_2x"
+    ZOOM_OUT_1_5X = "zoom_out_1_5x"
+    PAN_LEFT = "pan_left"
+    PAN_RIGHT = "pan_right"
+    PAN_UP = "pan_up"
+    PAN_DOWN = "pan_down"
+    UPSCALE_SUBTLE = "upscale_subtle"
+    UPSCALE_CREATIVE = "upscale_creative"
+    ENHANCE = "enhance"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProviderButton(_Frozen):
+    """A button the provider offers on a finished task (trueai's ``buttons``)."""
+
+    custom_id: str
+    label: str = ""
+    emoji: str = ""
+    style: int = 2
+    type: int = 2
+
+
+class TaskState(_Frozen):
+    """What the provider says about one task, in the bot's terms."""
+
+    task_id: str
+    status: TaskStatus
+    progress: int = 0
+    """0 to 100."""
+    state: str | None = None
+    """The ``state`` field echoed back: the bot's job id."""
+    preview_url: str | None = None
+    image_url: str | None = None
+    image_urls: tuple[str, ...] = ()
+    buttons: tuple[ProviderButton, ...] = ()
+    failure_kind: FailureKind | None = None
+    failure_message: str | None = None
+    banned_word: str | None = None
+    queue_position: int | None = None
+    seed: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the task will never change again."""
+        return self.status.terminal
+
+
+class ImagineRequest(_Frozen):
+    """A new grid: ``prompt`` is the canonical text and always carries ``--seed``."""
+
+    job_id: int
+    prompt: str
+    speed: SpeedMode = SpeedMode.FAST
+
+
+class ActionRequest(_Frozen):
+    """A follow-up on a parent task: upscale N, variation N, reroll, single-image actions."""
+
+    job_id: int
+    parent_task_id: str
+    parent_buttons: tuple[ProviderButton, ...] = ()
+    action: Action
+    index: int = 0
+    """1 to 4 for grid actions (U1..U4, V1..V4); 0 where no index applies."""
+    speed: SpeedMode = SpeedMode.FAST
+
+
+class Submission(_Frozen):
+    """The provider accepted a request: track ``task_id`` from now on."""
+
+    task_id: str
+    queue_position: int | None = None
+    existing: bool = False
+    """True when the provider answered that this exact request already exists (code 21)."""
+
+
+class DownloadedImage(_Frozen):
+    """A result image, already within the size the caller asked for."""
+
+    data: bytes
+    content_type: str
+    filename: str
+
+
+class Capabilities(_Frozen):
+    """What a provider supports, so the bot offers only what works."""
+
+    custom_id_actions: bool = True
+    """Actions through the parent's button ``customId`` (``/submit/action``)."""
+    change_actions: bool = True
+    """Grid actions through ``/submit/change`` (U, V, reroll by index)."""
+    cancel: bool = False
+    batch_status: bool = True
+    webhook: bool = False
+
+
+@runtime_checkable
+class ImageProvider(Protocol):
+    """An image provider the dispatcher can drive; see ``bot.providers.midjourney``."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this provider supports."""
+        ...
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        """Start a grid; raises ``ProviderError`` subclasses on refusal."""
+        ...
+
+    async def submit_action(self, request: ActionRequest) -> Submission:
+        """Start a follow-up on a parent task; raises ``ProviderError`` on refusal."""
+        ...
+
+    async def fetch_many(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
+        """The state of many tasks at once; a task the provider forgot is absent."""
+        ...
+
+    async def find_by_state(self, state: str) -> TaskState | None:
+        """The task whose ``state`` is this job id, for recovery; None when unknown."""
+        ...
+
+    async def cancel(self, task_id: str) -> bool:
+        """Cancel a task where supported; False when the provider cannot."""
+        ...
+
+    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
+        """Fetch a result image, re-encoded if needed to fit within ``max_bytes``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and stop background work."""
+        ...

@@ -1,0 +1,223 @@
+"""Configuration: one ``Settings`` with typed sections, from the environment and a TOML file.
+
+Environment variables use the prefix ``TESSERA_`` and ``__`` for nesting
+(``TESSERA_PROVIDER__BASE_URL``); ``DISCORD_TOKEN`` is accepted for the token. The TOML file
+(``config/tessera.toml``, or the path in ``TESSERA_CONFIG``) holds everything but secrets:
+secrets come from the environment only, so they never end up in a file that gets shared.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/tessera.toml")
+SECRET_KEYS = (("discord", "token"), ("provider", "api_secret"))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiscordSettings(_Section):
+    """How the bot reaches Discord."""
+
+    token: SecretStr | None = None
+    api_base: str = "https://discord.com/api/v10"
+    """REST root; point it at a rate-limit proxy (nirn-proxy) or, in tests, at a fake."""
+    owner_ids: tuple[int, ...] = ()
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    """Discord's attachment limit for the bot; larger results are re-encoded to fit."""
+    progress_edit_interval: float = Field(default=2.0, ge=0)
+    """Seconds between two progress edits of one status message (edits coalesce)."""
+    guild_ready_timeout: float = Field(default=2.0, ge=0)
+
+
+class ProviderSettings(_Section):
+    """The image provider (midjourney-proxy protocol)."""
+
+    kind: Literal["midjourney-proxy"] = "midjourney-proxy"
+    base_url: str = "http://127.0.0.1:8080/mj"
+    api_secret: SecretStr | None = None
+    max_concurrency: int = Field(default=3, ge=1, le=100)
+    """The provider's concurrent slots (its ``core-size``); never more tasks in flight."""
+    poll_interval: float = Field(default=2.0, gt=0)
+    """Slowest interval between two status polls of a waiting task, in seconds."""
+    connect_timeout: float = Field(default=5.0, gt=0)
+    request_timeout: float = Field(default=20.0, gt=0)
+    speed_routing: Literal["prompt", "path", "account_filter"] = "prompt"
+    """How the speed mode reaches the provider: a prompt flag, a path prefix, or a filter."""
+    relax_upstream: Literal["fast", "relax"] = "fast"
+    """What a bot-scheduled relax job asks the provider for (most providers have no relax)."""
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_reset_seconds: float = Field(default=30.0, gt=0)
+    max_download_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    webhook_host: str | None = None
+    """Bind address of the optional notifyHook receiver; None disables it."""
+    webhook_port: int = Field(default=8787, ge=0, le=65535)
+    webhook_public_url: str | None = None
+    """The URL the provider can reach the receiver at (defaults to host and port)."""
+
+
+class DatabaseSettings(_Section):
+    """Where jobs, the ledger and settings live."""
+
+    url: str = "sqlite:///data/tessera.db"
+
+
+class SchedulerSettings(_Section):
+    """Queue policy: limits, relax share, watchdog."""
+
+    max_running_per_user: int = Field(default=3, ge=1)
+    max_waiting_per_user: int = Field(default=10, ge=1)
+    max_running_per_guild: int = Field(default=0, ge=0)
+    """0: no limit below the provider's slots."""
+    max_waiting_per_guild: int = Field(default=200, ge=1)
+    relax_share: float = Field(default=0.1, ge=0, le=1)
+    """Share of slot starts reserved for relax jobs so they never starve."""
+    stall_timeout: float = Field(default=300.0, gt=0)
+    """A running task whose progress does not change for this long is failed and refunded."""
+    job_timeout: float = Field(default=900.0, gt=0)
+    """A running task older than this is failed and refunded."""
+    confirm_above: int = Field(default=5, ge=1)
+    """``/imagine`` asks for confirmation before queueing more jobs than this."""
+
+
+class CostSettings(_Section):
+    """The cost model: base cost per action times multipliers (1 credit = 1 fast grid)."""
+
+    base: dict[str, float] = Field(
+        default_factory=lambda: {
+            "imagine": 1.0,
+            "variation": 1.0,
+            "reroll": 1.0,
+            "upscale": 0.25,
+            "vary": 1.0,
+            "zoom": 1.0,
+            "pan": 1.0,
+            "upscale_subtle": 2.0,
+            "upscale_creative": 2.0,
+            "enhance": 1.0,
+            "blend": 1.0,
+            "describe": 0.25,
+        }
+    )
+    speed: dict[str, float] = Field(
+        default_factory=lambda: {"fast": 1.0, "turbo": 2.0, "relax": 0.0}
+    )
+    quality: dict[str, float] = Field(
+        default_factory=lambda: {"0.25": 0.25, "0.5": 0.5, "1": 1.0, "2": 2.0, "4": 4.0}
+    )
+    draft: float = 0.5
+    oref: float = 2.0
+
+
+class QuotaSettings(_Section):
+    """Budgets that apply until moderators set their own."""
+
+    unit_name: str = "credits"
+    period: Literal["day", "week", "month"] = "day"
+    reset_hour_utc: int = Field(default=0, ge=0, le=23)
+    default_guild_budget: float | None = Field(default=None, ge=0)
+    """Credits per period for a guild's pool; None: unlimited until a moderator sets one."""
+    default_member_budget: float | None = Field(default=None, ge=0)
+    """Credits per period for each member; None: limited only by the guild pool."""
+    costs: CostSettings = CostSettings()
+
+
+class LoggingSettings(_Section):
+    """Log level and format."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = False
+
+
+class MetricsSettings(_Section):
+    """The optional Prometheus metrics and health endpoint."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything Tessera can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TESSERA_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    discord: DiscordSettings = DiscordSettings()
+    provider: ProviderSettings = ProviderSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    quota: QuotaSettings = QuotaSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first; the TOML file arrives through ``load_settings`` as init data."""
+        # The TOML file is merged by load_settings() as init data, below the environment.
+        return (env_settings, init_settings)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"{path}: cannot read the configuration file: {exc}"]
+    problems = [
+        f"{path}: [{section}] {key} is a secret; set it in the environment as "
+        f"TESSERA_{section.upper()}__{key.upper()} instead"
+        for section, key in SECRET_KEYS
+        if isinstance(data.get(section), dict) and key in data[section]
+    ]
+    return data, problems
+
+
+def _describe(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        env = "TESSERA_" + "__".join(str(part).upper() for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{name}: unknown setting (check the spelling of {name} / {env})")
+        else:
+            lines.append(f"{name}: {item['msg']} (set {env} or [{name}] in the TOML file)")
+    return lines
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Build the settings from the TOML file and the environment, or raise ``ConfigError``."""
+    env = os.environ
+    path = config_path or Path(env.get("TESSERA_CONFIG", str(DEFAULT_CONFIG_PATH)))
+    data, problems = _read_toml(path)
+    if problems:
+        raise ConfigError(problems)
+    if "TESSERA_DISCORD__TOKEN" not in env and env.get("DISCORD_TOKEN"):
+        data["discord"] = {**data.get("discord", {}), "token": env["DISCORD_TOKEN"]}
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc

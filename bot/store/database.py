@@ -1,0 +1,173 @@
+"""The SQLite database: one connection, serialised transactions, numbered migrations.
+
+Every read and write goes through ``Database.transaction()``. Transactions start with
+``BEGIN IMMEDIATE`` so a claim (a conditional ``UPDATE``) is atomic against every other
+writer, in this process or another. Repositories take the ``Transaction`` they run in, so a
+service composes several of them in one commit (``JobService.submit`` reserves quota and
+inserts jobs together). The lock is not re-entrant: pass the transaction down, never open a
+second one inside the first.
+
+SQL stays portable (``?`` parameters, no SQLite-only upserts beyond ``ON CONFLICT``,
+timestamps as epoch seconds) so that a PostgreSQL store can be added as a module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Row = sqlite3.Row
+Params = Sequence[Any]
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or ``:memory:``) in a ``sqlite:///`` URL."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        scheme = url.split(":", 1)[0]
+        raise ConfigError(
+            [
+                f"database.url: {scheme!r} databases are not supported yet; "
+                "use sqlite:///path/to/tessera.db"
+            ]
+        )
+    return url[len(prefix) :] or ":memory:"
+
+
+class Transaction:
+    """One open transaction; only valid inside ``Database.transaction()``."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        await cursor.close()
+        return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an ``INSERT``; the new row's id."""
+        cursor = await self._conn.execute(sql, params)
+        await cursor.close()
+        if cursor.lastrowid is None:
+            raise RuntimeError("INSERT produced no row id")
+        return cursor.lastrowid
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for each parameter row."""
+        await self._conn.executemany(sql, rows)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        async with self._conn.execute(sql, params) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query."""
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+
+class Database:
+    """The application's database; open with ``Database.open(url)``."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Database:
+        """Connect, configure SQLite for a long-running service and apply migrations."""
+        path = sqlite_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit, so BEGIN IMMEDIATE is ours to issue.
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await conn.execute(pragma)
+        db = cls(conn)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        """Close the connection; waits for a running transaction to finish."""
+        async with self._lock:
+            await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """An immediate transaction: committed on success, rolled back on any error."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet, in order; the names of those applied."""
+        applied: list[str] = []
+        async with self._lock:
+            await self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
+                done = {row[0] for row in await cursor.fetchall()}
+            for version, name, sql in _migrations():
+                if version in done:
+                    continue
+                # executescript runs the whole file; BEGIN keeps file and record atomic.
+                await self._conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n")
+                await self._conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
+                await self._conn.execute("COMMIT")
+                log.info("applied migration %04d_%s", version, name)
+                applied.append(f"{version:04d}_{name}")
+        return applied
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
