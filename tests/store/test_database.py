@@ -41,10 +41,14 @@ async def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
     try:
         async with db.transaction() as tx:
             await tx.execute("CREATE TABLE t (v INTEGER)")
-        with pytest.raises(RuntimeError):
+
+        async def insert_then_fail() -> None:
             async with db.transaction() as tx:
                 await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
                 raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await insert_then_fail()
         async with db.transaction() as tx:
             assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
     finally:
