@@ -1,0 +1,1 @@
+"""Test fakes that speak real protocols over loopback (not product code)."""
