@@ -1,0 +1,31 @@
+"""The services container the cogs read through ``bot.services``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Type-only imports: this module must import cleanly before (and without)
+    # the service packages, so the bot shell and the cogs can depend on it.
+    from bot.jobs import Dispatcher, JobEvents, JobService
+    from bot.providers.base import ImageProvider
+    from bot.quota import CostModel, QuotaService
+    from bot.settings import Settings
+    from bot.store.guild_config import GuildConfigRepository
+    from bot.store.user_settings import UserSettingsRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a cog needs, built once by the runtime."""
+
+    settings: Settings
+    jobs: JobService
+    quota: QuotaService
+    costs: CostModel
+    user_settings: UserSettingsRepository
+    guild_config: GuildConfigRepository
+    provider: ImageProvider
+    dispatcher: Dispatcher
+    events: JobEvents
