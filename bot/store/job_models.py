@@ -1,0 +1,169 @@
+"""The job model: states and their legal transitions, kinds, the frozen ``Job`` record.
+
+It lives in the store so the repository can return it; ``bot.jobs`` re-exports it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import FailureKind, IllegalTransition
+from bot.providers.base import Action, ProviderButton
+from bot.speed import SpeedMode
+
+
+class JobState(StrEnum):
+    """Where a job is in its life; every job ends in exactly one terminal state."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job will never change state again."""
+        return self in TERMINAL_STATES
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the job has not reached the provider yet."""
+        return self is JobState.QUEUED
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
+
+# submitting -> cancelled exists so a cancel that races the provider call still wins: the
+# dispatcher's submitting -> running update then finds no row and cancels the provider task.
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.QUEUED: frozenset({JobState.SUBMITTING, JobState.CANCELLED}),
+    JobState.SUBMITTING: frozenset(
+        {JobState.RUNNING, JobState.QUEUED, JobState.FAILED, JobState.CANCELLED}
+    ),
+    JobState.RUNNING: frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}),
+    JobState.SUCCEEDED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+}
+
+
+def check_transition(source: JobState, target: JobState) -> None:
+    """Raise ``IllegalTransition`` unless the state machine allows ``source -> target``."""
+    if target not in TRANSITIONS[source]:
+        raise IllegalTransition(f"a job cannot go from {source} to {target}")
+
+
+class JobKind(StrEnum):
+    """What a job asks the provider for; the value is the cost-table key."""
+
+    IMAGINE = "imagine"
+    UPSCALE = "upscale"
+    VARIATION = "variation"
+    REROLL = "reroll"
+    VARY = "vary"
+    ZOOM = "zoom"
+    PAN = "pan"
+    UPSCALE_SUBTLE = "upscale_subtle"
+    UPSCALE_CREATIVE = "upscale_creative"
+    ENHANCE = "enhance"
+
+
+_KIND_OF_ACTION: dict[Action, JobKind] = {
+    Action.UPSCALE: JobKind.UPSCALE,
+    Action.VARIATION: JobKind.VARIATION,
+    Action.REROLL: JobKind.REROLL,
+    Action.VARY_SUBTLE: JobKind.VARY,
+    Action.VARY_STRONG: JobKind.VARY,
+    Action.ZOOM_OUT_2X: JobKind.ZOOM,
+    Action.ZOOM_OUT_1_5X: JobKind.ZOOM,
+    Action.PAN_LEFT: JobKind.PAN,
+    Action.PAN_RIGHT: JobKind.PAN,
+    Action.PAN_UP: JobKind.PAN,
+    Action.PAN_DOWN: JobKind.PAN,
+    Action.UPSCALE_SUBTLE: JobKind.UPSCALE_SUBTLE,
+    Action.UPSCALE_CREATIVE: JobKind.UPSCALE_CREATIVE,
+    Action.ENHANCE: JobKind.ENHANCE,
+}
+
+
+def kind_of_action(action: Action) -> JobKind:
+    """The job kind (and cost key) of a follow-up action."""
+    return _KIND_OF_ACTION[action]
+
+
+class Job(BaseModel):
+    """One job's stored record, as the services and the Discord layer see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    guild_id: int
+    channel_id: int
+    user_id: int
+    kind: JobKind
+    action: Action | None
+    action_index: int
+    parent_id: int | None
+    prompt: str
+    """The canonical prompt text, always with ``--seed``."""
+    params: dict[str, Any]
+    seed: int
+    seed_explicit: bool
+    speed: SpeedMode
+    cost: int
+    """Millicredits reserved for this job (0 for relax)."""
+    state: JobState
+    provider_task_id: str | None
+    provider_buttons: tuple[ProviderButton, ...]
+    progress: int
+    preview_url: str | None
+    status_message_id: int | None
+    result_message_id: int | None
+    result_urls: tuple[str, ...]
+    failure_kind: FailureKind | None
+    failure_message: str | None
+    queue_position: int | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    attempts: int
+
+
+EventKind = Literal["queued", "started", "progress", "succeeded", "failed", "cancelled"]
+
+
+class JobEvent(BaseModel):
+    """Something happened to a job; ``job`` is its record after the change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EventKind
+    job: Job
+
+
+class QueueOverview(BaseModel):
+    """A guild's queue at a glance, for ``/queue``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    waiting_by_speed: dict[SpeedMode, int]
+    running_by_speed: dict[SpeedMode, int]
+    waiting: tuple[Job, ...]
+    """The guild's waiting jobs, oldest first (at most ``limit``)."""
+
+    @property
+    def total_waiting(self) -> int:
+        """How many of the guild's jobs wait for a slot."""
+        return sum(self.waiting_by_speed.values())
+
+    @property
+    def total_running(self) -> int:
+        """How many of the guild's jobs are at the provider."""
+        return sum(self.running_by_speed.values())

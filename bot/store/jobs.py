@@ -1,0 +1,352 @@
+"""The job repository: rows in, frozen ``Job`` models out, transitions as conditional UPDATEs.
+
+Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING *``: the row comes back
+only when this caller won the change, so two dispatchers (or a dispatcher and a cancel) never
+both act on one job. Only this module knows the ``jobs`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import FailureKind
+from bot.providers.base import Action, ProviderButton
+from bot.speed import SpeedMode
+from bot.store.database import Row, Transaction
+from bot.store.job_models import ACTIVE_STATES, Job, JobKind, JobState, check_transition
+
+# Columns a transition may set besides state; the SET clause is built only from these names.
+_SETTABLE = frozenset(
+    {
+        "provider_task_id",
+        "provider_buttons",
+        "progress",
+        "preview_url",
+        "result_message_id",
+        "result_urls",
+        "failure_kind",
+        "failure_message",
+        "queue_position",
+        "started_at",
+    }
+)
+_JSON_COLUMNS = frozenset({"provider_buttons", "result_urls"})
+
+
+class NewJob(BaseModel):
+    """What ``insert`` needs to create a queued job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    kind: JobKind
+    action: Action | None = None
+    action_index: int = 0
+    parent_id: int | None = None
+    prompt: str
+    params: dict[str, Any]
+    seed: int
+    seed_explicit: bool
+    speed: SpeedMode
+    cost: int
+    weight: int
+    """Scheduling weight: the job's cost at fast speed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """The few columns the dispatcher keeps per unfinished job (small on purpose)."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    speed: SpeedMode
+    weight: int
+    state: JobState
+    provider_task_id: str | None
+    progress: int
+    started_at: float | None
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column == "provider_buttons":
+        return json.dumps([button.model_dump() for button in value])
+    if column == "result_urls":
+        return json.dumps(list(value))
+    return value
+
+
+def job_from_row(row: Row) -> Job:
+    """The ``Job`` model of one ``jobs`` row."""
+    return Job(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        user_id=row["user_id"],
+        kind=JobKind(row["kind"]),
+        action=Action(row["action"]) if row["action"] else None,
+        action_index=row["action_index"],
+        parent_id=row["parent_id"],
+        prompt=row["prompt"],
+        params=json.loads(row["params"]),
+        seed=row["seed"],
+        seed_explicit=bool(row["seed_explicit"]),
+        speed=SpeedMode(row["speed"]),
+        cost=row["cost"],
+        state=JobState(row["state"]),
+        provider_task_id=row["provider_task_id"],
+        provider_buttons=tuple(
+            ProviderButton.model_validate(item) for item in json.loads(row["provider_buttons"])
+        ),
+        progress=row["progress"],
+        preview_url=row["preview_url"],
+        status_message_id=row["status_message_id"],
+        result_message_id=row["result_message_id"],
+        result_urls=tuple(json.loads(row["result_urls"])),
+        failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
+        failure_message=row["failure_message"],
+        queue_position=row["queue_position"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        attempts=row["attempts"],
+    )
+
+
+def _pending_from_row(row: Row) -> PendingJob:
+    return PendingJob(
+        id=row[0],
+        guild_id=row[1],
+        user_id=row[2],
+        speed=SpeedMode(row[3]),
+        weight=row[4],
+        state=JobState(row[5]),
+        provider_task_id=row[6],
+        progress=row[7],
+        started_at=row[8],
+    )
+
+
+_PENDING_COLUMNS = (
+    "id, guild_id, user_id, speed, weight, state, provider_task_id, progress, started_at"
+)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class JobRepository:
+    """Reads and writes ``jobs`` inside a caller's transaction."""
+
+    async def insert(self, tx: Transaction, job: NewJob, *, now: float) -> int:
+        """Store a new queued job; its id."""
+        return await tx.insert(
+            "INSERT INTO jobs (guild_id, channel_id, user_id, kind, action, action_index,"
+            " parent_id, prompt, params, seed, seed_explicit, speed, cost, weight, state,"
+            " created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job.guild_id,
+                job.channel_id,
+                job.user_id,
+                job.kind.value,
+                job.action.value if job.action else None,
+                job.action_index,
+                job.parent_id,
+                job.prompt,
+                json.dumps(job.params, sort_keys=True),
+                job.seed,
+                int(job.seed_explicit),
+                job.speed.value,
+                job.cost,
+                job.weight,
+                JobState.QUEUED.value,
+                now,
+                now,
+            ),
+        )
+
+    async def set_speed(
+        self, tx: Transaction, job_id: int, *, speed: SpeedMode, cost: int, prompt: str
+    ) -> None:
+        """Change a queued job's speed class and cost (the automatic fall-back to relax)."""
+        await tx.execute(
+            "UPDATE jobs SET speed = ?, cost = ?, prompt = ? WHERE id = ? AND state = ?",
+            (speed.value, cost, prompt, job_id, JobState.QUEUED.value),
+        )
+
+    async def get(self, tx: Transaction, job_id: int) -> Job | None:
+        """One job, or None."""
+        row = await tx.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None else job_from_row(row)
+
+    async def get_many(self, tx: Transaction, job_ids: Sequence[int]) -> list[Job]:
+        """These jobs, in id order (missing ids are skipped)."""
+        if not job_ids:
+            return []
+        rows = await tx.fetch_all(
+            f"SELECT * FROM jobs WHERE id IN ({_marks(len(job_ids))}) ORDER BY id",  # noqa: S608 (only ? marks)
+            tuple(job_ids),
+        )
+        return [job_from_row(row) for row in rows]
+
+    async def transition(
+        self,
+        tx: Transaction,
+        job_id: int,
+        source: JobState,
+        target: JobState,
+        *,
+        now: float,
+        bump_attempts: bool = False,
+        **fields: Any,
+    ) -> Job | None:
+        """Move a job from ``source`` to ``target``; None when it was not in ``source``."""
+        jobs = await self.transition_many(
+            tx, [job_id], source, target, now=now, bump_attempts=bump_attempts, **fields
+        )
+        return jobs[0] if jobs else None
+
+    async def transition_many(
+        self,
+        tx: Transaction,
+        job_ids: Sequence[int],
+        source: JobState,
+        target: JobState,
+        *,
+        now: float,
+        bump_attempts: bool = False,
+        **fields: Any,
+    ) -> list[Job]:
+        """Move every listed job still in ``source`` to ``target``; the jobs that moved."""
+        check_transition(source, target)
+        if not job_ids:
+            return []
+        unknown = set(fields) - _SETTABLE
+        if unknown:
+            raise ValueError(f"not a settable job column: {sorted(unknown)}")
+        sets = ["state = ?", "updated_at = ?"]
+        values: list[Any] = [target.value, now]
+        if target.terminal:
+            sets.append("finished_at = ?")
+            values.append(now)
+        if bump_attempts:
+            sets.append("attempts = attempts + 1")
+        for column, value in fields.items():
+            sets.append(f"{column} = ?")
+            values.append(_encode(column, value))
+        sql = (
+            f"UPDATE jobs SET {', '.join(sets)}"  # noqa: S608 (column names from _SETTABLE)
+            f" WHERE state = ? AND id IN ({_marks(len(job_ids))}) RETURNING *"
+        )
+        rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
+        return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
+
+    async def update_running(
+        self,
+        tx: Transaction,
+        job_id: int,
+        *,
+        now: float,
+        progress: int,
+        preview_url: str | None,
+        queue_position: int | None,
+    ) -> Job | None:
+        """Record a running job's progress; None when it is no longer running."""
+        row = await tx.fetch_one(
+            "UPDATE jobs SET progress = ?, preview_url = ?, queue_position = ?, updated_at = ?"
+            " WHERE id = ? AND state = ? RETURNING *",
+            (progress, preview_url, queue_position, now, job_id, JobState.RUNNING.value),
+        )
+        return None if row is None else job_from_row(row)
+
+    async def replace_task(
+        self, tx: Transaction, job_id: int, *, old_task_id: str, new_task_id: str, now: float
+    ) -> Job | None:
+        """Point a running job at a resubmitted provider task; None when it moved on."""
+        row = await tx.fetch_one(
+            "UPDATE jobs SET provider_task_id = ?, progress = 0, preview_url = NULL,"
+            " attempts = attempts + 1, updated_at = ?"
+            " WHERE id = ? AND state = ? AND provider_task_id = ? RETURNING *",
+            (new_task_id, now, job_id, JobState.RUNNING.value, old_task_id),
+        )
+        return None if row is None else job_from_row(row)
+
+    async def set_status_message(
+        self, tx: Transaction, job_id: int, message_id: int | None
+    ) -> bool:
+        """Remember the job's public status message; False when the job does not exist."""
+        changed = await tx.execute(
+            "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
+        )
+        return changed > 0
+
+    async def count_waiting(
+        self, tx: Transaction, *, guild_id: int, user_id: int
+    ) -> tuple[int, int]:
+        """How many jobs the user and the whole guild have waiting (queued)."""
+        row = await tx.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0)"
+            " FROM jobs WHERE guild_id = ? AND state = ?",
+            (user_id, guild_id, JobState.QUEUED.value),
+        )
+        if row is None:
+            return 0, 0
+        return int(row[1]), int(row[0])
+
+    async def user_jobs(
+        self, tx: Transaction, *, guild_id: int, user_id: int, active_only: bool, limit: int
+    ) -> list[Job]:
+        """A user's jobs in a guild, newest first."""
+        states = ACTIVE_STATES if active_only else tuple(JobState)
+        rows = await tx.fetch_all(
+            f"SELECT * FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (only ? marks)
+            f" AND state IN ({_marks(len(states))}) ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, *(state.value for state in states), limit),
+        )
+        return [job_from_row(row) for row in rows]
+
+    async def guild_counts(
+        self, tx: Transaction, *, guild_id: int
+    ) -> dict[tuple[JobState, SpeedMode], int]:
+        """Counts of a guild's unfinished jobs by state and speed."""
+        rows = await tx.fetch_all(
+            "SELECT state, speed, COUNT(*) FROM jobs WHERE guild_id = ?"
+            " AND state IN (?, ?, ?) GROUP BY state, speed",
+            (guild_id, *(state.value for state in ACTIVE_STATES)),
+        )
+        return {(JobState(row[0]), SpeedMode(row[1])): int(row[2]) for row in rows}
+
+    async def guild_waiting(self, tx: Transaction, *, guild_id: int, limit: int) -> list[Job]:
+        """A guild's waiting jobs, oldest first."""
+        rows = await tx.fetch_all(
+            "SELECT * FROM jobs WHERE guild_id = ? AND state = ? ORDER BY id LIMIT ?",
+            (guild_id, JobState.QUEUED.value, limit),
+        )
+        return [job_from_row(row) for row in rows]
+
+    async def unfinished(self, tx: Transaction) -> list[PendingJob]:
+        """Every job not in a terminal state, in id order: one query for recovery."""
+        rows = await tx.fetch_all(
+            f"SELECT {_PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE state IN (?, ?, ?) ORDER BY id",
+            tuple(state.value for state in ACTIVE_STATES),
+        )
+        return [_pending_from_row(row) for row in rows]
+
+    async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
+        """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""
+        rows = await tx.fetch_all(
+            f"SELECT {_PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE id > ? AND state = ? ORDER BY id",
+            (after_id, JobState.QUEUED.value),
+        )
+        return [_pending_from_row(row) for row in rows]

@@ -1,0 +1,218 @@
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.errors import FailureKind, IllegalTransition
+from bot.providers.base import Action, ProviderButton
+from bot.speed import SpeedMode
+from bot.store.database import Database
+from bot.store.job_models import TRANSITIONS, JobKind, JobState
+from bot.store.jobs import JobRepository, NewJob
+
+repo = JobRepository()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(f"sqlite:///{tmp_path}/jobs.db")
+    yield database
+    await database.close()
+
+
+def new_job(guild: int = 1, user: int = 10, **changes: object) -> NewJob:
+    fields: dict[str, object] = {
+        "guild_id": guild,
+        "channel_id": 100,
+        "user_id": user,
+        "kind": JobKind.IMAGINE,
+        "prompt": "a cat --seed 7",
+        "params": {"quality": 1.0, "no": ["dog"]},
+        "seed": 7,
+        "seed_explicit": False,
+        "speed": SpeedMode.FAST,
+        "cost": 1000,
+        "weight": 1000,
+    }
+    fields.update(changes)
+    return NewJob.model_validate(fields)
+
+
+async def insert(db: Database, *jobs: NewJob, now: float = 5.0) -> list[int]:
+    async with db.transaction() as tx:
+        return [await repo.insert(tx, job, now=now) for job in jobs]
+
+
+async def test_a_new_job_round_trips_as_a_frozen_model(db: Database) -> None:
+    (job_id,) = await insert(
+        db,
+        new_job(kind=JobKind.UPSCALE, action=Action.UPSCALE, action_index=2, seed_explicit=True),
+    )
+    async with db.transaction() as tx:
+        job = await repo.get(tx, job_id)
+        assert await repo.get(tx, job_id + 1) is None
+    assert job is not None
+    assert (job.kind, job.action, job.action_index, job.seed_explicit) == (
+        JobKind.UPSCALE,
+        Action.UPSCALE,
+        2,
+        True,
+    )
+    assert job.params == {"quality": 1.0, "no": ["dog"]}
+    assert (job.state, job.created_at, job.attempts, job.provider_buttons) == (
+        JobState.QUEUED,
+        5.0,
+        0,
+        (),
+    )
+
+
+async def test_a_claim_wins_once(db: Database) -> None:
+    (job_id,) = await insert(db, new_job())
+    async with db.transaction() as tx:
+        first = await repo.transition(
+            tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=6.0, bump_attempts=True
+        )
+        second = await repo.transition(tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+    assert first is not None
+    assert (first.state, first.attempts) == (JobState.SUBMITTING, 1)
+    assert second is None
+
+
+@pytest.mark.parametrize("source", list(JobState))
+@pytest.mark.parametrize("target", list(JobState))
+async def test_only_the_state_machine_transitions_are_possible(
+    db: Database, source: JobState, target: JobState
+) -> None:
+    async with db.transaction() as tx:
+        if target in TRANSITIONS[source]:
+            assert await repo.transition(tx, 1, source, target, now=1.0) is None
+        else:
+            with pytest.raises(IllegalTransition):
+                await repo.transition(tx, 1, source, target, now=1.0)
+
+
+async def test_terminal_transitions_store_results_and_finish_time(db: Database) -> None:
+    (job_id,) = await insert(db, new_job())
+    buttons = (ProviderButton(custom_id="MJ::JOB::upsample::1::abc", label="U1"),)
+    async with db.transaction() as tx:
+        await repo.transition(tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+        await repo.transition(
+            tx,
+            job_id,
+            JobState.SUBMITTING,
+            JobState.RUNNING,
+            now=7.0,
+            provider_task_id="t1",
+            started_at=7.0,
+        )
+        job = await repo.transition(
+            tx,
+            job_id,
+            JobState.RUNNING,
+            JobState.SUCCEEDED,
+            now=9.0,
+            provider_buttons=buttons,
+            result_urls=("https://x/1.png",),
+            result_message_id=55,
+        )
+    assert job is not None
+    assert (job.provider_task_id, job.started_at, job.finished_at) == ("t1", 7.0, 9.0)
+    assert (job.provider_buttons, job.result_urls, job.result_message_id) == (
+        buttons,
+        ("https://x/1.png",),
+        55,
+    )
+
+
+async def test_a_failure_keeps_its_kind_and_message(db: Database) -> None:
+    (job_id,) = await insert(db, new_job())
+    async with db.transaction() as tx:
+        await repo.transition(tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+        job = await repo.transition(
+            tx,
+            job_id,
+            JobState.SUBMITTING,
+            JobState.FAILED,
+            now=6.5,
+            failure_kind=FailureKind.BANNED_PROMPT,
+            failure_message="banned: cat",
+        )
+    assert job is not None
+    assert (job.failure_kind, job.failure_message) == (FailureKind.BANNED_PROMPT, "banned: cat")
+
+
+async def test_unknown_columns_are_refused(db: Database) -> None:
+    async with db.transaction() as tx:
+        with pytest.raises(ValueError, match="settable"):
+            await repo.transition(tx, 1, JobState.QUEUED, JobState.CANCELLED, now=1.0, cost=0)
+
+
+async def test_batch_transitions_move_only_jobs_in_the_source_state(db: Database) -> None:
+    ids = await insert(db, new_job(), new_job(), new_job())
+    async with db.transaction() as tx:
+        await repo.transition(tx, ids[1], JobState.QUEUED, JobState.CANCELLED, now=6.0)
+        moved = await repo.transition_many(tx, ids, JobState.QUEUED, JobState.SUBMITTING, now=7.0)
+        assert await repo.transition_many(tx, [], JobState.QUEUED, JobState.CANCELLED, now=1) == []
+    assert [job.id for job in moved] == [ids[0], ids[2]]
+
+
+async def test_progress_and_task_replacement_apply_only_to_running_jobs(db: Database) -> None:
+    (job_id,) = await insert(db, new_job())
+    async with db.transaction() as tx:
+        assert (
+            await repo.update_running(
+                tx, job_id, now=6.0, progress=10, preview_url=None, queue_position=None
+            )
+            is None
+        )
+        await repo.transition(tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+        await repo.transition(
+            tx, job_id, JobState.SUBMITTING, JobState.RUNNING, now=6.0, provider_task_id="t1"
+        )
+        job = await repo.update_running(
+            tx, job_id, now=7.0, progress=40, preview_url="https://p", queue_position=2
+        )
+        assert job is not None
+        assert (job.progress, job.preview_url, job.queue_position) == (40, "https://p", 2)
+        assert (
+            await repo.replace_task(tx, job_id, old_task_id="other", new_task_id="t2", now=8.0)
+            is None
+        )
+        job = await repo.replace_task(tx, job_id, old_task_id="t1", new_task_id="t2", now=8.0)
+    assert job is not None
+    assert (job.provider_task_id, job.progress, job.attempts) == ("t2", 0, 1)
+
+
+async def test_counts_lists_and_recovery_reads(db: Database) -> None:
+    ids = await insert(
+        db,
+        new_job(1, 10),
+        new_job(1, 10, speed=SpeedMode.RELAX, cost=0),
+        new_job(1, 20),
+        new_job(2, 10),
+    )
+    async with db.transaction() as tx:
+        await repo.transition(tx, ids[2], JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+        assert await repo.set_status_message(tx, ids[0], 77)
+        assert not await repo.set_status_message(tx, 999, 77)
+        assert await repo.count_waiting(tx, guild_id=1, user_id=10) == (2, 2)
+        assert await repo.count_waiting(tx, guild_id=1, user_id=20) == (0, 2)
+        mine = await repo.user_jobs(tx, guild_id=1, user_id=10, active_only=True, limit=20)
+        counts = await repo.guild_counts(tx, guild_id=1)
+        waiting = await repo.guild_waiting(tx, guild_id=1, limit=1)
+        unfinished = await repo.unfinished(tx)
+        newer = await repo.queued_after(tx, ids[1])
+        many = await repo.get_many(tx, [ids[3], ids[0], 999])
+    assert [job.id for job in mine] == [ids[1], ids[0]]
+    assert mine[1].status_message_id == 77
+    assert counts == {
+        (JobState.QUEUED, SpeedMode.FAST): 1,
+        (JobState.QUEUED, SpeedMode.RELAX): 1,
+        (JobState.SUBMITTING, SpeedMode.FAST): 1,
+    }
+    assert [job.id for job in waiting] == [ids[0]]
+    assert [job.id for job in unfinished] == ids
+    assert unfinished[2].state is JobState.SUBMITTING
+    assert [job.id for job in newer] == [ids[3]]
+    assert [job.id for job in many] == [ids[0], ids[3]]
