@@ -1,0 +1,46 @@
+"""What every part of the quota service shares: repositories, the clock, periods, limits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from bot.quota.models import Limits, resolve_limits
+from bot.quota.periods import PeriodWindow, period_window
+from bot.settings import QuotaSettings
+from bot.store.budgets import BudgetPeriod, BudgetRepository
+from bot.store.database import Database, Transaction
+from bot.store.ledger import LedgerRepository
+from bot.store.reservations import ReservationRepository
+from bot.store.usage import UsageRepository
+
+
+class QuotaCore:
+    """The state and look-ups the reservation and the moderation halves both use."""
+
+    def __init__(
+        self, db: Database, settings: QuotaSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self._budgets = BudgetRepository()
+        self._ledger = LedgerRepository()
+        self._reservations = ReservationRepository()
+        self._usage = UsageRepository()
+
+    async def window_in(self, tx: Transaction, guild_id: int) -> PeriodWindow:
+        """The guild's current budget period."""
+        choice = await self._budgets.period(tx, guild_id)
+        return period_window(
+            self._clock(),
+            choice.period or BudgetPeriod(self._settings.period),
+            self._settings.reset_hour_utc if choice.reset_hour is None else choice.reset_hour,
+        )
+
+    async def limits_in(
+        self, tx: Transaction, *, guild_id: int, user_id: int, role_ids: Sequence[int]
+    ) -> Limits:
+        """The member's and the pool's limits before this period's grants."""
+        rows = await self._budgets.limits(tx, guild_id)
+        return resolve_limits(rows, self._settings, user_id=user_id, role_ids=role_ids)

@@ -1,0 +1,208 @@
+"""The quota service: reserve, settle and inspect credits; moderators' budget controls.
+
+``reserve``, ``commit`` and ``refund`` run inside the caller's transaction (``JobService``
+reserves while it inserts the jobs). Everything else opens its own. Each credit movement
+appends a ledger entry and changes the usage summary in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.errors import QuotaExceeded
+from bot.quota.admin import BudgetControls
+from bot.quota.costs import format_credits
+from bot.quota.models import Balance, GuildBudgets, resolve_limits
+from bot.quota.periods import PeriodWindow
+from bot.store.budgets import NO_SUBJECT, BudgetScope, GuildPeriod
+from bot.store.database import Transaction
+from bot.store.ledger import LedgerEntry, LedgerKind
+from bot.store.reservations import ReservationState
+from bot.store.usage import UsageKey
+
+log = logging.getLogger(__name__)
+
+
+class QuotaService(BudgetControls):
+    """Credits per guild and member: atomic reservations, an append-only ledger, budgets."""
+
+    # --- inside the caller's transaction -------------------------------------------------
+
+    async def reserve(
+        self,
+        tx: Transaction,
+        *,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        job_id: int,
+        amount: int,
+    ) -> None:
+        """Hold ``amount`` for a job from both the member's allowance and the guild pool."""
+        if amount < 0:
+            raise ValueError(f"a job cannot cost a negative amount ({amount})")
+        if await self._reservations.get(tx, job_id) is not None:
+            raise ValueError(f"job {job_id} already holds a reservation")
+        window = await self.window_in(tx, guild_id)
+        limits = await self.limits_in(tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids)
+        member = window.usage_key(guild_id, user_id)
+        pool = window.usage_key(guild_id, None)
+        if not await self._usage.try_reserve(tx, member, amount, limits.member):
+            raise await self._exceeded(tx, "member", member, limits.member, amount, window)
+        if not await self._usage.try_reserve(tx, pool, amount, limits.guild):
+            # Give the member's hold back: the caller's transaction may go on (e.g. as relax).
+            await self._usage.settle(tx, member, amount, charged=False)
+            raise await self._exceeded(tx, "guild", pool, limits.guild, amount, window)
+        now = self._clock()
+        await self._reservations.create(
+            tx,
+            job_id=job_id,
+            guild_id=guild_id,
+            user_id=user_id,
+            amount=amount,
+            period_start=window.start_ts,
+            created_at=now,
+        )
+        await self._ledger.append(
+            tx,
+            guild_id=guild_id,
+            user_id=user_id,
+            job_id=job_id,
+            kind=LedgerKind.RESERVE,
+            amount=amount,
+            actor_id=user_id,
+            reason="job submitted",
+            created_at=now,
+            period_start=window.start_ts,
+        )
+
+    async def commit(self, tx: Transaction, *, job_id: int) -> None:
+        """Charge a job's reservation (it was delivered); a second call does nothing."""
+        await self._settle(tx, job_id, ReservationState.COMMITTED, "job delivered")
+
+    async def refund(self, tx: Transaction, *, job_id: int, reason: str) -> None:
+        """Give a job's reservation back; does nothing once the job was settled."""
+        await self._settle(tx, job_id, ReservationState.REFUNDED, reason)
+
+    async def _settle(
+        self, tx: Transaction, job_id: int, state: ReservationState, reason: str
+    ) -> None:
+        held = await self._reservations.get(tx, job_id)
+        if held is None:
+            log.warning("job %s has no reservation to %s", job_id, state.value)
+            return
+        now = self._clock()
+        if not await self._reservations.settle(tx, job_id, state, now):
+            if held.state is not state:
+                log.warning(
+                    "job %s was already %s; ignoring %s", job_id, held.state.value, state.value
+                )
+            return
+        charged = state is ReservationState.COMMITTED
+        for user_id in (held.user_id, None):
+            key = UsageKey(guild_id=held.guild_id, user_id=user_id, period_start=held.period_start)
+            await self._usage.settle(tx, key, held.amount, charged=charged)
+        await self._ledger.append(
+            tx,
+            guild_id=held.guild_id,
+            user_id=held.user_id,
+            job_id=job_id,
+            kind=LedgerKind.COMMIT if charged else LedgerKind.REFUND,
+            amount=held.amount,
+            actor_id=None,
+            reason=reason,
+            created_at=now,
+            period_start=held.period_start,
+        )
+
+    async def _exceeded(
+        self,
+        tx: Transaction,
+        scope: str,
+        key: UsageKey,
+        limit: int | None,
+        needed: int,
+        window: PeriodWindow,
+    ) -> QuotaExceeded:
+        available = (await self._usage.get(tx, key)).remaining(limit) or 0
+        unit = self._settings.unit_name
+        refill = f"<t:{int(window.end.timestamp())}:R>"
+        if scope == "member":
+            message = (
+                f"Not enough {unit}: this needs {format_credits(needed)} and you have "
+                f"{format_credits(available)} left. Your allowance refills {refill}; "
+                "until then a moderator can grant you more."
+            )
+        else:
+            message = (
+                f"This server's pool of {unit} has {format_credits(available)} left and this "
+                f"needs {format_credits(needed)}. It refills {refill}; "
+                "a moderator can raise the pool."
+            )
+        return QuotaExceeded(message, needed=needed, available=available, scope=scope)
+
+    # --- each in its own transaction ------------------------------------------------------
+
+    async def balance(self, *, guild_id: int, user_id: int, role_ids: Sequence[int]) -> Balance:
+        """The member's and the guild pool's standing this period."""
+        async with self._db.transaction() as tx:
+            window = await self.window_in(tx, guild_id)
+            limits = await self.limits_in(tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids)
+            member_key = window.usage_key(guild_id, user_id)
+            pool_key = window.usage_key(guild_id, None)
+            member = await self._usage.get(tx, member_key)
+            pool = await self._usage.get(tx, pool_key)
+            lifetime_used, lifetime_jobs = await self._usage.lifetime(
+                tx, guild_id=guild_id, user_id=user_id
+            )
+        return Balance(
+            member_limit=None if limits.member is None else limits.member + member.bonus,
+            member_used=member.used,
+            member_reserved=member.reserved,
+            member_remaining=member.remaining(limits.member),
+            guild_limit=None if limits.guild is None else limits.guild + pool.bonus,
+            guild_used=pool.used,
+            guild_reserved=pool.reserved,
+            guild_remaining=pool.remaining(limits.guild),
+            period=window.period,
+            period_start=window.start,
+            period_end=window.end,
+            lifetime_used=lifetime_used,
+            lifetime_jobs=lifetime_jobs,
+        )
+
+    async def ledger(
+        self, *, guild_id: int, user_id: int | None = None, limit: int = 20, offset: int = 0
+    ) -> list[LedgerEntry]:
+        """Ledger entries, newest first: the guild's, or one member's."""
+        async with self._db.transaction() as tx:
+            return await self._ledger.page(
+                tx, guild_id=guild_id, user_id=user_id, limit=limit, offset=offset
+            )
+
+    async def budgets(self, *, guild_id: int) -> GuildBudgets:
+        """The guild's period, pool, default allowance and overrides, with the pool's usage."""
+        async with self._db.transaction() as tx:
+            choice = await self._budgets.period(tx, guild_id)
+            window = await self.window_in(tx, guild_id)
+            rows = await self._budgets.limits(tx, guild_id)
+            limits = resolve_limits(rows, self._settings, user_id=NO_SUBJECT, role_ids=())
+            pool = await self._usage.get(tx, window.usage_key(guild_id, None))
+        scopes = {row.scope for row in rows}
+        return GuildBudgets(
+            guild_id=guild_id,
+            period=window.period,
+            reset_hour=window.reset_hour,
+            period_is_default=choice == GuildPeriod(),
+            period_end=window.end,
+            pool=limits.guild,
+            pool_is_default=BudgetScope.GUILD not in scopes,
+            default_member=limits.member,
+            default_member_is_default=BudgetScope.DEFAULT not in scopes,
+            roles={r.subject_id: r.amount for r in rows if r.scope is BudgetScope.ROLE},
+            members={r.subject_id: r.amount for r in rows if r.scope is BudgetScope.MEMBER},
+            pool_used=pool.used,
+            pool_reserved=pool.reserved,
+            pool_remaining=pool.remaining(limits.guild),
+        )

@@ -1,0 +1,132 @@
+"""The quota ledger: an append-only record of every credit movement, who made it and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.store.database import Row, Transaction
+
+
+class LedgerKind(StrEnum):
+    """What a ledger entry did to a balance."""
+
+    RESERVE = "reserve"
+    COMMIT = "commit"
+    REFUND = "refund"
+    GRANT = "grant"
+    RESET = "reset"
+    ADJUST = "adjust"
+
+
+class LedgerEntry(BaseModel):
+    """One movement of credits; ``user_id`` None is the guild pool, ``job_id`` None no job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    guild_id: int
+    user_id: int | None
+    job_id: int | None
+    kind: LedgerKind
+    amount: int
+    """Millicredits; for a reset, the (negative) change to the period's usage."""
+    actor_id: int | None
+    reason: str
+    created_at: float
+    period_start: float
+
+    @property
+    def created(self) -> datetime:
+        """When the entry was written, timezone-aware."""
+        return datetime.fromtimestamp(self.created_at, tz=UTC)
+
+
+_COLUMNS = "id, guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start"
+
+
+def _entry(row: Row) -> LedgerEntry:
+    return LedgerEntry.model_validate(dict(row))
+
+
+class LedgerRepository:
+    """Appends to and reads the ledger inside a caller's transaction."""
+
+    async def append(
+        self,
+        tx: Transaction,
+        *,
+        guild_id: int,
+        user_id: int | None,
+        job_id: int | None,
+        kind: LedgerKind,
+        amount: int,
+        actor_id: int | None,
+        reason: str,
+        created_at: float,
+        period_start: float,
+    ) -> LedgerEntry:
+        """Write one entry and return it."""
+        values = (
+            guild_id,
+            user_id,
+            job_id,
+            kind.value,
+            amount,
+            actor_id,
+            reason,
+            created_at,
+            period_start,
+        )
+        entry_id = await tx.insert(
+            "INSERT INTO quota_ledger"
+            " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+        return LedgerEntry(
+            id=entry_id,
+            guild_id=guild_id,
+            user_id=user_id,
+            job_id=job_id,
+            kind=kind,
+            amount=amount,
+            actor_id=actor_id,
+            reason=reason,
+            created_at=created_at,
+            period_start=period_start,
+        )
+
+    async def page(
+        self,
+        tx: Transaction,
+        *,
+        guild_id: int,
+        user_id: int | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[LedgerEntry]:
+        """Newest first: the guild's entries, or one member's when ``user_id`` is given."""
+        if user_id is None:
+            rows = await tx.fetch_all(
+                f"SELECT {_COLUMNS} FROM quota_ledger WHERE guild_id = ?"  # noqa: S608
+                " ORDER BY id DESC LIMIT ? OFFSET ?",
+                (guild_id, limit, offset),
+            )
+        else:
+            rows = await tx.fetch_all(
+                f"SELECT {_COLUMNS} FROM quota_ledger WHERE guild_id = ? AND user_id = ?"  # noqa: S608
+                " ORDER BY id DESC LIMIT ? OFFSET ?",
+                (guild_id, user_id, limit, offset),
+            )
+        return [_entry(row) for row in rows]
+
+    async def for_job(self, tx: Transaction, job_id: int) -> list[LedgerEntry]:
+        """Every entry about one job, oldest first."""
+        rows = await tx.fetch_all(
+            f"SELECT {_COLUMNS} FROM quota_ledger WHERE job_id = ? ORDER BY id",  # noqa: S608
+            (job_id,),
+        )
+        return [_entry(row) for row in rows]

@@ -1,0 +1,148 @@
+"""The usage summary: per guild, member and period, the balance the ledger adds up to.
+
+Every change here happens in the transaction that appends the matching ledger entry, so the
+summary always equals the sum of the ledger. Limits are checked inside the ``UPDATE`` itself
+(``WHERE used + reserved + ? <= ?``) and the row count says whether it passed: two concurrent
+spends can never both pass on a stale read.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.store.database import Transaction
+
+GUILD_POOL = 0
+"""The ``user_id`` of a guild pool's usage rows (Discord ids are never 0)."""
+
+
+class UsageKey(BaseModel):
+    """Whose usage in which period: ``user_id`` None is the guild pool."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    user_id: int | None
+    period_start: float
+
+    @property
+    def params(self) -> tuple[int, int, float]:
+        """The key as SQL parameters, in primary-key order."""
+        return (
+            self.guild_id,
+            GUILD_POOL if self.user_id is None else self.user_id,
+            self.period_start,
+        )
+
+
+class Usage(BaseModel):
+    """One period's totals in millicredits; ``bonus`` is what grants and adjustments added."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reserved: int = 0
+    used: int = 0
+    bonus: int = 0
+    committed: int = 0
+    """Charged in the period; unlike ``used``, a reset does not clear it."""
+    jobs: int = 0
+    """Jobs committed in the period."""
+
+    def remaining(self, limit: int | None) -> int | None:
+        """What is left under ``limit`` (never below zero), or None when unlimited."""
+        if limit is None:
+            return None
+        return max(0, limit + self.bonus - self.used - self.reserved)
+
+
+_KEY = "guild_id = ? AND user_id = ? AND period_start = ?"
+
+
+class UsageRepository:
+    """Reads and changes usage rows inside a caller's transaction."""
+
+    async def _update(
+        self,
+        tx: Transaction,
+        key: UsageKey,
+        assignments: str,
+        values: tuple[int, ...],
+        condition: str = "",
+        condition_values: tuple[int, ...] = (),
+    ) -> bool:
+        # The row must exist for the conditional UPDATE's row count to mean "refused".
+        await tx.execute(
+            "INSERT INTO quota_usage (guild_id, user_id, period_start) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id, period_start) DO NOTHING",
+            key.params,
+        )
+        # Only constant SQL fragments from this module are interpolated; values are parameters.
+        sql = f"UPDATE quota_usage SET {assignments} WHERE {_KEY}{condition}"  # noqa: S608
+        changed = await tx.execute(sql, (*values, *key.params, *condition_values))
+        return changed == 1
+
+    async def get(self, tx: Transaction, key: UsageKey) -> Usage:
+        """The totals for a key (zeros when nothing happened yet)."""
+        row = await tx.fetch_one(
+            f"SELECT reserved, used, bonus, committed, jobs FROM quota_usage WHERE {_KEY}",  # noqa: S608
+            key.params,
+        )
+        return Usage() if row is None else Usage.model_validate(dict(row))
+
+    async def try_reserve(
+        self, tx: Transaction, key: UsageKey, amount: int, limit: int | None
+    ) -> bool:
+        """Hold ``amount`` if it fits under ``limit`` (None: always); whether it did."""
+        if limit is None or amount == 0:
+            return await self._update(tx, key, "reserved = reserved + ?", (amount,))
+        return await self._update(
+            tx,
+            key,
+            "reserved = reserved + ?",
+            (amount,),
+            " AND used + reserved + ? <= ? + bonus",
+            (amount, limit),
+        )
+
+    async def try_add_bonus(
+        self, tx: Transaction, key: UsageKey, amount: int, limit: int | None
+    ) -> bool:
+        """Add ``amount`` (maybe negative) to the bonus unless that leaves less than nothing."""
+        if limit is None or amount >= 0:
+            return await self._update(tx, key, "bonus = bonus + ?", (amount,))
+        return await self._update(
+            tx,
+            key,
+            "bonus = bonus + ?",
+            (amount,),
+            " AND used + reserved <= ? + bonus + ?",
+            (limit, amount),
+        )
+
+    async def settle(self, tx: Transaction, key: UsageKey, amount: int, *, charged: bool) -> None:
+        """Release a held ``amount``: charged (commit) moves it to used, else it is freed."""
+        if charged:
+            await self._update(
+                tx,
+                key,
+                "reserved = reserved - ?, used = used + ?, committed = committed + ?,"
+                " jobs = jobs + 1",
+                (amount, amount, amount),
+            )
+        else:
+            await self._update(tx, key, "reserved = reserved - ?", (amount,))
+
+    async def clear_used(self, tx: Transaction, key: UsageKey) -> int:
+        """Set the period's usage back to zero; the (negative) change made."""
+        before = await self.get(tx, key)
+        await self._update(tx, key, "used = 0", ())
+        return -before.used
+
+    async def lifetime(self, tx: Transaction, *, guild_id: int, user_id: int) -> tuple[int, int]:
+        """A member's committed millicredits and committed jobs over every period."""
+        row = await tx.fetch_one(
+            "SELECT COALESCE(SUM(committed), 0), COALESCE(SUM(jobs), 0) FROM quota_usage"
+            " WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
