@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store.guild_config import GuildConfigRepository
     from bot.store.user_settings import UserSettingsRepository
+    from bot.ui.board import StatusBoard
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,5 @@ class Services:
     provider: ImageProvider
     dispatcher: Dispatcher
     events: JobEvents
+    board: StatusBoard | None = None
+    """Status messages of jobs; None where nothing posts to Discord (service-only tests)."""

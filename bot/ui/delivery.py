@@ -1,0 +1,110 @@
+"""The Discord side of delivery: download the result and post it with its buttons."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.errors import ProviderError
+from bot.jobs import DeliveryFailed
+from bot.ui.buttons import result_view
+from bot.ui.status import result_content
+from bot.ui.text import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.jobs import Job, JobService
+    from bot.providers.base import DownloadedImage, ImageProvider, TaskState
+    from bot.ui.board import StatusBoard
+
+log = logging.getLogger(__name__)
+
+# Discord's answers when a reply points at a message that no longer exists.
+_UNKNOWN_MESSAGE = 10008
+_INVALID_FORM = 50035
+
+
+class DiscordDeliverer:
+    """Implements the dispatcher's ``Deliverer``: a NEW channel message with the image."""
+
+    def __init__(
+        self,
+        board: StatusBoard,
+        provider: ImageProvider,
+        jobs: JobService,
+        *,
+        max_upload_bytes: int,
+    ) -> None:
+        self._board = board
+        self._provider = provider
+        self._jobs = jobs
+        self._max_upload_bytes = max_upload_bytes
+
+    async def deliver(self, job: Job, task: TaskState) -> int | None:
+        """Post the result replying to the status message; return the result message id."""
+        url = task.image_url or next(iter(task.image_urls), None)
+        if url is None:
+            raise DeliveryFailed("The image provider finished without an image.", retryable=False)
+        image = await self._download(url)
+        # The job handed over may predate its status message id; read the stored one.
+        current = await self._jobs.get(job.id)
+        try:
+            message = await self._post(current, task, image, current.status_message_id)
+        except discord.NotFound:
+            message = await self._post(current, task, image, None)
+        except discord.HTTPException as exc:
+            if current.status_message_id is None or exc.code not in (
+                _UNKNOWN_MESSAGE,
+                _INVALID_FORM,
+            ):
+                raise _as_delivery_failure(exc) from exc
+            message = await self._post(current, task, image, None)
+        return message.id
+
+    async def _download(self, url: str) -> DownloadedImage:
+        try:
+            return await self._provider.download(url, max_bytes=self._max_upload_bytes)
+        except ProviderError as exc:
+            raise DeliveryFailed(exc.message, retryable=exc.retryable) from exc
+
+    async def _post(
+        self, job: Job, task: TaskState, image: DownloadedImage, reply_to: int | None
+    ) -> discord.Message:
+        channel = self._board.channel(job)
+        reference = None
+        if reply_to is not None:
+            reference = discord.MessageReference(
+                message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False
+            )
+        try:
+            return await channel.send(
+                result_content(job),
+                file=discord.File(io.BytesIO(image.data), filename=image.filename),
+                view=result_view(job, task.buttons),
+                reference=reference,  # type: ignore[arg-type]
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.NotFound:
+            if reply_to is None:
+                raise _unknown_channel() from None
+            raise
+        except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryFailed(
+                "Discord did not accept the result; trying again.", retryable=True
+            ) from exc
+
+
+def _unknown_channel() -> DeliveryFailed:
+    return DeliveryFailed("The channel of this job no longer exists.", retryable=False)
+
+
+def _as_delivery_failure(exc: discord.HTTPException) -> DeliveryFailed:
+    if isinstance(exc, discord.Forbidden):
+        return DeliveryFailed("I am no longer allowed to post in this channel.", retryable=False)
+    return DeliveryFailed(
+        f"Discord refused the result ({exc.status}).",
+        retryable=exc.status >= 500 or exc.status == 429,
+    )

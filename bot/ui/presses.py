@@ -1,0 +1,92 @@
+"""What happens when someone presses a job button."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import NotAllowed, UserFacingError
+from bot.providers.base import Action
+from bot.ui.actions import CANCEL, INFO, parse_token
+from bot.ui.channel import require_channel_permissions
+from bot.ui.errors import send_error
+from bot.ui.status import info_embed, refund_note
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from bot.ui.board import StatusBoard
+
+
+def services_of(interaction: discord.Interaction[Any]) -> Services:
+    """The services container of the bot that received ``interaction``."""
+    services: Services = interaction.client.services
+    return services
+
+
+def board_of(services: Services) -> StatusBoard:
+    """The status board; every bot that shows job buttons has one."""
+    if services.board is None:
+        raise RuntimeError("the services container has no status board")
+    return services.board
+
+
+def role_ids(user: discord.User | discord.Member) -> list[int]:
+    """The member's role ids (none outside a guild)."""
+    return [role.id for role in user.roles] if isinstance(user, discord.Member) else []
+
+
+async def handle_press(interaction: discord.Interaction[Any], job_id: int, token: str) -> None:
+    """Run a job button press; refusals become an ephemeral error for the presser only."""
+    try:
+        decoded = parse_token(token)
+        if decoded is None:
+            raise NotAllowed("This button is no longer supported; run /imagine again.")
+        if decoded.token == INFO:
+            await _show_info(interaction, job_id)
+        elif decoded.token == CANCEL:
+            await _cancel(interaction, job_id)
+        elif decoded.action is not None:
+            await _run_action(interaction, job_id, decoded.action, decoded.index)
+    except UserFacingError as exc:
+        await send_error(interaction, exc.message)
+
+
+async def _show_info(interaction: discord.Interaction[Any], job_id: int) -> None:
+    services = services_of(interaction)
+    job = await services.jobs.get(job_id)
+    if job.user_id != interaction.user.id:
+        raise NotAllowed("Only the person who made this image can see its details.")
+    unit = services.settings.quota.unit_name
+    await interaction.response.send_message(embed=info_embed(job, unit), ephemeral=True)
+
+
+async def _cancel(interaction: discord.Interaction[Any], job_id: int) -> None:
+    services = services_of(interaction)
+    job = await services.jobs.cancel(
+        job_id,
+        user_id=interaction.user.id,
+        moderator=interaction.permissions.manage_guild,
+    )
+    note = refund_note(job, services.settings.quota.unit_name)
+    await interaction.response.send_message(f"Cancelled job #{job.id}. {note}", ephemeral=True)
+
+
+async def _run_action(
+    interaction: discord.Interaction[Any], job_id: int, action: Action, index: int
+) -> None:
+    services = services_of(interaction)
+    require_channel_permissions(interaction)
+    if interaction.channel_id is None:
+        raise NotAllowed("Job buttons only work in a server channel.")
+    # A silent acknowledgement: the new job's public status line is the visible answer.
+    await interaction.response.defer()
+    child = await services.jobs.submit_action(
+        parent_id=job_id,
+        action=action,
+        index=index,
+        user_id=interaction.user.id,
+        role_ids=role_ids(interaction.user),
+        channel_id=interaction.channel_id,
+    )
+    await board_of(services).announce(child)
