@@ -1,0 +1,55 @@
+"""Run a real discord.py client against a FakeDiscord, with a clean start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import discord
+
+from tests.fakes.discord.server import FakeDiscord
+
+ClientT = TypeVar("ClientT", bound=discord.Client)
+
+
+def point_discord_at(fake: FakeDiscord) -> None:
+    """Send discord.py's REST (and so the gateway lookup) to the fake.
+
+    discord.py keeps the REST root on a class (``Route.BASE``), so this is process-wide;
+    every test that runs a client sets it again.
+    """
+    discord.http.Route.BASE = fake.api_base
+
+
+@contextlib.asynccontextmanager
+async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT]:
+    """Start ``client`` against ``fake``, wait for on_ready, and close it on the way out.
+
+    The client must not be given a ``shard_count``: discord.py then asks ``GET /gateway/bot``
+    for the gateway URL, which is how it finds the fake's websocket.
+    """
+    point_discord_at(fake)
+    runner = asyncio.create_task(client.start(fake.token), name="fake-discord-client")
+
+    async def ready() -> None:
+        # wait_until_ready() only exists once login ran, which IDENTIFY proves.
+        await fake.wait_until_connected()
+        await client.wait_until_ready()
+
+    waiter = asyncio.create_task(ready())
+    try:
+        async with asyncio.timeout(fake.wait_bound):
+            await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            waiter.cancel()
+            runner.result()  # re-raise the start-up failure
+            raise AssertionError("the client stopped before it was ready")
+        waiter.result()
+        yield client
+    finally:
+        waiter.cancel()
+        await client.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner

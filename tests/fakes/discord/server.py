@@ -1,0 +1,404 @@
+"""FakeDiscord: the loopback server, its world, and the awaitable test API.
+
+Usage::
+
+    async with FakeDiscord(deadline=0.5) as fake:
+        guild = fake.add_guild("Guild")
+        channel = fake.add_channel(guild, "general")
+        alice = fake.add_member(guild, "alice")
+        ...  # start the bot with api_base=fake.api_base and token=fake.token
+        record = await fake.invoke_slash(guild, channel, alice.user, "imagine", {"prompt": "cat"})
+        callback = await record.response()
+
+Time is loop time (``loop.time()``); deadlines and token lifetimes are constructor arguments
+so tests can shorten them instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Self
+
+import discord
+from aiohttp import web
+
+from tests.fakes.discord import models, payloads
+from tests.fakes.discord.actions import InteractionActions
+from tests.fakes.discord.gateway import GUILD_MESSAGES_INTENT, Gateway
+from tests.fakes.discord.limits import EditBucket, InjectedLimit
+from tests.fakes.discord.models import (
+    FakeAttachment,
+    FakeChannel,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    Overwrite,
+    new_snowflake,
+)
+from tests.fakes.discord.rest import rest_routes
+from tests.fakes.discord.webhooks import webhook_routes
+from tests.fakes.discord.wire import RequestRecord, UploadedFile, logging_middleware
+
+
+class FakeDiscord(InteractionActions):
+    """A Discord REST API + gateway on 127.0.0.1 that a real discord.py client can log in to."""
+
+    def __init__(
+        self,
+        *,
+        deadline: float = 3.0,
+        token_ttl: float = 15 * 60.0,
+        heartbeat_interval_ms: int = 5_000,
+        token: str = "fake-bot-token",  # noqa: S107 - a fake's credential, known to the test
+        bot_name: str = "Tessera",
+        wait_bound: float = 10.0,
+    ) -> None:
+        super().__init__()
+        self.wait_bound = wait_bound
+        """Longest any ``wait_*`` helper waits before failing (wrap a call in asyncio.timeout to
+        wait less); it keeps a broken test from hanging until the pytest timeout."""
+        self.deadline = deadline
+        self.token_ttl = token_ttl
+        self.token = token
+        self.bot_user = FakeUser(new_snowflake(), bot_name, bot=True)
+        self.application_id = self.bot_user.id
+        self.app_owner = FakeUser(new_snowflake(), "app-owner")
+        self.users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
+        self.guilds: dict[int, FakeGuild] = {}
+        self.channels: dict[int, FakeChannel] = {}
+        self.messages: dict[int, FakeMessage] = {}
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        """Registered application commands: None holds the global ones."""
+        self.requests: list[RequestRecord] = []
+        self.injected: list[InjectedLimit] = []
+        self.edit_buckets: dict[int, EditBucket] = {}
+        self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
+        self._waiters: list[asyncio.Future[None]] = []
+        self._attachments: dict[int, FakeAttachment] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[logging_middleware(self)], client_max_size=64 * 1024**2)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
+        app.router.add_routes(rest_routes(self))
+        app.router.add_routes(webhook_routes(self))
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """The REST root to hand to the bot (``discord.api_base``)."""
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    # -- waiting without sleeping ------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Wake every waiter; called after each state change."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_until(self, predicate: Callable[[], Any]) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked on every change); return its value."""
+        async with asyncio.timeout(self.wait_bound):
+            while not (value := predicate()):
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter
+            return value
+
+    async def wait_until_connected(self) -> None:
+        """Wait until a client has identified (READY sent) and holds an open socket."""
+        await self.wait_until(lambda: self.gateway.connected)
+
+    async def wait_for_message(
+        self,
+        channel: FakeChannel,
+        predicate: Callable[[FakeMessage], bool] | None = None,
+    ) -> FakeMessage:
+        """The first message (existing or future) in ``channel`` that matches ``predicate``."""
+
+        def find() -> FakeMessage | None:
+            return next((m for m in channel.messages if predicate is None or predicate(m)), None)
+
+        found: FakeMessage = await self.wait_until(find)
+        return found
+
+    async def wait_for_edit(
+        self,
+        message: FakeMessage,
+        predicate: Callable[[FakeMessage], bool] | None = None,
+    ) -> FakeMessage:
+        """Wait until ``message`` was edited and matches ``predicate`` (default: any edit)."""
+        check = predicate or (lambda m: m.edit_count > 0)
+        await self.wait_until(lambda: message.edit_count > 0 and check(message))
+        return message
+
+    def requests_to(self, method: str, route: str) -> list[RequestRecord]:
+        """Logged requests for one route template, e.g. "/channels/{channel_id}/messages"."""
+        return [r for r in self.requests if r.method == method and r.route == route]
+
+    # -- building the world ------------------------------------------------------------------
+
+    def add_user(self, name: str, *, locale: str = "en-US") -> FakeUser:
+        user = FakeUser(new_snowflake(), name, locale=locale)
+        self.users[user.id] = user
+        return user
+
+    def add_guild(self, name: str = "Guild", *, owner: FakeUser | None = None) -> FakeGuild:
+        """A guild with @everyone, the bot as a member (with a "Tessera" role) and an owner."""
+        owner = owner or self.add_user(f"{name}-owner")
+        guild = FakeGuild(new_snowflake(), name, owner_id=owner.id)
+        guild.roles.append(FakeRole(guild.id, "@everyone", models.DEFAULT_EVERYONE))
+        bot_role = self.add_role(guild, self.bot_user.name, models.BOT_PERMISSIONS)
+        guild.members[self.bot_user.id] = FakeMember(self.bot_user, [bot_role])
+        guild.members[owner.id] = FakeMember(owner)
+        self.guilds[guild.id] = guild
+        self._announce("GUILD_CREATE", lambda: payloads.guild(guild))
+        return guild
+
+    def add_role(
+        self, guild: FakeGuild, name: str, permissions: int | discord.Permissions = 0
+    ) -> FakeRole:
+        role = FakeRole(
+            new_snowflake(), name, models.permission_value(permissions), len(guild.roles)
+        )
+        guild.roles.append(role)
+        return role
+
+    def add_member(
+        self,
+        guild: FakeGuild,
+        user: FakeUser | str,
+        *,
+        roles: Iterable[FakeRole] = (),
+        permissions: int | discord.Permissions | None = None,
+    ) -> FakeMember:
+        """Add a member; ``permissions`` gives them a role of their own with those permissions."""
+        the_user = self.add_user(user) if isinstance(user, str) else user
+        member = FakeMember(the_user, list(roles))
+        if permissions is not None:
+            member.roles.append(self.add_role(guild, f"{the_user.name}-role", permissions))
+        guild.members[the_user.id] = member
+        return member
+
+    def add_moderator(self, guild: FakeGuild, name: str = "moderator") -> FakeMember:
+        """A member with manage_guild (what Tessera's moderator commands require)."""
+        return self.add_member(guild, name, permissions=discord.Permissions(manage_guild=True))
+
+    def add_channel(
+        self,
+        guild: FakeGuild,
+        name: str = "general",
+        *,
+        bot_denied: int | discord.Permissions = 0,
+    ) -> FakeChannel:
+        """A text channel; ``bot_denied`` lists permissions an overwrite denies the bot."""
+        channel = FakeChannel(new_snowflake(), name, guild.id, position=len(guild.channels))
+        denied = models.permission_value(bot_denied)
+        if denied:
+            channel.overwrites.append(Overwrite(self.bot_user.id, is_member=True, deny=denied))
+        guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        self._announce("CHANNEL_CREATE", lambda: payloads.channel(channel))
+        return channel
+
+    def set_overwrite(
+        self,
+        channel: FakeChannel,
+        target: FakeRole | FakeMember | FakeUser,
+        *,
+        allow: int | discord.Permissions = 0,
+        deny: int | discord.Permissions = 0,
+    ) -> None:
+        is_member = not isinstance(target, FakeRole)
+        channel.overwrites = [o for o in channel.overwrites if o.target_id != target.id]
+        overwrite = Overwrite(
+            target.id, is_member, models.permission_value(allow), models.permission_value(deny)
+        )
+        channel.overwrites.append(overwrite)
+        self._announce("CHANNEL_UPDATE", lambda: payloads.channel(channel))
+
+    def add_attachment(
+        self, filename: str, data: bytes, content_type: str = "image/png"
+    ) -> FakeAttachment:
+        """A user-uploaded file, for an ATTACHMENT command option."""
+        attachment_id = new_snowflake()
+        url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
+        attachment = FakeAttachment(attachment_id, filename, data, content_type, url)
+        self._attachments[attachment_id] = attachment
+        return attachment
+
+    def guild_of(self, channel: FakeChannel) -> FakeGuild | None:
+        return self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
+
+    def bot_permissions(self, channel: FakeChannel) -> int:
+        guild = self.guild_of(channel)
+        if guild is None:
+            return models.BOT_PERMISSIONS
+        return guild.permissions_in(channel, guild.members[self.bot_user.id])
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def inject_rate_limit(
+        self,
+        method: str,
+        route: str,
+        *,
+        count: int = 1,
+        retry_after: float = 0.05,
+        is_global: bool = False,
+        where: Callable[[dict[str, str]], bool] | None = None,
+    ) -> InjectedLimit:
+        """The next ``count`` matching requests answer 429 with ``retry_after``."""
+        limit = InjectedLimit(method, route, count, retry_after, is_global, where)
+        self.injected.append(limit)
+        return limit
+
+    def limit_edits(self, channel: FakeChannel, *, limit: int = 5, per: float = 5.0) -> EditBucket:
+        """Rate-limit message edits in ``channel`` (X-RateLimit headers, then 429)."""
+        bucket = EditBucket(limit, per, bucket=f"edit-{channel.id}")
+        self.edit_buckets[channel.id] = bucket
+        return bucket
+
+    def delete_message(self, message: FakeMessage) -> None:
+        """Delete a message as a user would; later edits answer 404 10008."""
+        message.deleted = True
+        data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+        self._announce("MESSAGE_DELETE", lambda: data, intent=GUILD_MESSAGES_INTENT)
+        self.changed()
+
+    async def drop_gateway(self) -> None:
+        """Close the gateway sockets; discord.py reconnects and RESUMEs."""
+        await self.gateway.drop()
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def create_message(
+        self,
+        channel: FakeChannel,
+        author: FakeUser,
+        body: dict[str, Any],
+        files: list[UploadedFile],
+        *,
+        webhook_id: int | None = None,
+        interaction_id: int | None = None,
+        flags: int = 0,
+    ) -> FakeMessage:
+        message = FakeMessage(
+            id=new_snowflake(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author=author,
+            webhook_id=webhook_id,
+            interaction_id=interaction_id,
+            created_at=time.time(),
+        )
+        # Flags (ephemeral, loading) are fixed at creation; edits leave them alone.
+        message.flags = int(body.get("flags") or 0) | flags
+        self._apply(message, body, files)
+        channel.messages.append(message)
+        self.messages[message.id] = message
+        self._announce(
+            "MESSAGE_CREATE", lambda: payloads.message(message), intent=GUILD_MESSAGES_INTENT
+        )
+        self.changed()
+        return message
+
+    def edit_message(
+        self, message: FakeMessage, body: dict[str, Any], files: list[UploadedFile]
+    ) -> None:
+        message.history.append(message.snapshot())
+        self._apply(message, body, files)
+        message.edit_count += 1
+        message.edited_at = time.time()
+        self._announce(
+            "MESSAGE_UPDATE", lambda: payloads.message(message), intent=GUILD_MESSAGES_INTENT
+        )
+        self.changed()
+
+    def _apply(self, message: FakeMessage, body: dict[str, Any], files: list[UploadedFile]) -> None:
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                setattr(
+                    message,
+                    key,
+                    body[key] if body[key] is not None else type(getattr(message, key))(),
+                )
+        uploaded = {f.index: f for f in files}
+        if "attachments" in body:
+            kept: list[FakeAttachment] = []
+            existing = {a.id: a for a in message.attachments}
+            for item in body["attachments"] or []:
+                item_id = int(item["id"])
+                if item_id in existing:
+                    kept.append(existing[item_id])
+                elif item_id in uploaded:
+                    kept.append(self._store_upload(uploaded.pop(item_id), item.get("description")))
+            message.attachments = kept
+        message.attachments.extend(self._store_upload(f, None) for f in uploaded.values())
+
+    def _store_upload(self, upload: UploadedFile, description: str | None) -> FakeAttachment:
+        attachment = self.add_attachment(upload.filename, upload.data, upload.content_type)
+        attachment.description = description
+        return attachment
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        attachment = self._attachments.get(int(request.match_info["attachment_id"]))
+        if attachment is None:
+            raise web.HTTPNotFound
+        return web.Response(body=attachment.data, content_type=attachment.content_type)
+
+    def _announce(
+        self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0
+    ) -> None:
+        """Dispatch ``event`` to connected sessions (in a task: callers are synchronous)."""
+        if not self.gateway.connected:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.gateway.dispatch(event, build(), intent=intent)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
