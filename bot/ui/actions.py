@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.providers.base import Action, ProviderButton
+from bot.providers.midjourney import classify_button
 
 INFO = "info"
 CANCEL = "cancel"
@@ -30,22 +31,6 @@ SINGLE_IMAGE_ACTIONS: tuple[Action, ...] = (
     Action.PAN_UP,
     Action.PAN_DOWN,
 )
-
-# Fragments of Midjourney's button customIds (spec/midjourney-proxy-api.md), checked in this
-# order: the subtle/creative upscales contain "upsample" too, so they come first.
-_PROVIDER_PATTERNS: tuple[tuple[re.Pattern[str], Action], ...] = (
-    (re.compile(r"::upsample_v\d+_2x_subtle::"), Action.UPSCALE_SUBTLE),
-    (re.compile(r"::upsample_v\d+_2x_creative::"), Action.UPSCALE_CREATIVE),
-    (re.compile(r"::low_variation::"), Action.VARY_SUBTLE),
-    (re.compile(r"::high_variation::"), Action.VARY_STRONG),
-    (re.compile(r"^MJ::Outpaint::50::"), Action.ZOOM_OUT_2X),
-    (re.compile(r"^MJ::Outpaint::75::"), Action.ZOOM_OUT_1_5X),
-    (re.compile(r"::pan_left::"), Action.PAN_LEFT),
-    (re.compile(r"::pan_right::"), Action.PAN_RIGHT),
-    (re.compile(r"::pan_up::"), Action.PAN_UP),
-    (re.compile(r"::pan_down::"), Action.PAN_DOWN),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class ButtonAction:
@@ -84,10 +69,10 @@ def parse_token(token: str) -> ButtonAction | None:
 
 def provider_action(button: ProviderButton) -> Action | None:
     """The single-image action a provider button stands for, or None (grid or unknown)."""
-    for pattern, action in _PROVIDER_PATTERNS:
-        if pattern.search(button.custom_id):
-            return action
-    return None
+    found = classify_button(button)
+    if found is None or found[0] not in SINGLE_IMAGE_ACTIONS:
+        return None
+    return found[0]
 
 
 def offered_actions(buttons: Iterable[ProviderButton]) -> list[Action]:
