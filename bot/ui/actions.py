@@ -32,6 +32,7 @@ SINGLE_IMAGE_ACTIONS: tuple[Action, ...] = (
     Action.PAN_DOWN,
 )
 
+
 @dataclass(frozen=True, slots=True)
 class ButtonAction:
     """A decoded action token: a job action with its grid index, or info/cancel."""

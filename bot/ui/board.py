@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,7 +22,7 @@ from bot.ui.text import NO_MENTIONS
 from bot.ui.updater import EditThrottle
 
 if TYPE_CHECKING:
-    from bot.jobs import Job, JobEvents, JobService
+    from bot.jobs import Job, JobEvent, JobService
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ class StatusBoard:
             return
         self._edits.push(job.id, job, final=job.state.terminal)
 
-    async def follow(self, events: JobEvents) -> None:
-        """Consume job events until cancelled, keeping status messages current."""
-        async for event in events.subscribe():
+    async def follow(self, events: AsyncIterator[JobEvent]) -> None:
+        """Consume job events until the stream ends, keeping status messages current."""
+        async for event in events:
             self.show(event.job)
 
     async def flush(self) -> None:

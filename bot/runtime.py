@@ -1,0 +1,236 @@
+"""The composition root of a running Tessera: services, the Discord bot, and their tasks.
+
+``Runtime(settings)`` builds everything; ``start()`` opens the database, starts the dispatcher,
+the status feed, the optional webhook receiver and metrics server, and runs the bot until it
+stops; ``close()`` stops them in the reverse order. Every task it creates it also cancels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from bot.app import TesseraBot
+from bot.jobs import Dispatcher, JobEvents, JobService
+from bot.observability.health import database_and_gateway_check
+from bot.observability.metrics import Metrics
+from bot.observability.server import ObservabilityServer
+from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
+from bot.quota import CostModel, QuotaService
+from bot.services import Services
+from bot.store.database import Database
+from bot.store.guild_config import GuildConfigRepository
+from bot.store.user_settings import UserSettingsRepository
+from bot.ui.board import StatusBoard
+from bot.ui.buttons import DYNAMIC_ITEMS
+from bot.ui.delivery import DiscordDeliverer
+
+if TYPE_CHECKING:
+    from bot.jobs.events import Subscription
+    from bot.providers.base import ImageProvider
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Owns the database, the provider client, the services, the bot and every task."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        extensions: Sequence[str] | None = None,
+        run_dispatcher: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._extensions = extensions
+        # Tests drive the dispatcher with drain() instead of its background loop.
+        self._run_dispatcher = run_dispatcher
+        self._clock = clock
+        self.metrics = Metrics()
+        self._database: Database | None = None
+        self._services: Services | None = None
+        self._bot: TesseraBot | None = None
+        self._receiver: WebhookReceiver | None = None
+        self._observability: ObservabilityServer | None = None
+        self._subscription: Subscription | None = None
+        self._feed: asyncio.Task[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    @property
+    def services(self) -> Services:
+        """The services container (after ``open``)."""
+        if self._services is None:
+            raise RuntimeError("Runtime.open() has not run")
+        return self._services
+
+    @property
+    def bot(self) -> TesseraBot:
+        """The Discord bot (after ``open``)."""
+        if self._bot is None:
+            raise RuntimeError("Runtime.open() has not run")
+        return self._bot
+
+    @property
+    def board(self) -> StatusBoard:
+        """The status-message board (after ``open``)."""
+        board = self.services.board
+        if board is None:
+            raise RuntimeError("the runtime always has a status board")
+        return board
+
+    async def open(self) -> None:
+        """Open the database and build the services and the bot; connects to nothing else."""
+        if self._services is not None:
+            return
+        settings = self.settings
+        database = await Database.open(settings.database.url)
+        self._database = database
+        provider: ImageProvider = MidjourneyProxyProvider(settings.provider)
+        costs = CostModel(settings.quota.costs)
+        quota = QuotaService(database, settings.quota, clock=self._clock)
+        events = JobEvents()
+        jobs = JobService(
+            database, quota, costs, settings.scheduler, events=events, clock=self._clock
+        )
+        board = StatusBoard(
+            jobs,
+            edit_interval=settings.discord.progress_edit_interval,
+            unit=settings.quota.unit_name,
+        )
+        deliverer = DiscordDeliverer(
+            board, provider, jobs, max_upload_bytes=settings.discord.max_upload_bytes
+        )
+        dispatcher = Dispatcher(
+            database,
+            jobs,
+            provider,
+            quota,
+            deliverer,
+            settings.scheduler,
+            settings.provider,
+            events=events,
+            clock=self._clock,
+        )
+        self._services = Services(
+            settings=settings,
+            jobs=jobs,
+            quota=quota,
+            costs=costs,
+            user_settings=UserSettingsRepository(database, clock=self._clock),
+            guild_config=GuildConfigRepository(database, clock=self._clock),
+            provider=provider,
+            dispatcher=dispatcher,
+            events=events,
+            board=board,
+        )
+        self._bot = TesseraBot(
+            settings,
+            self._services,
+            extensions=self._extensions,
+            dynamic_items=DYNAMIC_ITEMS,
+        )
+        board.bind(self._bot)
+
+    async def start(self) -> None:
+        """Start every service and run the bot; returns when the bot stops."""
+        await self.launch()
+        if self._runner is not None:
+            await self._runner
+
+    async def launch(self) -> None:
+        """Start every service and the bot in a task; returns at once (tests, ``start``)."""
+        await self.open()
+        services = self.services
+        token = self.settings.discord.token
+        if token is None:
+            raise RuntimeError("no Discord token: set TESSERA_DISCORD__TOKEN")
+        if self.settings.provider.webhook_host is not None:
+            self._receiver = WebhookReceiver(self.settings.provider, services.dispatcher.notify)
+            await self._receiver.start()
+            if isinstance(services.provider, MidjourneyProxyProvider):
+                services.provider.use_notify_hook(self._receiver.url)
+        if self.settings.metrics.enabled:
+            await self._start_observability()
+        # Subscribe before the dispatcher starts so that no event is missed.
+        self._subscription = services.events.subscribe()
+        self._feed = asyncio.create_task(self.board.follow(self._subscription), name="status-feed")
+        if self._run_dispatcher:
+            await services.dispatcher.start()
+        self._runner = asyncio.create_task(
+            self.bot.start(token.get_secret_value()), name="discord-bot"
+        )
+
+    async def settle(self) -> None:
+        """Run the dispatcher until idle and apply every status edit (tests, benchmarks)."""
+        await self.services.dispatcher.drain()
+        if self._subscription is not None:
+            for event in self._subscription.pending():
+                self.board.show(event.job)
+        await self.board.flush()
+
+    async def sync_commands(self, guild_id: int | None = None) -> int:
+        """Log in, publish the slash commands (globally or to one guild), and log out."""
+        await self.open()
+        token = self.settings.discord.token
+        if token is None:
+            raise RuntimeError("no Discord token: set TESSERA_DISCORD__TOKEN")
+        try:
+            await self.bot.login(token.get_secret_value())
+            return await self.bot.sync_commands(guild_id)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop everything in the reverse order of ``start``; safe to call twice."""
+        if self._bot is not None:
+            await self._bot.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+        if self._feed is not None:
+            self._feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed
+            self._feed = None
+        if self._services is not None:
+            if self.services.board is not None:
+                await self.services.board.close()
+            await self.services.dispatcher.stop()
+            await self.services.provider.aclose()
+        if self._receiver is not None:
+            await self._receiver.aclose()
+            self._receiver = None
+        if self._observability is not None:
+            await self._observability.close()
+            self._observability = None
+        if self._database is not None:
+            await self._database.close()
+            self._database = None
+        self._services = None
+        self._bot = None
+
+    async def _start_observability(self) -> None:
+        database = self._database
+        if database is None:
+            return
+        bot = self.bot
+        self._observability = ObservabilityServer(
+            host=self.settings.metrics.host,
+            port=self.settings.metrics.port,
+            metrics=self.metrics,
+            health_check=database_and_gateway_check(
+                database, lambda: bot.is_ready() and not bot.is_closed()
+            ),
+        )
+        await self._observability.start()

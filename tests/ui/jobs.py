@@ -1,0 +1,45 @@
+"""A Job record builder for rendering tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.jobs import Job, JobKind, JobState
+from bot.speed import SpeedMode
+
+
+def make_job(**changes: Any) -> Job:
+    """A plausible job record with ``changes`` applied."""
+    fields: dict[str, Any] = {
+        "id": 42,
+        "guild_id": 1,
+        "channel_id": 2,
+        "user_id": 3,
+        "kind": JobKind.IMAGINE,
+        "action": None,
+        "action_index": 0,
+        "parent_id": None,
+        "prompt": "a red fox --seed 7",
+        "params": {},
+        "seed": 7,
+        "seed_explicit": False,
+        "speed": SpeedMode.FAST,
+        "cost": 1000,
+        "state": JobState.QUEUED,
+        "provider_task_id": None,
+        "provider_buttons": (),
+        "progress": 0,
+        "preview_url": None,
+        "status_message_id": None,
+        "result_message_id": None,
+        "result_urls": (),
+        "failure_kind": None,
+        "failure_message": None,
+        "queue_position": None,
+        "created_at": 0.0,
+        "started_at": None,
+        "finished_at": None,
+        "attempts": 0,
+    }
+    fields.update(changes)
+    return Job(**fields)
