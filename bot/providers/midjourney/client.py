@@ -1,0 +1,274 @@
+"""``MidjourneyProxyProvider``: the ``ImageProvider`` over the midjourney-proxy HTTP API.
+
+Built once by the composition root with the provider settings (tests inject an
+``httpx.AsyncClient`` or a transport, a clock, a sleep and a random source). The dispatcher
+drives it through the ``ImageProvider`` protocol and may also read:
+
+- ``suggested_poll_interval``: seconds to wait before the next ``fetch_many`` (short while
+  tasks move, up to ``poll_interval`` while they wait; see ``polling``);
+- ``circuit_open``: True while the provider is considered down (calls fail fast with
+  ``ProviderUnavailable``): pause dispatch rather than burn retries;
+- ``use_notify_hook(url)``: send the webhook receiver's URL with every submit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from bot.errors import FailureKind, ProviderError, ProviderRejected, ProviderUnavailable
+from bot.providers.base import (
+    ActionRequest,
+    Capabilities,
+    DownloadedImage,
+    ImagineRequest,
+    Submission,
+    TaskState,
+)
+from bot.providers.midjourney.buttons import GRID_ACTIONS, INDEXED_ACTIONS, find_button
+from bot.providers.midjourney.codes import (
+    MALFORMED_MESSAGE,
+    ReturnCode,
+    SystemFailure,
+    answer_code,
+    interpret_submit,
+    is_modal_answer,
+)
+from bot.providers.midjourney.download import download_image
+from bot.providers.midjourney.polling import PollPacer
+from bot.providers.midjourney.retry import RetryPolicy, retry_unavailable
+from bot.providers.midjourney.routing import SpeedRouter
+from bot.providers.midjourney.status import Lookup, StatusReader
+from bot.providers.midjourney.transport import OutcomeUnknown, ProxyHttp
+from bot.settings import ProviderSettings
+from bot.speed import SpeedMode
+
+log = logging.getLogger(__name__)
+
+_SEED = re.compile(r"(?:^|\s)--seed\s+\d+(?=\s|$)")
+_CHANGE_NAMES = {"upscale": "UPSCALE", "variation": "VARIATION", "reroll": "REROLL"}
+
+
+class _EndpointMissing(Exception):
+    pass
+
+
+class MidjourneyProxyProvider:
+    """An ``ImageProvider`` speaking the midjourney-proxy protocol (novicezk or trueai)."""
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._settings = settings
+        self._router = SpeedRouter(settings)
+        self._http = ProxyHttp(
+            settings,
+            client=client,
+            transport=transport,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+            retry=retry,
+        )
+        self._status = StatusReader(self._http)
+        self._pacer = PollPacer(settings.poll_interval)
+        self._custom_id_actions = True
+        self._cancel_supported = True
+        self._notify_hook: str | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this server has shown it supports (optimistic until a 404 says otherwise)."""
+        return Capabilities(
+            custom_id_actions=self._custom_id_actions,
+            change_actions=True,
+            cancel=self._cancel_supported,
+            batch_status=self._status.batched,
+            webhook=self._notify_hook is not None,
+        )
+
+    @property
+    def circuit_open(self) -> bool:
+        """True while calls fail fast because the provider kept failing."""
+        return self._http.breaker.is_open
+
+    @property
+    def suggested_poll_interval(self) -> float:
+        """Seconds before the next ``fetch_many``, from how the tasks moved lately."""
+        return self._pacer.interval
+
+    def use_notify_hook(self, url: str | None) -> None:
+        """Ask the provider to POST task changes to ``url`` (the webhook receiver)."""
+        self._notify_hook = url
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        """Start a grid from the canonical prompt, which must carry ``--seed``."""
+        if not _SEED.search(request.prompt):
+            raise ProviderRejected(
+                "The job has no seed, so it cannot be repeated; it was not sent.",
+                kind=FailureKind.INVALID_REQUEST,
+            )
+        body = {"prompt": self._router.prompt(request.prompt, request.speed)}
+        try:
+            return await self._submit("submit/imagine", body, request.speed, request.job_id)
+        except _EndpointMissing:
+            raise ProviderError("The image provider has no imagine endpoint.") from None
+
+    async def submit_action(self, request: ActionRequest) -> Submission:
+        """Start a follow-up: by the parent's button where it has one, else by index."""
+        button = find_button(request.parent_buttons, request.action, request.index)
+        if button is not None and self._custom_id_actions:
+            by_button = {"taskId": request.parent_task_id, "customId": button.custom_id}
+            try:
+                return await self._submit("submit/action", by_button, request.speed, request.job_id)
+            except _EndpointMissing:
+                log.info("provider has no submit/action; using submit/change from now on")
+                self._custom_id_actions = False
+        if request.action not in GRID_ACTIONS:
+            raise ProviderRejected(
+                f"The image provider does not offer “{request.action.value}” on this image.",
+                kind=FailureKind.INVALID_REQUEST,
+            )
+        if request.action in INDEXED_ACTIONS and not 1 <= request.index <= 4:
+            raise ProviderRejected(
+                "Pick one of the grid's four images (1 to 4).", kind=FailureKind.INVALID_REQUEST
+            )
+        body: dict[str, Any] = {
+            "taskId": request.parent_task_id,
+            "action": _CHANGE_NAMES[request.action.value],
+        }
+        if request.action in INDEXED_ACTIONS:
+            body["index"] = request.index
+        try:
+            return await self._submit("submit/change", body, request.speed, request.job_id)
+        except _EndpointMissing:
+            raise ProviderError("The image provider has no endpoint for this action.") from None
+
+    async def fetch_many(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
+        """The state of many tasks in one request where possible; forgotten tasks are absent."""
+        if not task_ids:
+            return {}
+        found = await self._status.fetch_many(task_ids)
+        self._pacer.observe(found.values())
+        self._pacer.forget(set(task_ids) - found.keys())
+        return found
+
+    async def find_by_state(self, state: str) -> TaskState | None:
+        """The task submitted with this ``state`` (job id), best effort; None when unknown."""
+        found = await self._status.lookup_state(state)
+        return found if isinstance(found, TaskState) else None
+
+    async def cancel(self, task_id: str) -> bool:
+        """Cancel a task (trueai); False where the server has no cancel endpoint."""
+        if not self._cancel_supported:
+            return False
+        reply = await self._http.call("POST", f"task/{task_id}/cancel", idempotent=True)
+        if reply.missing_endpoint:
+            log.info("provider has no task cancel endpoint")
+            self._cancel_supported = False
+            return False
+        return reply.status < 300
+
+    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
+        """Fetch a result image, streamed and capped, re-encoded if above ``max_bytes``."""
+        if url.startswith("/"):
+            origin = httpx.URL(self._settings.base_url)
+            url = str(origin.copy_with(path=url, query=None, fragment=None))
+        return await download_image(
+            self._http.client,
+            url,
+            max_bytes=max_bytes,
+            hard_cap=self._settings.max_download_bytes,
+            time_limit=self._settings.request_timeout,
+            retrying=lambda operation: retry_unavailable(
+                operation, policy=self._http.retry, sleep=self._http.sleep, rng=self._http.rng
+            ),
+        )
+
+    async def probe(self) -> Capabilities:
+        """Learn which optional endpoints the server has (harmless calls), for start-up."""
+        await self._status.fetch_many(["0"])
+        return self.capabilities
+
+    async def aclose(self) -> None:
+        """Close the connection pool (when this provider created it)."""
+        await self._http.aclose()
+
+    async def _submit(
+        self, path: str, body: dict[str, Any], speed: SpeedMode, job_id: int
+    ) -> Submission:
+        state = str(job_id)
+        payload = {**body, "state": state, **self._router.body_extras(speed)}
+        if self._notify_hook:
+            payload["notifyHook"] = self._notify_hook
+        base_url = self._router.base_url(speed)
+        policy = self._http.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                answer = await self._post_submit(path, payload, base_url)
+            except OutcomeUnknown:
+                found = await self._status.lookup_state(state)
+                if isinstance(found, TaskState):
+                    log.info("submit outcome was unknown; job %s is task %s", state, found.task_id)
+                    return Submission(task_id=found.task_id)
+                if found is Lookup.UNKNOWN or attempt >= policy.attempts:
+                    raise
+            else:
+                if answer_code(answer) == ReturnCode.EXISTED and is_modal_answer(answer):
+                    modal_task = interpret_submit(answer).task_id
+                    return await self._submit_modal(modal_task, body, payload, base_url)
+                try:
+                    return interpret_submit(answer)
+                except SystemFailure as exc:
+                    if attempt >= policy.attempts:
+                        raise ProviderUnavailable(exc.message) from exc
+            await self._http.sleep(policy.delay(attempt, self._http.rng))
+
+    async def _post_submit(self, path: str, payload: dict[str, Any], base_url: str) -> Any:
+        reply = await self._http.call(
+            "POST", path, body=payload, idempotent=False, base_url=base_url
+        )
+        if reply.missing_endpoint:
+            raise _EndpointMissing
+        if not isinstance(reply.body, Mapping) or answer_code(reply.body) is None:
+            if reply.status >= 400:
+                raise ProviderRejected(
+                    "The image provider refused the request as invalid.",
+                    kind=FailureKind.INVALID_REQUEST,
+                )
+            raise ProviderError(MALFORMED_MESSAGE)
+        return reply.body
+
+    async def _submit_modal(
+        self,
+        modal_task: str,
+        body: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        base_url: str,
+    ) -> Submission:
+        # trueai asks for a modal when Remix is on: confirm it with the parent's own prompt.
+        parent = await self._status.fetch_raw(str(body.get("taskId", "")))
+        prompt = ""
+        if parent is not None:
+            prompt = str(parent.get("promptEn") or parent.get("prompt") or "")
+        modal = {"taskId": modal_task, "prompt": prompt, "state": payload["state"]}
+        if self._notify_hook:
+            modal["notifyHook"] = self._notify_hook
+        return interpret_submit(await self._post_submit("submit/modal", modal, base_url))
