@@ -1,0 +1,117 @@
+"""``check``: the configuration, the token's shape and the provider, one line per finding.
+
+Nothing here prints a secret: findings name settings and environment variables, and URLs are
+shown without any user:password part.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+
+from bot.cli.token import token_problem
+from bot.errors import ConfigError
+from bot.settings import ProviderSettings, Settings
+from bot.store.database import sqlite_path
+
+# Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
+# the request changes nothing on it.
+PROBE_TASK_ID = "tessera-check"
+SECRET_ENV = "TESSERA_PROVIDER__API_SECRET"  # noqa: S105 (a variable name, not a secret)
+
+
+class Severity(StrEnum):
+    """How bad a finding is: errors fail ``check``, warnings do not, ok lines inform."""
+
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One line of the check report."""
+
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity.value}: {self.message}"
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials, safe to print."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid URL>"
+    return str(parsed.copy_with(username=None, password=None))
+
+
+async def probe_provider(settings: ProviderSettings, *, wait: float) -> Finding:
+    """Ask the provider for a dummy task: reachable, refused (bad secret) or unreachable."""
+    base = settings.base_url.rstrip("/")
+    shown = public_url(base)
+    headers = {}
+    if settings.api_secret is not None:
+        headers["mj-api-secret"] = settings.api_secret.get_secret_value()
+    try:
+        async with httpx.AsyncClient(timeout=wait) as client:
+            response = await client.get(f"{base}/task/{PROBE_TASK_ID}/fetch", headers=headers)
+    except httpx.TimeoutException:
+        return Finding(
+            Severity.ERROR, f"provider.base_url: {shown} did not answer within {wait:g} s"
+        )
+    except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        return Finding(
+            Severity.ERROR,
+            f"provider.base_url: cannot reach {shown} ({type(exc).__name__}); "
+            "is the midjourney-proxy server running, and is TESSERA_PROVIDER__BASE_URL right?",
+        )
+    if response.status_code in (401, 403):
+        hint = "check" if settings.api_secret is not None else "set"
+        return Finding(
+            Severity.ERROR,
+            f"provider.api_secret: {shown} refused the request (HTTP {response.status_code}); "
+            f"{hint} {SECRET_ENV}",
+        )
+    return Finding(Severity.OK, f"provider: {shown} answered (HTTP {response.status_code})")
+
+
+def database_finding(url: str) -> Finding:
+    """Whether the database URL is usable and its directory writable."""
+    try:
+        path = sqlite_path(url)
+    except ConfigError as exc:
+        return Finding(Severity.ERROR, exc.problems[0])
+    if path == ":memory:":
+        return Finding(Severity.WARNING, "database.url: in memory; every job is lost on exit")
+    directory = Path(path).resolve().parent
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        return Finding(Severity.ERROR, f"database.url: {existing} is not writable by this user")
+    return Finding(Severity.OK, f"database: {path}")
+
+
+def offline_findings(settings: Settings) -> list[Finding]:
+    """Findings that need no network: the token's shape and the database location."""
+    token = settings.discord.token.get_secret_value() if settings.discord.token else None
+    problem = token_problem(token)
+    token_finding = (
+        Finding(Severity.ERROR, problem)
+        if problem
+        else Finding(Severity.OK, "discord.token: well formed")
+    )
+    return [token_finding, database_finding(settings.database.url)]
+
+
+async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:
+    """Every finding for ``settings``; the provider is skipped when ``offline``."""
+    findings = offline_findings(settings)
+    if not offline:
+        findings.append(await probe_provider(settings.provider, wait=wait))
+    return findings

@@ -1,0 +1,120 @@
+"""The short-lived subcommands: ``check``, ``invite``, ``migrate`` and ``health``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TextIO
+
+import httpx
+
+from bot.cli.check import Severity, run_check
+from bot.cli.invite import PERMISSION_REASONS, SCOPES, invite_url, required_permissions
+from bot.cli.token import application_id_from_token, token_problem
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+from bot.store.database import Database
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def load_or_report(args: argparse.Namespace, *, err: TextIO | None = None) -> Settings | None:
+    """The settings, or None after printing one line per configuration problem."""
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        out = err if err is not None else sys.stderr
+        print("configuration error:", file=out)
+        for problem in exc.problems:
+            print(f"  {problem}", file=out)
+        return None
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Validate the configuration and reach the provider; 1 if anything is wrong."""
+    settings = load_or_report(args, err=sys.stdout)
+    if settings is None:
+        return EXIT_CONFIG
+    findings = asyncio.run(run_check(settings, offline=args.offline, wait=args.timeout))
+    for finding in findings:
+        print(finding)
+    errors = sum(finding.severity is Severity.ERROR for finding in findings)
+    if errors:
+        print(f"{errors} problem(s) found")
+        return EXIT_FAILED
+    print("configuration OK" + (" (provider not checked: --offline)" if args.offline else ""))
+    return EXIT_OK
+
+
+def invite_command(args: argparse.Namespace) -> int:
+    """Print the invite URL; the application id comes from the option or the token."""
+    application_id = args.application_id
+    if application_id is None:
+        settings = load_or_report(args)
+        if settings is None:
+            return EXIT_CONFIG
+        token = settings.discord.token.get_secret_value() if settings.discord.token else None
+        problem = token_problem(token)
+        if token is None or problem is not None:
+            print(f"{problem}\n(or pass --application-id)", file=sys.stderr)
+            return EXIT_CONFIG
+        application_id = application_id_from_token(token)
+    print(invite_url(application_id, guild_id=args.guild))
+    print(f"scopes: {' '.join(SCOPES)}")
+    print(f"permissions {required_permissions().value}:")
+    for _, label, reason in PERMISSION_REASONS:
+        print(f"  {label}: {reason}")
+    return EXIT_OK
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    """Apply the pending migrations and list them."""
+    settings = load_or_report(args)
+    if settings is None:
+        return EXIT_CONFIG
+    try:
+        applied = asyncio.run(_migrate(settings.database.url))
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return EXIT_CONFIG
+    for name in applied:
+        print(f"applied {name}")
+    print(f"{len(applied)} migration(s) applied" if applied else "the database is up to date")
+    return EXIT_OK
+
+
+async def _migrate(url: str) -> list[str]:
+    database = await Database.open(url, migrate=False)
+    try:
+        return await database.migrate()
+    finally:
+        await database.close()
+
+
+def health_command(args: argparse.Namespace) -> int:
+    """Ask the running bot's ``/healthz``; 0 when healthy (container health checks)."""
+    settings = load_or_report(args)
+    if settings is None:
+        return EXIT_CONFIG
+    if not settings.metrics.enabled:
+        print("metrics.enabled is false, so there is no health endpoint", file=sys.stderr)
+        return EXIT_CONFIG
+    host = _loopback_if_wildcard(settings.metrics.host)
+    url = f"http://{host}:{settings.metrics.port}/healthz"
+    try:
+        response = httpx.get(url, timeout=args.timeout)
+    except httpx.HTTPError as exc:
+        print(f"unhealthy: {url} did not answer ({type(exc).__name__})")
+        return EXIT_FAILED
+    print(("healthy: " if response.status_code == 200 else "unhealthy: ") + response.text)
+    return EXIT_OK if response.status_code == 200 else EXIT_FAILED
+
+
+def _loopback_if_wildcard(host: str) -> str:
+    # A wildcard bind address is reachable on loopback from the same host or container.
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

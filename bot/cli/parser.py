@@ -1,0 +1,127 @@
+"""The argument parser of ``python -m bot``: one subcommand per operation, ``run`` by default."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DESCRIPTION = "Tessera: a self-hosted, Midjourney-style image bot for Discord."
+EPILOG = (
+    "Settings come from the environment (TESSERA_SECTION__KEY, e.g. TESSERA_DISCORD__TOKEN) "
+    "and from config/tessera.toml (or --config / TESSERA_CONFIG). Exit status: 0 success, "
+    "1 a check or operation failed, 2 invalid configuration or usage."
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; ``command`` is None when no subcommand was given (meaning ``run``)."""
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the TOML settings file (default: $TESSERA_CONFIG or config/tessera.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description=DESCRIPTION, epilog=EPILOG, parents=[config]
+    )
+    parser.set_defaults(command=None, config=None)
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    commands.add_parser(
+        "run",
+        parents=[config],
+        help="connect to Discord and serve (the default)",
+        description="Apply pending migrations, connect to Discord and process jobs until "
+        "stopped (Ctrl+C or SIGTERM). An unreachable provider is a warning: jobs wait and "
+        "the bot keeps retrying.",
+    )
+
+    check = commands.add_parser(
+        "check",
+        parents=[config],
+        help="validate the configuration and reach the provider",
+        description="Validate every setting, the bot token's shape and the database location, "
+        "and ask the provider for a dummy task (any HTTP answer means it is reachable). "
+        "Prints one line per finding; never prints a secret.",
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="skip the provider (no network access)"
+    )
+    check.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the provider (default: 5)",
+    )
+
+    sync = commands.add_parser(
+        "sync",
+        parents=[config],
+        help="publish the slash commands to Discord",
+        description="Publish the slash commands, globally (may take up to an hour to show) "
+        "or to one guild (immediate; use it while testing). Needs the token.",
+    )
+    sync.add_argument(
+        "--guild", type=_positive_int, metavar="ID", help="publish to this guild only"
+    )
+
+    invite = commands.add_parser(
+        "invite",
+        parents=[config],
+        help="print the invite URL with the required permissions",
+        description="Print the URL that adds the bot to a server with the scopes bot and "
+        "applications.commands and exactly the permissions it uses.",
+    )
+    invite.add_argument(
+        "--application-id",
+        type=_positive_int,
+        metavar="ID",
+        help="the application id (default: derived from the token)",
+    )
+    invite.add_argument("--guild", type=_positive_int, metavar="ID", help="preselect this server")
+
+    commands.add_parser(
+        "migrate",
+        parents=[config],
+        help="apply pending database migrations",
+        description="Apply the database migrations not applied yet and list them. "
+        "`run` does this at start-up too; use this before an upgrade's first start.",
+    )
+
+    health = commands.add_parser(
+        "health",
+        parents=[config],
+        help="ask the running bot's /healthz endpoint (for container health checks)",
+        description="GET /healthz on metrics.host and metrics.port; exit 0 when healthy.",
+    )
+    health.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long to wait for the answer (default: 3)",
+    )
+    return parser

@@ -1,0 +1,226 @@
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.cli import main
+from bot.cli.check import Finding, Severity, database_finding, probe_provider, public_url
+from bot.settings import ProviderSettings
+from tests.cli.conftest import TOKEN
+
+SECRET = "s3cret-for-the-proxy"
+
+
+class FakeProxy:
+    """A loopback HTTP server answering like a midjourney-proxy asked for an unknown task."""
+
+    def __init__(self, *, required_secret: str | None = None) -> None:
+        self.required_secret = required_secret
+        self.paths: list[str] = []
+        self.secrets: list[str | None] = []
+
+    async def fetch(self, request: web.Request) -> web.Response:
+        self.paths.append(request.path)
+        self.secrets.append(request.headers.get("mj-api-secret"))
+        if self.required_secret and request.headers.get("mj-api-secret") != self.required_secret:
+            return web.Response(status=401)
+        # novicezk answers 200 with an empty body for an unknown id; any answer will do.
+        return web.Response(status=200, text="")
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def _serve(proxy: FakeProxy) -> tuple[web.AppRunner, int]:
+    app = web.Application()
+    app.router.add_get("/mj/task/{task_id}/fetch", proxy.fetch)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, port
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[tuple[FakeProxy, int]]:
+    fake = FakeProxy(required_secret=SECRET)
+    runner, port = await _serve(fake)
+    yield fake, port
+    await runner.cleanup()
+
+
+async def test_a_reachable_provider_is_ok_and_gets_the_secret(
+    proxy: tuple[FakeProxy, int],
+) -> None:
+    fake, port = proxy
+    settings = ProviderSettings(
+        base_url=f"http://127.0.0.1:{port}/mj/", api_secret=SecretStr(SECRET)
+    )
+    finding = await probe_provider(settings, wait=2)
+    assert finding == Finding(
+        Severity.OK, f"provider: http://127.0.0.1:{port}/mj answered (HTTP 200)"
+    )
+    assert fake.paths == ["/mj/task/tessera-check/fetch"]
+    assert fake.secrets == [SECRET]
+
+
+@pytest.mark.parametrize(
+    ("secret", "hint"),
+    [(None, "set TESSERA_PROVIDER__API_SECRET"), ("wrong", "check TESSERA_PROVIDER__API_SECRET")],
+)
+async def test_a_refused_secret_names_the_variable(
+    proxy: tuple[FakeProxy, int], secret: str | None, hint: str
+) -> None:
+    _, port = proxy
+    settings = ProviderSettings(
+        base_url=f"http://127.0.0.1:{port}/mj",
+        api_secret=SecretStr(secret) if secret else None,
+    )
+    finding = await probe_provider(settings, wait=2)
+    assert finding.severity is Severity.ERROR
+    assert finding.message.startswith("provider.api_secret: ")
+    assert "HTTP 401" in finding.message
+    assert finding.message.endswith(hint)
+    assert SECRET not in finding.message
+
+
+async def test_a_closed_port_is_unreachable_without_leaking_credentials(closed_port: int) -> None:
+    settings = ProviderSettings(base_url=f"http://user:pw@127.0.0.1:{closed_port}/mj")
+    finding = await probe_provider(settings, wait=2)
+    assert finding.severity is Severity.ERROR
+    assert finding.message.startswith(
+        f"provider.base_url: cannot reach http://127.0.0.1:{closed_port}/mj (ConnectError)"
+    )
+    assert "pw" not in finding.message
+
+
+async def test_a_silent_server_times_out() -> None:
+    # A listening socket that never accepts: the connection opens, no answer comes.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(0)
+        port = sock.getsockname()[1]
+        settings = ProviderSettings(base_url=f"http://127.0.0.1:{port}/mj")
+        finding = await probe_provider(settings, wait=0.2)
+    assert finding == Finding(
+        Severity.ERROR, f"provider.base_url: http://127.0.0.1:{port}/mj did not answer within 0.2 s"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://key:secret@vendor.example/mj", "https://vendor.example/mj"),
+        ("http://127.0.0.1:8080/mj", "http://127.0.0.1:8080/mj"),
+        ("http://[::1", "<invalid URL>"),
+    ],
+)
+def test_public_url(url: str, shown: str) -> None:
+    assert public_url(url) == shown
+
+
+def test_database_findings(tmp_path: Path) -> None:
+    assert database_finding("postgresql://db/tessera").severity is Severity.ERROR
+    assert database_finding("sqlite:///:memory:").severity is Severity.WARNING
+    assert database_finding(f"sqlite:///{tmp_path}/a/b/t.db") == Finding(
+        Severity.OK, f"database: {tmp_path}/a/b/t.db"
+    )
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root ignores directory permissions
+        assert database_finding(f"sqlite:///{locked}/t.db").severity is Severity.ERROR
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def threaded_proxy_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_check_command_passes_with_a_reachable_provider(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], threaded_proxy_port: int
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_PROVIDER__BASE_URL", f"http://127.0.0.1:{threaded_proxy_port}/mj")
+    assert main(["check", "--timeout", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "ok: discord.token: well formed",
+        out.splitlines()[1],
+        f"ok: provider: http://127.0.0.1:{threaded_proxy_port}/mj answered (HTTP 404)",
+        "configuration OK",
+    ]
+    assert out.splitlines()[1].startswith("ok: database: ")
+    assert TOKEN not in out
+
+
+def test_check_command_fails_on_an_unreachable_provider(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], closed_port: int
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_PROVIDER__BASE_URL", f"http://127.0.0.1:{closed_port}/mj")
+    assert main(["check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("error: provider.base_url: cannot reach")
+    assert lines[-1] == "1 problem(s) found"
+
+
+def test_check_without_a_token_names_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--offline"]) == 1
+    out = capsys.readouterr().out
+    assert "error: discord.token: not set; set TESSERA_DISCORD__TOKEN" in out
+    assert "provider" not in out
+
+
+def test_check_offline_passes_with_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert main(["check", "--offline"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "configuration OK (provider not checked: --offline)"
+    )
+
+
+def test_check_reports_every_configuration_problem_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "tessera.toml"
+    config.write_text("[provider]\nmax_concurrency = 0\ncore_size = 3\n")
+    monkeypatch.setenv("TESSERA_SCHEDULER__RELAX_SHARE", "lots")
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    assert main(["check", "--config", str(config)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "configuration error:"
+    problems = lines[1:]
+    assert len(problems) == 3
+    assert any("provider.max_concurrency" in line for line in problems)
+    assert any("provider.core_size: unknown setting" in line for line in problems)
+    assert any("scheduler.relax_share" in line for line in problems)
+    assert TOKEN not in "\n".join(lines)
