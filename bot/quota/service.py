@@ -128,17 +128,16 @@ class QuotaService(BudgetControls):
         available = (await self._usage.get(tx, key)).remaining(limit) or 0
         unit = self._settings.unit_name
         refill = f"<t:{int(window.end.timestamp())}:R>"
+        left = f"{format_credits(available)} {unit} left"
         if scope == "member":
             message = (
-                f"Not enough {unit}: this needs {format_credits(needed)} and you have "
-                f"{format_credits(available)} left. Your allowance refills {refill}; "
-                "until then a moderator can grant you more."
+                f"Not enough {unit}: this needs {format_credits(needed)} and you have {left}. "
+                f"Your allowance refills {refill}; until then a moderator can grant you more."
             )
         else:
             message = (
-                f"This server's pool of {unit} has {format_credits(available)} left and this "
-                f"needs {format_credits(needed)}. It refills {refill}; "
-                "a moderator can raise the pool."
+                f"This server's pool has {left} and this needs {format_credits(needed)}. "
+                f"It refills {refill}; a moderator can raise the pool."
             )
         return QuotaExceeded(message, needed=needed, available=available, scope=scope)
 
