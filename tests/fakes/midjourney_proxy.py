@@ -198,9 +198,17 @@ class FakeMidjourneyProxy:
         """The next ``count`` matching requests have their connection cut without an answer."""
         self._faults.extend([("reset", path, 0)] * count)
 
+    def drop_answer_next(self, count: int = 1, *, path: str = "") -> None:
+        """The next ``count`` matching requests are carried out, then the answer is lost."""
+        self._faults.extend([("drop", path, 0)] * count)
+
     def garble_next(self, count: int = 1, *, path: str = "") -> None:
         """The next ``count`` matching requests get a 200 with a body that is not JSON."""
         self._faults.extend([("garble", path, 200)] * count)
+
+    def clear_faults(self) -> None:
+        """Drop every fault not yet triggered."""
+        self._faults.clear()
 
     @contextlib.asynccontextmanager
     async def holding(self) -> AsyncIterator[asyncio.Event]:
@@ -326,6 +334,10 @@ class FakeMidjourneyProxy:
                     return web.Response(status=500)
                 if kind == "garble":
                     return web.Response(status=200, text="<html>gateway</html>")
+                if kind == "drop" and request.transport is not None:
+                    await handler(request)
+                    request.transport.abort()
+                    return web.Response(status=500)
                 return web.Response(status=status, text="injected failure")
         return await handler(request)
 
