@@ -1,0 +1,121 @@
+"""A Previous/Next paginator for lists that are read page by page from a service."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.ui.errors import report_error, send_error
+from bot.ui.text import NO_MENTIONS
+
+
+@dataclass(frozen=True)
+class Page:
+    """One rendered page, and whether another one follows it."""
+
+    embed: discord.Embed
+    has_next: bool
+
+
+PageLoader = Callable[[int], Awaitable[Page]]
+"""Loads page ``n`` (0-based) fresh from the service, so every turn shows current data."""
+
+NOT_YOURS = "Only the person who opened this list can turn its pages."
+
+
+class Paginator(discord.ui.View):
+    """Previous/Next buttons over a ``PageLoader``; only the view's owner may press them."""
+
+    def __init__(self, *, owner_id: int, load: PageLoader, timeout: float = 300.0) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.page = 0
+        self._load = load
+        self._interaction: discord.Interaction[Any] | None = None
+
+    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
+        """Answer ``interaction`` with the first page and these buttons."""
+        first = await self._load(0)
+        self._sync_buttons(first)
+        self._interaction = interaction
+        if first.has_next:
+            await interaction.response.send_message(
+                embed=first.embed, view=self, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            # A single page needs no buttons, and no view kept alive for it.
+            self.stop()
+            await interaction.response.send_message(
+                embed=first.embed, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+            )
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        """Refuse presses from anyone but the owner, telling them why."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await send_error(interaction, NOT_YOURS)
+        return False
+
+    async def on_timeout(self) -> None:
+        """Grey the buttons out once the view stops listening."""
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self._interaction is not None:
+            # The message may be gone or the token expired; either way nothing is left to do.
+            with contextlib.suppress(discord.HTTPException):
+                await self._interaction.edit_original_response(view=self)
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+        /,
+    ) -> None:
+        """A failed page load is reported like any command error."""
+        await report_error(interaction, error)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
+    async def previous(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Paginator]
+    ) -> None:
+        """Show the page before this one."""
+        await self._turn(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, emoji="▶️")
+    async def next(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Paginator]
+    ) -> None:
+        """Show the page after this one."""
+        await self._turn(interaction, self.page + 1)
+
+    async def _turn(self, interaction: discord.Interaction[Any], page: int) -> None:
+        loaded = await self._load(max(page, 0))
+        self.page = max(page, 0)
+        self._sync_buttons(loaded)
+        await interaction.response.edit_message(
+            embed=loaded.embed, view=self, allowed_mentions=NO_MENTIONS
+        )
+
+    def _sync_buttons(self, page: Page) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = not page.has_next
+
+
+def fit_lines(lines: Sequence[str], limit: int = 1024) -> str:
+    """Join whole lines up to ``limit`` characters (an embed field's), saying how many were left."""
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        more = f"… and {len(lines) - index} more"
+        if size + len(line) + 1 + len(more) > limit:
+            kept.append(more)
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)

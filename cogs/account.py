@@ -1,0 +1,221 @@
+"""/info, /settings, /fast, /relax, /turbo and /prefer: a member's own account."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import NotAllowed, UserFacingError
+from bot.speed import SpeedMode
+from bot.store.user_settings import MAX_OPTIONS
+from bot.ui.account import (
+    OPTION_NAME,
+    SettingsChoice,
+    SettingsView,
+    check_defaults,
+    check_option,
+    check_suffix,
+    choice_from_text,
+    info_embed,
+    model_versions,
+    options_embed,
+    quality_values,
+    speed_changed_message,
+    suffix_message,
+)
+from bot.ui.text import NO_MENTIONS, escape_prompt
+
+if TYPE_CHECKING:
+    from bot.app import TesseraBot
+    from bot.services import Services
+
+RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
+
+
+def _role_ids(user: discord.Member | discord.User) -> list[int]:
+    return [role.id for role in getattr(user, "roles", ())]
+
+
+class AccountCog(commands.Cog, name="Account"):
+    """A member's speed mode, defaults, suffix and custom options."""
+
+    prefer = app_commands.Group(
+        name="prefer", description="Your suffix and custom options", guild_only=True
+    )
+    option = app_commands.Group(
+        name="option", description="Custom options: --name expands to your text", parent=prefer
+    )
+
+    def __init__(self, bot: TesseraBot) -> None:
+        self.bot = bot
+
+    @property
+    def services(self) -> Services:
+        """The bot's services container."""
+        return self.bot.services
+
+    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _allow_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
+        if speed is not SpeedMode.RELAX:
+            return
+        config = await self.services.guild_config.get(interaction.guild_id or 0)
+        if config.relax_policy == "deny":
+            raise NotAllowed(RELAX_DENIED)
+
+    async def _set_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
+        await self._allow_speed(interaction, speed)
+        await self.services.user_settings.set_speed(interaction.user.id, speed)
+        await self._reply(interaction, speed_changed_message(speed))
+
+    @app_commands.command(name="info", description="Your speed mode, credits and jobs")
+    @app_commands.guild_only()
+    async def info(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the member's mode, credits left and when they reset, usage and active jobs."""
+        guild_id = interaction.guild_id or 0
+        user = interaction.user
+        settings = await self.services.user_settings.get(user.id)
+        balance = await self.services.quota.balance(
+            guild_id=guild_id, user_id=user.id, role_ids=_role_ids(user)
+        )
+        jobs = await self.services.jobs.user_jobs(guild_id=guild_id, user_id=user.id)
+        embed = info_embed(
+            speed=settings.speed,
+            balance=balance,
+            jobs=jobs,
+            unit=self.services.settings.quota.unit_name,
+        )
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(
+        name="settings", description="Your default version, stylize, quality, mode"
+    )
+    @app_commands.guild_only()
+    async def settings(self, interaction: discord.Interaction[Any]) -> None:
+        """Open the member's settings: select menus and a Raw toggle, saved on every change."""
+        stored = await self.services.user_settings.get(interaction.user.id)
+        view = SettingsView(
+            owner_id=interaction.user.id,
+            choice=choice_from_text(stored.default_params),
+            speed=stored.speed,
+            versions=model_versions(),
+            qualities=quality_values(),
+            save=self._save_settings,
+        )
+        await interaction.response.send_message(
+            embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def _save_settings(
+        self, interaction: discord.Interaction[Any], choice: SettingsChoice, speed: SpeedMode
+    ) -> tuple[SettingsChoice, SpeedMode]:
+        repository = self.services.user_settings
+        user_id = interaction.user.id
+        stored = await repository.get(user_id)
+        if speed != stored.speed:
+            await self._allow_speed(interaction, speed)
+            stored = await repository.set_speed(user_id, speed)
+        text = choice.to_text()
+        if text != stored.default_params:
+            config = await self.services.guild_config.get(interaction.guild_id or 0)
+            check_defaults(text, default_version=config.default_version)
+            stored = await repository.set_default_params(user_id, text)
+        return choice_from_text(stored.default_params), stored.speed
+
+    @app_commands.command(name="fast", description="Switch to fast mode (uses your credits)")
+    @app_commands.guild_only()
+    async def fast(self, interaction: discord.Interaction[Any]) -> None:
+        """Set the member's speed mode to fast."""
+        await self._set_speed(interaction, SpeedMode.FAST)
+
+    @app_commands.command(name="relax", description="Switch to relax mode (free, runs when idle)")
+    @app_commands.guild_only()
+    async def relax(self, interaction: discord.Interaction[Any]) -> None:
+        """Set the member's speed mode to relax, where the server allows it."""
+        await self._set_speed(interaction, SpeedMode.RELAX)
+
+    @app_commands.command(name="turbo", description="Switch to turbo mode (first in line, 2x cost)")
+    @app_commands.guild_only()
+    async def turbo(self, interaction: discord.Interaction[Any]) -> None:
+        """Set the member's speed mode to turbo."""
+        await self._set_speed(interaction, SpeedMode.TURBO)
+
+    @prefer.command(name="suffix", description="Text added to the end of every prompt")
+    @app_commands.describe(text="Text and parameters, e.g. '--ar 16:9'; leave out to clear")
+    async def suffix(self, interaction: discord.Interaction[Any], text: str | None = None) -> None:
+        """Set or clear the member's suffix, checked by the prompt parser first."""
+        cleaned = (text or "").strip()
+        if cleaned:
+            stored = await self.services.user_settings.get(interaction.user.id)
+            check_suffix(cleaned, options=stored.options)
+        saved = await self.services.user_settings.set_suffix(interaction.user.id, cleaned)
+        await self._reply(interaction, suffix_message(saved.suffix))
+
+    @option.command(name="set", description="Create or change a custom option")
+    @app_commands.describe(
+        name="The option's name (used as --name)", value="Parameters it stands for"
+    )
+    async def option_set(
+        self,
+        interaction: discord.Interaction[Any],
+        name: app_commands.Range[str, 1, 40],
+        value: app_commands.Range[str, 1, 500],
+    ) -> None:
+        """Save a custom option after checking its name and value with the prompt parser."""
+        repository = self.services.user_settings
+        stored = await repository.get(interaction.user.id)
+        key = check_option(name, value, options=stored.options)
+        if key not in stored.options and len(stored.options) >= MAX_OPTIONS:
+            raise UserFacingError(
+                f"You can keep at most {MAX_OPTIONS} custom options; delete one first."
+            )
+        await repository.set_option(interaction.user.id, key, value)
+        await self._reply(
+            interaction,
+            f"--{key} now stands for: {escape_prompt(value.strip(), limit=500)}",
+        )
+
+    @option.command(name="list", description="List your custom options")
+    async def option_list(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the member's custom options."""
+        options = await self.services.user_settings.options(interaction.user.id)
+        await interaction.response.send_message(
+            embed=options_embed(options), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @option.command(name="delete", description="Delete one of your custom options")
+    async def option_delete(
+        self, interaction: discord.Interaction[Any], name: app_commands.Range[str, 1, 40]
+    ) -> None:
+        """Delete a custom option."""
+        key = name.strip().lstrip("-").lower()
+        if not OPTION_NAME.fullmatch(key) or not await self.services.user_settings.delete_option(
+            interaction.user.id, key
+        ):
+            raise UserFacingError(
+                f"You have no option named --{escape_prompt(key, limit=40)}; "
+                "see /prefer option list."
+            )
+        await self._reply(interaction, f"--{escape_prompt(key, limit=40)} is deleted.")
+
+    @option_delete.autocomplete("name")
+    async def option_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The member's option names that match what was typed."""
+        options = await self.services.user_settings.options(interaction.user.id)
+        typed = current.strip().lstrip("-").lower()
+        return [app_commands.Choice(name=f"--{key}", value=key) for key in options if typed in key][
+            :25
+        ]
+
+
+async def setup(bot: TesseraBot) -> None:
+    """Load the cog (discord.py extension entry point)."""
+    await bot.add_cog(AccountCog(bot))

@@ -1,0 +1,85 @@
+"""/queue and /cancel: a member's own waiting and running jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import JobNotFound
+from bot.ui.account import cancelled_message, job_choice_name, queue_embed
+from bot.ui.text import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.app import TesseraBot
+    from bot.jobs import Job
+    from bot.services import Services
+
+
+class QueueCog(commands.Cog, name="Queue"):
+    """Members look at and cancel their own jobs."""
+
+    def __init__(self, bot: TesseraBot) -> None:
+        self.bot = bot
+
+    @property
+    def services(self) -> Services:
+        """The bot's services container."""
+        return self.bot.services
+
+    async def _active_jobs(self, interaction: discord.Interaction[Any]) -> list[Job]:
+        return await self.services.jobs.user_jobs(
+            guild_id=interaction.guild_id or 0, user_id=interaction.user.id, active_only=True
+        )
+
+    @app_commands.command(name="queue", description="Your waiting and running jobs")
+    @app_commands.guild_only()
+    async def queue(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the member's active jobs and the server's queue by speed class."""
+        jobs = await self._active_jobs(interaction)
+        overview = await self.services.jobs.queue_overview(guild_id=interaction.guild_id or 0)
+        await interaction.response.send_message(
+            embed=queue_embed(jobs, overview), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(
+        name="cancel", description="Cancel one of your jobs; its credits come back"
+    )
+    @app_commands.describe(job_id="Which job (leave out for your newest waiting or running job)")
+    @app_commands.guild_only()
+    async def cancel(
+        self, interaction: discord.Interaction[Any], job_id: int | None = None
+    ) -> None:
+        """Cancel a job (the newest active one by default) and say what was refunded."""
+        # Cancelling a running job asks the provider, which may take longer than Discord waits.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if job_id is None:
+            jobs = await self._active_jobs(interaction)
+            if not jobs:
+                raise JobNotFound("You have no waiting or running jobs to cancel.")
+            job_id = max(jobs, key=lambda job: (job.created_at, job.id)).id
+        job = await self.services.jobs.cancel(job_id, user_id=interaction.user.id)
+        unit = self.services.settings.quota.unit_name
+        await interaction.followup.send(
+            cancelled_message(job, unit=unit), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @cancel.autocomplete("job_id")
+    async def cancel_job_id(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[int]]:
+        """Offer the member's active jobs, newest first, matching what was typed."""
+        jobs = sorted(await self._active_jobs(interaction), key=lambda job: job.id, reverse=True)
+        typed = current.strip().lstrip("#").lower()
+        return [
+            app_commands.Choice(name=job_choice_name(job), value=job.id)
+            for job in jobs
+            if not typed or typed in str(job.id) or typed in job.prompt.lower()
+        ][:25]
+
+
+async def setup(bot: TesseraBot) -> None:
+    """Load the cog (discord.py extension entry point)."""
+    await bot.add_cog(QueueCog(bot))
