@@ -1,0 +1,34 @@
+"""The shared prompt validator: text to a valid ``Prompt`` (no Discord, no I/O).
+
+``parse_prompt`` validates one prompt, ``expand_prompt`` turns ``{a, b}`` permutations and
+``--repeat`` into one text per job, ``suggest`` completes parameters for autocomplete, and
+``PARAMETERS`` is the table every rule comes from.
+"""
+
+from bot.prompt.expand import expand_prompt
+from bot.prompt.issues import PromptError, PromptIssue
+from bot.prompt.parser import MAX_LENGTH, parse_prompt
+from bot.prompt.prompt import Params, Prompt, Segment
+from bot.prompt.suggest import suggest
+from bot.prompt.table import PARAMETERS, UNSUPPORTED, Kind, ParamSpec, is_reserved_name
+from bot.prompt.versions import DEFAULT_VERSION, NIJI_VERSIONS, VERSIONS
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "MAX_LENGTH",
+    "NIJI_VERSIONS",
+    "PARAMETERS",
+    "UNSUPPORTED",
+    "VERSIONS",
+    "Kind",
+    "ParamSpec",
+    "Params",
+    "Prompt",
+    "PromptError",
+    "PromptIssue",
+    "Segment",
+    "expand_prompt",
+    "is_reserved_name",
+    "parse_prompt",
+    "suggest",
+]

@@ -1,0 +1,243 @@
+"""``parse_prompt``: text (plus defaults, suffix and custom options) to a valid ``Prompt``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from bot.prompt import issues as codes
+from bot.prompt.issues import IssueLog, PromptError, PromptIssue
+from bot.prompt.layers import Assignment, Layer, merge, read_layer
+from bot.prompt.numbers import format_number
+from bot.prompt.prompt import Params, Prompt, Segment
+from bot.prompt.rules import check_rules
+from bot.prompt.scanner import Scan, scan
+from bot.prompt.table import (
+    BY_CANONICAL,
+    IMAGE_ONLY_REFUSED,
+    SPEED_FLAGS,
+    WEAK_MULTI_PROMPTS,
+    WHOLE_WEIGHTS_ONLY,
+    is_reserved_name,
+)
+from bot.prompt.values import is_valid_url
+from bot.prompt.versions import DEFAULT_VERSION, MODELS, model_key
+from bot.prompt.weights import split_segments
+from bot.speed import SpeedMode
+
+MAX_LENGTH = 6000
+_SUFFIX = "your /prefer suffix"
+
+
+def parse_prompt(
+    text: str,
+    *,
+    default_version: str = DEFAULT_VERSION,
+    options: Mapping[str, str] | None = None,
+    defaults: Sequence[str] | Mapping[str, str] = (),
+    suffix: str = "",
+) -> Prompt:
+    """Parse and validate a prompt, or raise ``PromptError`` with every problem found.
+
+    ``defaults`` are parameter-only texts, lowest precedence first (a mapping names each
+    layer for messages: ``{"the server defaults": "--v 6"}``); ``suffix`` is the user's
+    /prefer suffix, whose text is appended and whose parameters sit above ``defaults``.
+    """
+    log = IssueLog()
+    if len(text.strip()) + len(suffix.strip()) > MAX_LENGTH:
+        message = f"The prompt is longer than {MAX_LENGTH} characters: shorten it."
+        raise PromptError([PromptIssue(code=codes.PROMPT_TOO_LONG, message=message)])
+    main = scan(text)
+    suffix_scan = scan(suffix)
+    layers = [
+        *_default_layers(default_version, defaults, log),
+        Layer(suffix_scan.parameters, _SUFFIX),
+        Layer(main.parameters, None),
+    ]
+    custom = {
+        name.lower().removeprefix("--"): value
+        for name, value in (options or {}).items()
+        if not is_reserved_name(name)
+    }
+    chosen = merge([read_layer(layer, custom, log) for layer in layers])
+    model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
+    image_urls = _image_urls(main, log)
+    segments = _segments(main, suffix[: _body_end(suffix_scan, suffix)], model, log)
+    _check_content(image_urls, segments, chosen, log)
+    check_rules(chosen, model, log)
+    _notes(image_urls, segments, chosen, model, log)
+    log.raise_if_errors()
+    return Prompt(
+        image_urls=image_urls,
+        segments=[Segment(text=t, weight=w) for t, w in segments],
+        params=_params(chosen),
+        explicit=frozenset(chosen),
+        warnings=log.warnings,
+    )
+
+
+def _value(chosen: dict[str, Assignment], name: str) -> Any:
+    assignment = chosen.get(name)
+    return None if assignment is None else assignment.value
+
+
+def _body_end(scanned: Scan, text: str) -> int:
+    return scanned.parameters[0].span[0] if scanned.parameters else len(text)
+
+
+def _default_layers(
+    default_version: str, defaults: Sequence[str] | Mapping[str, str], log: IssueLog
+) -> list[Layer]:
+    named: Iterable[tuple[str, str]]
+    if isinstance(defaults, Mapping):
+        named = defaults.items()
+    else:
+        named = ((f"default parameters #{i}", t) for i, t in enumerate(defaults, start=1))
+    layers: list[Layer] = []
+    if default_version != DEFAULT_VERSION:
+        # A default version other than the built-in one must reach the provider: it is a layer.
+        version_text = default_version.strip().lower()
+        flag = "--" + version_text if version_text.startswith("niji") else f"--v {version_text}"
+        layers.append(Layer(scan(flag).parameters, "the default version"))
+    for label, layer_text in named:
+        scanned = scan(layer_text)
+        if scanned.text.strip() or scanned.image_urls:
+            message = "defaults may only hold parameters such as --v 6 --s 250."
+            log.error(codes.INVALID_VALUE, message, origin=label)
+        layers.append(Layer(scanned.parameters, label))
+    return layers
+
+
+def _image_urls(main: Scan, log: IssueLog) -> list[str]:
+    for url, span in main.image_urls:
+        if not is_valid_url(url):
+            message = "Image prompts must be http:// or https:// URLs with a host name."
+            log.error(codes.INVALID_URL, message, span)
+    return [url for url, _ in main.image_urls]
+
+
+def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[tuple[str, float]]:
+    own = main.text
+    combined = f"{own} {suffix_text}" if suffix_text.strip() else own
+    result = split_segments(combined)
+    offset = main.text_span[0]
+
+    def place(span: tuple[int, int]) -> tuple[tuple[int, int] | None, str | None]:
+        if span[0] >= len(own):
+            return None, _SUFFIX
+        return (span[0] + offset, span[1] + offset), None
+
+    for span in result.malformed:
+        where, origin = place(span)
+        message = "Weights are numbers written right after ::, such as ::2, ::0.5 or ::-.5."
+        log.error(codes.WEIGHT_FORMAT, message, where, None, origin)
+    if model in WHOLE_WEIGHTS_ONLY:
+        for weight in result.weights:
+            if weight.value != int(weight.value):
+                where, origin = place(weight.span)
+                message = (
+                    f"{MODELS[model].label} takes whole-number weights only: "
+                    f"use ::{round(weight.value)} instead of ::{weight.text}."
+                )
+                log.error(codes.WEIGHT_FORMAT, message, where, None, origin)
+    if result.segments:
+        total = sum(weight for _, weight in result.segments)
+        if total <= 0:
+            message = (
+                f"The weights add up to {format_number(total)}; they must add up to more than 0 "
+                "(--no items do not count)."
+            )
+            log.error(codes.WEIGHT_SUM, message)
+    return result.segments
+
+
+def _check_content(
+    image_urls: list[str],
+    segments: list[tuple[str, float]],
+    chosen: dict[str, Assignment],
+    log: IssueLog,
+) -> None:
+    if not segments and len(image_urls) < 2:
+        message = (
+            "Write what to imagine (one image URL needs some text with it)."
+            if image_urls
+            else "Write what to imagine: the prompt has no text."
+        )
+        log.error(codes.EMPTY_PROMPT, message)
+        return
+    if segments:
+        return
+    for name in IMAGE_ONLY_REFUSED:
+        assignment = chosen.get(name)
+        if assignment is None:
+            continue
+        message = f"{assignment.written} cannot be used with a prompt made only of images."
+        if assignment.origin is None:
+            log.error(codes.INCOMPATIBLE, message, assignment.span, name)
+        else:
+            # A default the user did not write for this prompt should not block it.
+            del chosen[name]
+            log.warn(codes.DEFAULT_IGNORED, message + " Ignored.", None, name, assignment.origin)
+
+
+def _notes(
+    image_urls: list[str],
+    segments: list[tuple[str, float]],
+    chosen: dict[str, Assignment],
+    model: str,
+    log: IssueLog,
+) -> None:
+    multi = len(segments) > 1 or any(weight != 1 for _, weight in segments)
+    if multi and model in WEAK_MULTI_PROMPTS:
+        message = "Multi-prompts and weights have little effect on V7."
+        log.warn(codes.MULTI_PROMPT_V7, message)
+    image_weight = chosen.get("iw")
+    if image_weight is not None and not image_urls:
+        message = f"{image_weight.written} only affects image prompts, and this prompt has none."
+        log.warn(codes.IMAGE_WEIGHT_UNUSED, message, image_weight.span, "iw", image_weight.origin)
+
+
+def _params(chosen: dict[str, Assignment]) -> Params:
+    values: dict[str, Any] = {}
+    for name, assignment in chosen.items():
+        if name in SPEED_FLAGS:
+            values["speed"] = SpeedMode(name)
+        elif name == "niji":
+            values["niji"], values["version"] = assignment.value, None
+        else:
+            values[assignment.spec.target] = assignment.value
+    return Params(**values)
+
+
+def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) -> Prompt:
+    """The prompt with parameters changed (and marked written) or removed, validated again."""
+    explicit = set(prompt.explicit)
+    values = prompt.params.model_dump()
+    for name in [*removed, *changes]:
+        if name not in values:
+            message = f"--{name} is not a parameter field."
+            raise PromptError([PromptIssue(code=codes.UNKNOWN_PARAMETER, message=message)])
+    for name in removed:
+        explicit -= _explicit_names(name)
+        values[name] = Params.model_fields[name].get_default(call_default_factory=True)
+    for name, value in changes.items():
+        explicit -= _explicit_names(name)
+        if name == "style" and value == "raw":
+            name, value = "raw", True
+        if name in ("version", "niji") and value is not None:
+            explicit -= {"version", "niji"}
+        values[name] = value
+        if value not in (None, False, []):
+            explicit.add(SpeedMode(value).value if name == "speed" else name)
+    params = Params.model_validate(values)
+    text = Prompt(
+        image_urls=prompt.image_urls,
+        segments=prompt.segments,
+        params=params,
+        explicit=frozenset(explicit),
+    ).to_prompt()
+    return parse_prompt(text)
+
+
+def _explicit_names(field: str) -> set[str]:
+    return set(SPEED_FLAGS) if field == "speed" else {field} & set(BY_CANONICAL)
