@@ -1,0 +1,89 @@
+"""Task JSON parsing, table-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.errors import FailureKind
+from bot.providers.base import TaskStatus
+from bot.providers.midjourney.tasks import parse_task, parse_task_list
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "progress"),
+    [
+        ({"id": "1", "status": "IN_PROGRESS", "progress": "37%"}, TaskStatus.IN_PROGRESS, 37),
+        ({"id": "1", "status": "in_progress", "progress": 37.9}, TaskStatus.IN_PROGRESS, 37),
+        ({"id": "1", "status": "IN_PROGRESS", "progress": "250%"}, TaskStatus.IN_PROGRESS, 100),
+        ({"id": "1", "status": "SUCCESS", "progress": "0%"}, TaskStatus.SUCCESS, 100),
+        ({"id": "1", "status": "MODAL"}, TaskStatus.MODAL, 0),
+        ({"id": 5, "status": "NOT_START", "progress": True}, TaskStatus.NOT_START, 0),
+        ({"id": "1", "status": None}, TaskStatus.SUBMITTED, 0),
+    ],
+)
+def test_status_and_progress(data: dict[str, Any], status: TaskStatus, progress: int) -> None:
+    task = parse_task(data)
+    assert task is not None
+    assert (task.status, task.progress) == (status, progress)
+
+
+@pytest.mark.parametrize("data", [None, [], {"status": "SUCCESS"}, {"id": ""}, "x"])
+def test_unusable_tasks(data: Any) -> None:
+    assert parse_task(data) is None
+
+
+def test_success_carries_images_buttons_and_seed() -> None:
+    task = parse_task(
+        {
+            "id": "9",
+            "status": "SUCCESS",
+            "imageUrl": "https://cdn/x.png",
+            "imageUrls": [{"url": "https://cdn/1.png"}, "https://cdn/2.png", {"nope": 1}],
+            "buttons": [
+                {"customId": "MJ::JOB::upsample::1::h", "label": "U1", "style": 2, "type": 2},
+                {"label": "no id"},
+                "junk",
+            ],
+            "seed": 1234,
+            "state": "77",
+        }
+    )
+    assert task is not None
+    assert task.image_url == "https://cdn/x.png"
+    assert task.preview_url is None
+    assert task.image_urls == ("https://cdn/1.png", "https://cdn/2.png")
+    assert [b.custom_id for b in task.buttons] == ["MJ::JOB::upsample::1::h"]
+    assert (task.seed, task.state) == ("1234", "77")
+
+
+def test_progressing_task_has_a_preview_not_a_result() -> None:
+    task = parse_task({"id": "9", "status": "IN_PROGRESS", "imageUrl": "https://cdn/p.webp"})
+    assert task is not None
+    assert (task.preview_url, task.image_url) == ("https://cdn/p.webp", None)
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (
+            {"id": "1", "status": "FAILURE", "failReason": "Banned prompt"},
+            FailureKind.BANNED_PROMPT,
+        ),
+        ({"id": "1", "status": "FAILURE"}, FailureKind.PROVIDER_ERROR),
+        ({"id": "1", "status": "CANCEL"}, FailureKind.CANCELLED),
+    ],
+)
+def test_failures(data: dict[str, Any], kind: FailureKind) -> None:
+    task = parse_task(data)
+    assert task is not None
+    assert task.terminal
+    assert task.failure_kind is kind
+    assert task.failure_message
+
+
+def test_list_skips_entries_without_id() -> None:
+    tasks = parse_task_list([{"id": "1", "status": "SUCCESS"}, {"status": "SUCCESS"}, 3])
+    assert [t.task_id for t in tasks] == ["1"]
+    assert parse_task_list({"id": "1"}) == []
