@@ -9,7 +9,14 @@ from aiohttp import web
 
 from tests.fakes.discord import payloads
 from tests.fakes.discord.models import FakeChannel, FakeMessage, new_snowflake
-from tests.fakes.discord.wire import API_PREFIX, DiscordError, respond
+from tests.fakes.discord.wire import (
+    API_PREFIX,
+    DiscordError,
+    files_of,
+    json_body,
+    list_body,
+    respond,
+)
 
 if TYPE_CHECKING:
     from tests.fakes.discord.server import FakeDiscord
@@ -98,7 +105,7 @@ class _Rest:
         return respond(payloads.user(user))
 
     async def open_dm(self, request: web.Request) -> web.Response:
-        body = request["body"] or {}
+        body = json_body(request)
         user = self.fake.users.get(int(body.get("recipient_id", 0)))
         if user is None:
             raise DiscordError(404, 10013, "Unknown User")
@@ -146,13 +153,13 @@ class _Rest:
 
     async def post_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body: dict[str, Any] = request["body"] or {}
+        body: dict[str, Any] = json_body(request)
         needed = (
-            _SEND | (_ATTACH if request["files"] else 0) | (_EMBED if body.get("embeds") else 0)
+            _SEND | (_ATTACH if files_of(request) else 0) | (_EMBED if body.get("embeds") else 0)
         )
         if self.fake.bot_permissions(channel) & needed != needed:
             raise DiscordError(403, 50013, "Missing Permissions")
-        message = self.fake.create_message(channel, self.fake.bot_user, body, request["files"])
+        message = self.fake.create_message(channel, self.fake.bot_user, body, files_of(request))
         return respond(payloads.message(message))
 
     async def get_message(self, request: web.Request) -> web.Response:
@@ -176,7 +183,7 @@ class _Rest:
                 }
                 return respond(body, status=429, headers=headers)
             bucket.take(now)
-        self.fake.edit_message(message, request["body"] or {}, request["files"])
+        self.fake.edit_message(message, json_body(request), files_of(request))
         announced = bucket.headers(now) if bucket is not None else None
         return respond(payloads.message(message), headers=announced)
 
@@ -192,7 +199,7 @@ class _Rest:
     async def put_commands(self, request: web.Request) -> web.Response:
         guild_id = int(request.match_info["guild_id"]) if "guild_id" in request.match_info else None
         registered = []
-        for command in request["body"] or []:
+        for command in list_body(request):
             registered.append(
                 {
                     "type": 1,

@@ -81,6 +81,8 @@ class FakeDiscord(InteractionActions):
         self._waiters: list[asyncio.Future[None]] = []
         self._attachments: dict[int, FakeAttachment] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._skew = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -92,6 +94,7 @@ class FakeDiscord(InteractionActions):
         app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
         app.router.add_routes(rest_routes(self))
         app.router.add_routes(webhook_routes(self))
+        self._loop = asyncio.get_running_loop()
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -127,7 +130,13 @@ class FakeDiscord(InteractionActions):
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     def now(self) -> float:
-        return asyncio.get_running_loop().time()
+        """The fake's clock: loop time, moved forward by ``advance``."""
+        return asyncio.get_running_loop().time() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward (past a deadline or a token's life) without sleeping."""
+        self._skew += seconds
+        self.changed()
 
     # -- waiting without sleeping ------------------------------------------------------------
 
@@ -139,7 +148,12 @@ class FakeDiscord(InteractionActions):
                 waiter.set_result(None)
 
     async def wait_until(self, predicate: Callable[[], Any]) -> Any:
-        """Wait until ``predicate()`` is truthy (re-checked on every change); return its value."""
+        """Wait until ``predicate()`` is truthy; return its value.
+
+        The predicate is re-checked after every change the fake sees (a request, a message, a
+        gateway event), so it should read the fake's state; to wait on the bot's own state,
+        await an event or future the bot sets.
+        """
         async with asyncio.timeout(self.wait_bound):
             while not (value := predicate()):
                 waiter = asyncio.get_running_loop().create_future()
@@ -395,10 +409,9 @@ class FakeDiscord(InteractionActions):
         self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0
     ) -> None:
         """Dispatch ``event`` to connected sessions (in a task: callers are synchronous)."""
-        if not self.gateway.connected:
+        if self._loop is None or not self.gateway.connected:
             return
-        task = asyncio.get_running_loop().create_task(
-            self.gateway.dispatch(event, build(), intent=intent)
-        )
+        # The loop the server runs on: a synchronous fixture may call this outside it.
+        task = self._loop.create_task(self.gateway.dispatch(event, build(), intent=intent))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -15,7 +15,13 @@ from aiohttp import web
 from tests.fakes.discord import payloads
 from tests.fakes.discord.interactions import InteractionCallback, InteractionRecord
 from tests.fakes.discord.models import FakeMessage
-from tests.fakes.discord.wire import API_PREFIX, DiscordError, respond
+from tests.fakes.discord.wire import (
+    API_PREFIX,
+    DiscordError,
+    files_of,
+    json_body,
+    respond,
+)
 
 if TYPE_CHECKING:
     from tests.fakes.discord.server import FakeDiscord
@@ -49,7 +55,7 @@ class _Webhooks:
         record = fake.interactions.get(int(request.match_info["interaction_id"]))
         if record is None or record.token != request.match_info["token"]:
             raise DiscordError(404, 10062, "Unknown interaction")
-        body: dict[str, Any] = request["body"] or {}
+        body: dict[str, Any] = json_body(request)
         kind, data = int(body.get("type", 0)), body.get("data") or {}
         latency = fake.now() - record.created_at
 
@@ -62,7 +68,7 @@ class _Webhooks:
             raise refuse(400, 40060, "Interaction has already been acknowledged.")
         if latency > fake.deadline:
             raise refuse(404, 10062, "Unknown interaction")
-        message = self._apply_callback(record, kind, data, request["files"])
+        message = self._apply_callback(record, kind, data, files_of(request))
         record.record_callback(InteractionCallback(kind, data, latency, True))
         fake.changed()
         answer: dict[str, Any] = {
@@ -137,12 +143,12 @@ class _Webhooks:
 
     async def followup(self, request: web.Request) -> web.Response:
         record = self._record(request)
-        body: dict[str, Any] = request["body"] or {}
+        body: dict[str, Any] = json_body(request)
         original = record.original
         if original is not None and original.loading and not record.followups:
             # Discord turns the first followup after a deferral into the deferred message.
             self.fake.edit_message(
-                original, {**body, "flags": original.flags & ~_LOADING}, request["files"]
+                original, {**body, "flags": original.flags & ~_LOADING}, files_of(request)
             )
             original.flags &= ~_LOADING
             record.followups.append(original)
@@ -151,7 +157,7 @@ class _Webhooks:
             record.channel,
             self.fake.bot_user,
             body,
-            request["files"],
+            files_of(request),
             webhook_id=self.fake.application_id,
             interaction_id=record.id,
         )
@@ -165,7 +171,7 @@ class _Webhooks:
     async def edit_message(self, request: web.Request) -> web.Response:
         record = self._record(request)
         message = self._target(request, record)
-        self.fake.edit_message(message, request["body"] or {}, request["files"])
+        self.fake.edit_message(message, json_body(request), files_of(request))
         message.flags &= ~_LOADING
         return respond(payloads.message(message))
 

@@ -101,6 +101,26 @@ async def read_body(
 
 
 API_PREFIX = "/api/v10"
+RECORD = web.RequestKey("fake_discord_record", RequestRecord)
+
+
+def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (``payload_json`` for multipart), or an empty one."""
+    body = request[RECORD].body
+    return body if isinstance(body, dict) else {}
+
+
+def list_body(request: web.Request) -> list[Any]:
+    """The request's JSON array (bulk command overwrite), or an empty one."""
+    body = request[RECORD].body
+    return body if isinstance(body, list) else []
+
+
+def files_of(request: web.Request) -> list[UploadedFile]:
+    """The files uploaded with the request."""
+    return request[RECORD].files
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -115,7 +135,6 @@ def logging_middleware(fake: FakeDiscord) -> Any:
             return await handler(request)
         route = canonical.removeprefix(API_PREFIX)
         body, files = await read_body(request)
-        request["body"], request["files"] = body, files
         record = RequestRecord(
             method=request.method,
             path=request.path_qs,
@@ -127,6 +146,7 @@ def logging_middleware(fake: FakeDiscord) -> Any:
             at=fake.now(),
         )
         fake.requests.append(record)
+        request[RECORD] = record
         response = await _answer(fake, request, record, handler)
         record.status = response.status
         fake.changed()

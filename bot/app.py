@@ -1,0 +1,112 @@
+"""The discord.py bot class: loads the cogs, registers the job buttons, reports errors.
+
+The composition root (``bot/__main__.py`` through ``bot/runtime.py``) builds the settings and
+services and hands them in; nothing here creates clients, connections or settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.settings import Settings
+from bot.ui.errors import report_error
+from bot.ui.text import NO_MENTIONS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.account", "cogs.queue", "cogs.moderation")
+DynamicItemType = type[discord.ui.DynamicItem[Any]]
+
+
+def use_api_base(url: str) -> None:
+    """Send discord.py's REST calls (bot and interaction webhooks alike) to ``url``.
+
+    discord.py keeps its REST root on a class attribute (``discord.http.Route.BASE``), so this
+    is process-wide: one bot per process, which is how Tessera runs. The gateway URL follows
+    because discord.py asks ``GET /gateway/bot`` for it.
+    """
+    discord.http.Route.BASE = url.rstrip("/")
+
+
+def bot_intents() -> discord.Intents:
+    """The gateway intents Tessera needs, and no more."""
+    # Commands and buttons arrive as interactions whatever the intents; `guilds` keeps the
+    # channel and role cache that permission checks read. No message content and no member
+    # list (both privileged): Tessera never reads messages or walks members.
+    return discord.Intents(guilds=True)
+
+
+class TesseraTree(app_commands.CommandTree["TesseraBot"]):
+    """The command tree, with the one error handler of every slash command."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[TesseraBot], error: app_commands.AppCommandError
+    ) -> None:
+        """Show user-facing errors; log the rest and show a generic apology."""
+        await report_error(interaction, error)
+
+
+class TesseraBot(commands.AutoShardedBot):
+    """Tessera on Discord: cogs as features, services handed in by the composition root."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        services: object,
+        extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        dynamic_items: Sequence[DynamicItemType] = (),
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            # Prefix commands are unused; a mention prefix needs no message-content intent.
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=NO_MENTIONS,
+            tree_cls=TesseraTree,
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
+            # Empty: discord.py asks Discord for the application's owner when it needs one.
+            owner_ids=set(settings.discord.owner_ids),
+            **options,
+        )
+        self.settings = settings
+        self.services = services
+        self.extension_names = tuple(extensions)
+        self.dynamic_item_types = tuple(dynamic_items)
+
+    async def login(self, token: str) -> None:
+        """Point REST at ``discord.api_base`` (nirn-proxy, or a fake in tests), then log in."""
+        use_api_base(self.settings.discord.api_base)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        """Load the cogs and register the job buttons; commands are not synced here."""
+        for name in self.extension_names:
+            await self.load_extension(name)
+        if self.dynamic_item_types:
+            self.add_dynamic_items(*self.dynamic_item_types)
+        log.info(
+            "loaded %d extensions and %d button templates",
+            len(self.extension_names),
+            len(self.dynamic_item_types),
+        )
+
+    async def sync_commands(self, guild_id: int | None) -> int:
+        """Publish the slash commands globally, or to one guild; return how many were synced.
+
+        A guild sync copies the global commands into that guild first: it is how a new
+        command is tried on a test server at once (global commands take a while to spread).
+        """
+        guild = discord.Object(id=guild_id) if guild_id is not None else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        log.info("synced %d commands to %s", len(synced), guild_id or "all guilds")
+        return len(synced)
