@@ -163,8 +163,6 @@ class GuildConfigRepository:
 
     async def update_in(self, tx: Transaction, guild_id: int, **changes: Any) -> GuildConfig:
         """``update`` inside a caller's transaction."""
-        if "guild_id" in changes:
-            raise ValueError("the guild id of a configuration cannot change")
         current = await self.get_in(tx, guild_id)
         config = GuildConfig.model_validate({**current.model_dump(), **changes})
         placeholders = ", ".join("?" for _ in _COLUMNS)
