@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,15 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     result = _python_m_bot("serve", cwd=tmp_path)
     assert result.returncode == 2
     assert "invalid choice: 'serve'" in result.stderr
+
+
+def test_readme_has_exactly_the_two_setup_commands() -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```$", readme, flags=re.DOTALL | re.MULTILINE)
+    assert blocks == [
+        "python -m pip install -e . && python -m bot\n",
+        "python -m pip install -e '.[test]' && python -m pytest\n",
+    ]
+    assert (
+        "python -m pip install -e '.[test]' && python -m pytest" in (REPO / ".ci/run").read_text()
+    )

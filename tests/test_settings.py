@@ -1,9 +1,11 @@
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from bot.errors import ConfigError
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +64,61 @@ def test_bad_and_unknown_settings_get_one_line_each(
     assert any("poll_intervall" in line and "unknown setting" in line for line in problems)
     assert any("max_concurrency" in line for line in problems)
     assert len(problems) == 2
+
+
+# The example configuration and the README document every setting.
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "config" / "tessera.example.toml"
+README = REPO / "README.md"
+
+
+def _setting_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths.extend(_setting_paths(annotation, (*prefix, name)))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+SETTING_PATHS = _setting_paths(Settings)
+SECRET_PATHS = {("discord", "token"), ("provider", "api_secret")}
+
+
+def _example_keys() -> set[tuple[str, ...]]:
+    """Every key the example sets, or shows commented out (``# key = value``) in its table."""
+    keys: set[tuple[str, ...]] = set()
+    table: tuple[str, ...] = ()
+    for raw in EXAMPLE.read_text().splitlines():
+        line = raw.strip()
+        if match := re.fullmatch(r"\[([a-z_.]+)\]", line):
+            table = tuple(match[1].split("."))
+            keys.add(table)
+        elif match := re.match(r"#?\s*([a-z_]+)\s*=", line):
+            keys.add((*table, match[1]))
+    return keys
+
+
+def test_example_configuration_loads_and_states_the_defaults() -> None:
+    assert load_settings(EXAMPLE) == Settings()
+
+
+@pytest.mark.parametrize("path", SETTING_PATHS, ids=".".join)
+def test_example_configuration_shows_every_setting(path: tuple[str, ...]) -> None:
+    text = EXAMPLE.read_text()
+    if path in SECRET_PATHS:
+        # Secrets are env-only: the example names the variable instead of the key.
+        assert "TESSERA_" + "__".join(part.upper() for part in path) in text
+        assert path not in _example_keys()
+    else:
+        assert path in _example_keys()
+
+
+@pytest.mark.parametrize("path", SETTING_PATHS, ids=".".join)
+def test_readme_reference_covers_every_setting(path: tuple[str, ...]) -> None:
+    reference = README.read_text().split("## Configuration reference", 1)[-1]
+    assert f"`{'.'.join(path)}`" in reference
+    assert f"`TESSERA_{'__'.join(part.upper() for part in path)}`" in reference

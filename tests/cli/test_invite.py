@@ -1,3 +1,4 @@
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import discord
@@ -63,3 +64,12 @@ def test_invite_command_without_token_or_id_explains(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "TESSERA_DISCORD__TOKEN" in err
     assert "--application-id" in err
+
+
+def test_readme_documents_the_same_permissions() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"`{required_permissions().value}`" in readme
+    assert "`bot`" in readme
+    assert "`applications.commands`" in readme
+    for _, label, _ in PERMISSION_REASONS:
+        assert f"\n| {label} | " in readme
