@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.store.budgets import (
@@ -13,13 +10,6 @@ from bot.store.budgets import (
 from bot.store.database import Database
 
 budgets = BudgetRepository()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/budgets.db")
-    yield database
-    await database.close()
 
 
 async def test_period_choices_round_trip(db: Database) -> None:

@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
@@ -15,13 +12,6 @@ from bot.store import (
 )
 
 GUILD = 7
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/guilds.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -1,19 +1,8 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.store.database import Database
 from bot.store.reservations import ReservationRepository, ReservationState
 
 reservations = ReservationRepository()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/reservations.db")
-    yield database
-    await database.close()
 
 
 async def test_a_reservation_settles_once(db: Database) -> None:

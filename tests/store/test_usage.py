@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.store.database import Database
@@ -9,13 +6,6 @@ from bot.store.usage import Usage, UsageKey, UsageRepository
 usage = UsageRepository()
 MEMBER = UsageKey(guild_id=1, user_id=10, period_start=0.0)
 POOL = UsageKey(guild_id=1, user_id=None, period_start=0.0)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/usage.db")
-    yield database
-    await database.close()
 
 
 async def test_reservations_pass_only_while_they_fit(db: Database) -> None:

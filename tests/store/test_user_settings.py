@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.errors import UserFacingError
@@ -9,13 +6,6 @@ from bot.store import Database, UserSettings, UserSettingsRepository
 from bot.store.user_settings import MAX_OPTIONS, option_name
 
 USER = 42
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/users.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture
