@@ -76,8 +76,15 @@ class QueueCog(commands.Cog, name="Queue"):
         return [
             app_commands.Choice(name=job_choice_name(job), value=job.id)
             for job in jobs
-            if not typed or typed in str(job.id) or typed in job.prompt.lower()
+            if _matches(job, typed)
         ][:25]
+
+
+def _matches(job: Job, typed: str) -> bool:
+    # Digits are a job id being typed (prompts carry digits in their --seed); words search.
+    if typed.isdigit():
+        return str(job.id).startswith(typed)
+    return typed in job.prompt.lower()
 
 
 async def setup(bot: TesseraBot) -> None:

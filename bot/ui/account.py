@@ -363,7 +363,7 @@ def queue_embed(jobs: Sequence[Job], overview: QueueOverview) -> discord.Embed:
 
 def cancelled_message(job: Job, *, unit: str) -> str:
     """What /cancel answers once a job is cancelled."""
-    refund = f" Its {format_credits(job.cost)} {unit} were refunded." if job.cost else ""
+    refund = f" Its {unit} were refunded ({format_credits(job.cost)})." if job.cost else ""
     return f"Job `#{job.id}` is cancelled.{refund}"
 
 

@@ -231,7 +231,9 @@ def test_info_embed_without_running_jobs() -> None:
 
 
 def test_cancelled_message_names_the_refund() -> None:
-    assert "2.5 credits were refunded" in cancelled_message(make_job(cost=2500), unit="credits")
+    assert cancelled_message(make_job(cost=2500), unit="credits").endswith(
+        "Its credits were refunded (2.5)."
+    )
     assert "refunded" not in cancelled_message(make_job(cost=0), unit="credits")
 
 
