@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.app import TesseraBot
+from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.jobs import Dispatcher, JobEvents, JobService
 from bot.observability.health import database_and_gateway_check
 from bot.observability.metrics import Metrics
@@ -44,7 +44,7 @@ class Runtime:
         self,
         settings: Settings,
         *,
-        extensions: Sequence[str] | None = None,
+        extensions: Sequence[str] = DEFAULT_EXTENSIONS,
         run_dispatcher: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -96,8 +96,15 @@ class Runtime:
         costs = CostModel(settings.quota.costs)
         quota = QuotaService(database, settings.quota, clock=self._clock)
         events = JobEvents()
+        guild_config = GuildConfigRepository(database, clock=self._clock)
         jobs = JobService(
-            database, quota, costs, settings.scheduler, events=events, clock=self._clock
+            database,
+            quota,
+            costs,
+            settings.scheduler,
+            events=events,
+            clock=self._clock,
+            guild_config=guild_config,
         )
         board = StatusBoard(
             jobs,
@@ -117,6 +124,7 @@ class Runtime:
             settings.provider,
             events=events,
             clock=self._clock,
+            guild_config=guild_config,
         )
         self._services = Services(
             settings=settings,
@@ -124,15 +132,15 @@ class Runtime:
             quota=quota,
             costs=costs,
             user_settings=UserSettingsRepository(database, clock=self._clock),
-            guild_config=GuildConfigRepository(database, clock=self._clock),
+            guild_config=guild_config,
             provider=provider,
             dispatcher=dispatcher,
             events=events,
             board=board,
         )
         self._bot = TesseraBot(
-            settings,
-            self._services,
+            settings=settings,
+            services=self._services,
             extensions=self._extensions,
             dynamic_items=DYNAMIC_ITEMS,
         )

@@ -1,0 +1,135 @@
+"""``/imagine``: parse the prompt, queue the jobs, post their status lines."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.prompt import PromptError, suggest
+from bot.quota import format_credits
+from bot.ui.channel import require_channel_permissions
+from bot.ui.confirm import ConfirmView, confirm_question
+from bot.ui.errors import send_error
+from bot.ui.presses import board_of, role_ids
+from bot.ui.prompting import build_prompts, describe_prompt_error
+
+if TYPE_CHECKING:
+    from bot.app import TesseraBot
+    from bot.jobs import Job
+    from bot.prompt import Prompt
+    from bot.services import Services
+    from bot.speed import SpeedMode
+
+log = logging.getLogger(__name__)
+
+PROMPT_MAX_LENGTH = 6000
+DEFAULT_VERSION = "7"
+
+
+class ImagineCog(commands.Cog):
+    """The ``/imagine`` command and its prompt autocomplete."""
+
+    def __init__(self, bot: TesseraBot) -> None:
+        self.bot = bot
+
+    @property
+    def services(self) -> Services:
+        """The bot's services container."""
+        services: Services = self.bot.services
+        return services
+
+    @app_commands.command(name="imagine", description="Create images from a text prompt")
+    @app_commands.describe(prompt="What to imagine, followed by --parameters")
+    @app_commands.guild_only()
+    async def imagine(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, PROMPT_MAX_LENGTH],
+    ) -> None:
+        """Queue one job per expanded prompt and post each job's public status line."""
+        require_channel_permissions(interaction)
+        if interaction.guild_id is None or interaction.channel_id is None:
+            return
+        # Everything after this reads the database; answer Discord first (3-second rule).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = self.services
+        guild = await services.guild_config.get(interaction.guild_id)
+        user = await services.user_settings.get(interaction.user.id)
+        try:
+            prompts = build_prompts(
+                prompt,
+                defaults=[text for text in (guild.default_params, user.default_params) if text],
+                suffix=user.suffix,
+                options=user.options,
+                default_version=guild.default_version or DEFAULT_VERSION,
+            )
+        except PromptError as exc:
+            await send_error(interaction, describe_prompt_error(prompt, exc))
+            return
+        speed = user.speed
+        if len(prompts) > services.settings.scheduler.confirm_above and not await self._confirm(
+            interaction, prompts, speed
+        ):
+            return
+        jobs = await services.jobs.submit(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            role_ids=role_ids(interaction.user),
+            prompts=prompts,
+            speed=speed,
+        )
+        board = board_of(services)
+        for job in jobs:
+            await board.announce(job)
+        try:
+            await interaction.followup.send(_queued_note(jobs), ephemeral=True)
+        except discord.HTTPException:
+            # The jobs are queued and their status lines posted; the note is a courtesy.
+            log.info("could not confirm queued jobs to user %s", interaction.user.id)
+
+    @imagine.autocomplete("prompt")
+    async def prompt_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Complete the parameter being typed (names, then typical values)."""
+        return [app_commands.Choice(name=text, value=text) for text in suggest(current)]
+
+    async def _confirm(
+        self, interaction: discord.Interaction[Any], prompts: list[Prompt], speed: SpeedMode
+    ) -> bool:
+        costs = self.services.costs
+        total = sum(
+            costs.cost(
+                "imagine",
+                speed=p.params.speed or speed,
+                quality=p.params.quality,
+                draft=p.params.draft,
+                oref=p.params.oref is not None,
+            )
+            for p in prompts
+        )
+        unit = self.services.settings.quota.unit_name
+        view = ConfirmView(interaction.user.id)
+        await interaction.followup.send(
+            confirm_question(len(prompts), f"{format_credits(total)} {unit}"),
+            view=view,
+            ephemeral=True,
+        )
+        await view.wait()
+        return view.confirmed
+
+
+def _queued_note(jobs: list[Job]) -> str:
+    ids = ", ".join(f"#{job.id}" for job in jobs[:10]) + (", ..." if len(jobs) > 10 else "")
+    noun = "job" if len(jobs) == 1 else "jobs"
+    return f"Queued {len(jobs)} {noun} ({ids}). Progress appears in the channel; /cancel stops it."
+
+
+async def setup(bot: TesseraBot) -> None:
+    """Load the cog (discord.py extension entry point)."""
+    await bot.add_cog(ImagineCog(bot))
