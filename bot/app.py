@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -17,6 +17,9 @@ from discord.ext import commands
 from bot.settings import Settings
 from bot.ui.errors import report_error
 from bot.ui.text import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class TesseraBot(commands.AutoShardedBot):
         self,
         *,
         settings: Settings,
-        services: object,
+        services: Services,
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
         dynamic_items: Sequence[DynamicItemType] = (),
         **options: Any,
