@@ -90,6 +90,8 @@ class MidjourneyProxyProvider:
         self._custom_id_actions = True
         self._cancel_supported = True
         self._notify_hook: str | None = None
+        self._unsettled: set[str] = set()
+        """Job ids whose last submit may have reached the provider without an answer."""
 
     @property
     def capabilities(self) -> Capabilities:
@@ -213,6 +215,25 @@ class MidjourneyProxyProvider:
         self, path: str, body: dict[str, Any], speed: SpeedMode, job_id: int
     ) -> Submission:
         state = str(job_id)
+        if state in self._unsettled:
+            # An earlier submit of this job may have reached the provider: never start it twice.
+            found = await self._status.lookup_state(state)
+            if isinstance(found, TaskState):
+                self._unsettled.discard(state)
+                return Submission(task_id=found.task_id)
+        try:
+            submission = await self._submit_with_retries(path, body, speed, state)
+        except ProviderUnavailable:
+            raise
+        except ProviderError:
+            self._unsettled.discard(state)
+            raise
+        self._unsettled.discard(state)
+        return submission
+
+    async def _submit_with_retries(
+        self, path: str, body: dict[str, Any], speed: SpeedMode, state: str
+    ) -> Submission:
         payload = {**body, "state": state, **self._router.body_extras(speed)}
         if self._notify_hook:
             payload["notifyHook"] = self._notify_hook
@@ -224,6 +245,7 @@ class MidjourneyProxyProvider:
             try:
                 answer = await self._post_submit(path, payload, base_url)
             except OutcomeUnknown:
+                self._unsettled.add(state)
                 found = await self._status.lookup_state(state)
                 if isinstance(found, TaskState):
                     log.info("submit outcome was unknown; job %s is task %s", state, found.task_id)

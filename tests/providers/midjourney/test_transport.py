@@ -217,3 +217,26 @@ async def test_non_list_status_answer_is_unavailable(make_provider: ProviderFact
     provider = make_provider(BASE, transport=mock(lambda _: httpx.Response(200, json="nope")))
     with pytest.raises(ProviderUnavailable):
         await provider.fetch_many(["A"])
+
+
+async def test_resubmitting_a_job_whose_outcome_was_unknown_finds_the_first_task(
+    make_provider: ProviderFactory,
+) -> None:
+    submits = 0
+    list_works = False
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal submits
+        if request.url.path.endswith("/submit/imagine"):
+            submits += 1
+            raise httpx.ReadTimeout("slow", request=request)
+        if not list_works:
+            return httpx.Response(503)
+        return httpx.Response(200, json=[{"id": "T1", "status": "SUBMITTED", "state": "4"}])
+
+    provider = make_provider(BASE, transport=mock(handler))
+    with pytest.raises(ProviderUnavailable):
+        await provider.submit_imagine(imagine(4))
+    list_works = True
+    assert (await provider.submit_imagine(imagine(4))).task_id == "T1"
+    assert submits == 1
