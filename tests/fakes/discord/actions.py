@@ -31,6 +31,7 @@ class InteractionActions:
         channels: dict[int, FakeChannel]
 
         def now(self) -> float: ...
+        async def flush_dispatches(self) -> None: ...
         def changed(self) -> None: ...
         def bot_permissions(self, channel: FakeChannel) -> int: ...
         def guild_of(self, channel: FakeChannel) -> FakeGuild | None: ...
@@ -127,6 +128,8 @@ class InteractionActions:
         user: FakeUser,
         message: FakeMessage | None = None,
     ) -> InteractionRecord:
+        # Events announced earlier (a new channel, say) must reach the bot before this one.
+        await self.flush_dispatches()
         if not self.gateway.connected:
             raise AssertionError("no bot is connected to the fake gateway")
         if guild is not None and user.id not in guild.members:

@@ -107,9 +107,13 @@ def channel(record: FakeChannel) -> dict[str, Any]:
     }
 
 
-def guild(record: FakeGuild) -> dict[str, Any]:
-    """A full GUILD_CREATE payload: roles, channels and members included."""
-    return {
+def guild(record: FakeGuild, *, joined: bool = False) -> dict[str, Any]:
+    """A full GUILD_CREATE payload: roles, channels and members included.
+
+    ``joined``: the bot was just added, so there is no ``unavailable`` key (discord.py then
+    dispatches ``guild_join`` rather than ``guild_available``).
+    """
+    data = {
         "id": str(record.id),
         "name": record.name,
         "owner_id": str(record.owner_id),
@@ -141,6 +145,9 @@ def guild(record: FakeGuild) -> dict[str, Any]:
         "system_channel_flags": 0,
         "joined_at": _JOINED_AT,
     }
+    if joined:
+        del data["unavailable"]
+    return data
 
 
 def attachment(record: FakeAttachment) -> dict[str, Any]:

@@ -208,7 +208,7 @@ class FakeDiscord(InteractionActions):
         guild.members[self.bot_user.id] = FakeMember(self.bot_user, [bot_role])
         guild.members[owner.id] = FakeMember(owner)
         self.guilds[guild.id] = guild
-        self._announce("GUILD_CREATE", lambda: payloads.guild(guild))
+        self._announce("GUILD_CREATE", lambda: payloads.guild(guild, joined=True))
         return guild
 
     def add_role(
@@ -404,6 +404,11 @@ class FakeDiscord(InteractionActions):
         if attachment is None:
             raise web.HTTPNotFound
         return web.Response(body=attachment.data, content_type=attachment.content_type)
+
+    async def flush_dispatches(self) -> None:
+        """Wait until every announced gateway event has been written to the sockets."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
 
     def _announce(
         self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0
