@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog
@@ -20,8 +20,7 @@ from bot.prompt.values import read_value
 _RAW = BY_CANONICAL["raw"]
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """One parameter set by one layer: its value and where it was written."""
 
     spec: ParamSpec

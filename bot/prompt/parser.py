@@ -27,6 +27,7 @@ from bot.speed import SpeedMode
 
 MAX_LENGTH = 6000
 _SUFFIX = "your /prefer suffix"
+_EMPTY = scan("")
 
 
 def parse_prompt(
@@ -48,7 +49,7 @@ def parse_prompt(
         message = f"The prompt is longer than {MAX_LENGTH} characters: shorten it."
         raise PromptError([PromptIssue(code=codes.PROMPT_TOO_LONG, message=message)])
     main = scan(text)
-    suffix_scan = scan(suffix)
+    suffix_scan = scan(suffix) if suffix else _EMPTY
     layers = [
         *_default_layers(default_version, defaults, log),
         Layer(suffix_scan.parameters, _SUFFIX),
@@ -59,7 +60,7 @@ def parse_prompt(
         for name, value in (options or {}).items()
         if not is_reserved_name(name)
     }
-    chosen = merge([read_layer(layer, custom, log) for layer in layers])
+    chosen = merge([read_layer(layer, custom, log) for layer in layers if layer.parameters])
     model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
     image_urls = _image_urls(main, log)
     segments = _segments(main, suffix[: _body_end(suffix_scan, suffix)], model, log)
@@ -117,8 +118,8 @@ def _image_urls(main: Scan, log: IssueLog) -> list[str]:
 
 
 def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[tuple[str, float]]:
-    own = main.text
-    combined = f"{own} {suffix_text}" if suffix_text.strip() else own
+    own = main.text.rstrip()
+    combined = f"{own} {suffix_text.strip()}" if suffix_text.strip() else own
     result = split_segments(combined)
     offset = main.text_span[0]
 

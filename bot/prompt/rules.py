@@ -49,9 +49,13 @@ def _ratio(text: str) -> float:
 
 
 def _check_range(assignment: Assignment, model: str, log: IssueLog) -> None:
-    rule: RangeRule | None = next((r for r in assignment.spec.ranges if model in r.models), None)
-    if rule is None:
-        return
+    for rule in assignment.spec.ranges:
+        if model in rule.models:
+            _check_rule(assignment, rule, model, log)
+            return
+
+
+def _check_rule(assignment: Assignment, rule: RangeRule, model: str, log: IssueLog) -> None:
     label, shown = MODELS[model].label, assignment.written
     if assignment.spec.kind is not Kind.ASPECT:
         if not rule.minimum <= assignment.value <= rule.maximum:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
-# A parameter starts at "--" or an em dash, at the start or after whitespace, before a letter.
-_PARAMETER_START = re.compile(r"(?:^|(?<=\s))(?:--|—)(?=[^\W\d_])")
+# A parameter starts at "--" or an em dash before a letter, at the start or after whitespace
+# (checked in Python: a look-behind tried at every position is slower on long texts).
+_DASH_BEFORE_LETTER = re.compile(r"(?:--|—)(?=[^\W\d_])")
 _TOKEN = re.compile(r"\S+")
 _URL_PREFIX = re.compile(r"https?://", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class RawParameter:
+class RawParameter(NamedTuple):
     """A parameter as written: its name (lower case, no dashes) and the text of its value."""
 
     name: str
@@ -46,7 +47,11 @@ def looks_like_url(token: str) -> bool:
 
 def scan(text: str) -> Scan:
     """Split a prompt into image URLs, text and parameters."""
-    starts = [match.start() for match in _PARAMETER_START.finditer(text)]
+    starts = [
+        match.start()
+        for match in _DASH_BEFORE_LETTER.finditer(text)
+        if match.start() == 0 or text[match.start() - 1].isspace()
+    ]
     body_end = starts[0] if starts else len(text)
 
     image_urls: list[tuple[str, tuple[int, int]]] = []
