@@ -177,7 +177,7 @@ class JobRepository:
     async def set_speed(
         self, tx: Transaction, job_id: int, *, speed: SpeedMode, cost: int, prompt: str
     ) -> None:
-        """Change a queued job's speed class and cost (the automatic fall-back to relax)."""
+        """Change a queued job's speed class, cost and text (the automatic fall-back to relax)."""
         await tx.execute(
             "UPDATE jobs SET speed = ?, cost = ?, prompt = ? WHERE id = ? AND state = ?",
             (speed.value, cost, prompt, job_id, JobState.QUEUED.value),

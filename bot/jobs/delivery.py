@@ -1,0 +1,25 @@
+"""The hand-over of a finished task to whoever posts results (the Discord layer)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.providers.base import TaskState
+from bot.store.job_models import Job
+
+
+class DeliveryFailed(Exception):
+    """The result could not be delivered; ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class Deliverer(Protocol):
+    """Posts a finished job's result; runs outside the provider slot."""
+
+    async def deliver(self, job: Job, task: TaskState) -> int | None:
+        """Post the result; the result message id (None when there is none to keep)."""
+        ...

@@ -1,0 +1,278 @@
+"""The dispatcher: one owned asyncio task that starts, tracks and finishes jobs.
+
+Each round it takes in newly queued jobs, polls the provider for every in-flight task with
+one ``fetch_many``, runs the watchdog, then fills free provider slots in the order the
+``FairScheduler`` policy gives. Finished tasks are delivered by separate owned tasks, outside
+the slots. ``drain()`` runs rounds in the caller's task until nothing changes, which makes
+tests and benchmarks deterministic; ``start()`` runs them in the background instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.jobs.delivery import Deliverer
+from bot.jobs.events import JobEvents
+from bot.jobs.inflight import Slots
+from bot.jobs.policy import FairScheduler, Limits
+from bot.jobs.recovery import Recovery, RecoveryReport, entry_of, load_limits
+from bot.jobs.service import JobService
+from bot.jobs.settle import Settler
+from bot.jobs.submitting import Submitter
+from bot.jobs.tracking import Tracker
+from bot.providers.base import ImageProvider, TaskState
+from bot.quota import QuotaService
+from bot.settings import ProviderSettings, SchedulerSettings
+from bot.store.database import Database
+from bot.store.guild_config import GuildConfigRepository
+from bot.store.job_models import Job
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Runs jobs at the provider within its slots, fairly, and finishes every one of them."""
+
+    def __init__(
+        self,
+        db: Database,
+        jobs: JobService,
+        provider: ImageProvider,
+        quota: QuotaService,
+        deliverer: Deliverer,
+        scheduler: SchedulerSettings,
+        provider_settings: ProviderSettings,
+        *,
+        events: JobEvents,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        guild_config: GuildConfigRepository | None = None,
+        max_submit_attempts: int = 5,
+        retry_delay: float = 2.0,
+        max_retry_delay: float = 60.0,
+        busy_delay: float = 5.0,
+        delivery_attempts: int = 3,
+    ) -> None:
+        self._db = db
+        self._repo = jobs.repository
+        self._provider = provider
+        self._settings = scheduler
+        self._poll_interval = provider_settings.poll_interval
+        self._clock = clock
+        self._sleep = sleep
+        self._guilds = guild_config or GuildConfigRepository(db, clock=clock)
+        self.policy = FairScheduler(
+            default_limits=Limits(scheduler.max_running_per_user, scheduler.max_running_per_guild),
+            relax_share=scheduler.relax_share,
+        )
+        self.slots = Slots(provider_settings.max_concurrency, self.policy)
+        self._settler = Settler(
+            db,
+            self._repo,
+            quota,
+            events,
+            deliverer,
+            clock=clock,
+            sleep=sleep,
+            delivery_attempts=delivery_attempts,
+        )
+        self._submitter = Submitter(
+            db,
+            self._repo,
+            provider,
+            self._settler,
+            events,
+            self.slots,
+            self.policy,
+            clock=clock,
+            max_attempts=max_submit_attempts,
+            retry_delay=retry_delay,
+            max_retry_delay=max_retry_delay,
+            busy_delay=busy_delay,
+        )
+        self._tracker = Tracker(
+            db,
+            self._repo,
+            provider,
+            self._settler,
+            self._submitter,
+            events,
+            self.slots,
+            scheduler,
+            clock=clock,
+            deliver=self._start_delivery,
+        )
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._dirty = True
+        self._high_water = 0
+        self._recovered = False
+        self._last_poll = float("-inf")
+        self._loop_task: asyncio.Task[None] | None = None
+        jobs.attach(self)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def recover(self) -> RecoveryReport:
+        """Rebuild the queue and the slots from the database (once per dispatcher)."""
+        async with self._lock:
+            report = await Recovery(
+                self._db,
+                self._repo,
+                self._provider,
+                self._settler,
+                self._guilds,
+                self._settings,
+                self.policy,
+                self.slots,
+                clock=self._clock,
+            ).run()
+            self._high_water = max(self._high_water, report.last_job_id)
+            self._recovered = True
+        return report
+
+    async def start(self) -> None:
+        """Recover, then run the dispatch loop as an owned task."""
+        if self._loop_task is not None:
+            return
+        if not self._recovered:
+            await self.recover()
+        self._loop_task = asyncio.create_task(self._run(), name="tessera-dispatcher")
+
+    async def stop(self) -> None:
+        """Cancel the loop and deliveries; in-flight jobs stay ``running`` in the database."""
+        tasks = [*self._deliveries]
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+            self._loop_task = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._deliveries.clear()
+
+    async def drain(self) -> None:
+        """Run rounds here until nothing changes: idle, or waiting on the clock (tests)."""
+        if not self._recovered:
+            await self.recover()
+        self._dirty = True
+        while True:
+            async with self._lock:
+                changed = await self._round(force_poll=True)
+            if self._deliveries:
+                await asyncio.gather(*self._deliveries)
+                changed = True
+            if not changed:
+                return
+
+    def wake(self) -> None:
+        """New work is waiting: look for it now rather than at the next tick."""
+        self._dirty = True
+        self._wake.set()
+
+    async def notify(self, task: TaskState) -> None:
+        """A pushed task update (webhook): apply it now."""
+        async with self._lock:
+            await self._tracker.apply([task.task_id], {task.task_id: task})
+        self._wake.set()
+
+    async def job_cancelled(self, job: Job) -> None:
+        """The service cancelled a job: drop it from the queue or stop its provider task."""
+        if self.policy.remove(job.id) is not None:
+            return
+        flight = self.slots.get(job.id)
+        if flight is not None:
+            await self._submitter.stop(flight)
+            self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs holding provider slots."""
+        return len(self.slots)
+
+    @property
+    def waiting(self) -> int:
+        """Jobs waiting for a slot."""
+        return self.policy.waiting
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits, nothing is in flight, nothing is being delivered."""
+        return not self.policy.waiting and not self.slots and not self._deliveries
+
+    # --- the rounds -----------------------------------------------------------------------
+
+    async def _round(self, *, force_poll: bool) -> bool:
+        changed = await self._load_new()
+        now = self._clock()
+        if force_poll or now - self._last_poll >= self._interval():
+            self._last_poll = now
+            changed |= await self._tracker.poll()
+        changed |= await self._tracker.watchdog()
+        changed |= await self._submitter.dispatch()
+        return changed
+
+    async def _load_new(self) -> bool:
+        if not self._dirty:
+            return False
+        self._dirty = False
+        async with self._db.transaction() as tx:
+            fresh = await self._repo.queued_after(tx, self._high_water)
+            await load_limits(
+                tx, self._guilds, self._settings, self.policy, {job.guild_id for job in fresh}
+            )
+        for job in fresh:
+            self.policy.add(entry_of(job))
+            self._high_water = max(self._high_water, job.id)
+        return bool(fresh)
+
+    def _interval(self) -> float:
+        suggested = getattr(self._provider, "suggested_poll_interval", None)
+        if isinstance(suggested, int | float) and suggested > 0:
+            return min(float(suggested), self._poll_interval)
+        return self._poll_interval
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with self._lock:
+                    await self._round(force_poll=False)
+            except Exception:
+                log.exception("dispatcher round failed; retrying at the next tick")
+            await self._idle()
+
+    async def _idle(self) -> None:
+        delay = self._interval()
+        paused = self._submitter.paused_until - self._clock()
+        if paused > 0:
+            delay = min(delay, paused)
+        waker = asyncio.ensure_future(self._wake.wait())
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait({waker, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (waker, sleeper):
+                pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(waker, sleeper, return_exceptions=True)
+        if sleeper.done() and not sleeper.cancelled():
+            self._dirty = True  # another process may have queued jobs
+        self._wake.clear()
+
+    def _start_delivery(self, job_id: int, task: TaskState) -> None:
+        delivery = asyncio.create_task(self._deliver(job_id, task), name=f"deliver-{job_id}")
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, job_id: int, task: TaskState) -> None:
+        try:
+            await self._settler.deliver(job_id, task)
+        except Exception:
+            # The job stays running with a finished task: recovery delivers it again.
+            log.exception("delivery of job %s failed", job_id)
+        finally:
+            self._wake.set()

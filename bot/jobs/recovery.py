@@ -1,0 +1,171 @@
+"""Start-up recovery: rebuild the queue and the slots from the database.
+
+Queued jobs wait again in their order; running jobs resume tracking by provider task id
+(a task that finished while the bot was down is delivered on the next poll); ``submitting``
+jobs, caught between the provider call and its commit, are matched back through the job id
+the provider echoes as ``state``, or queued again at the head of their line when the
+provider has no record. Nothing is charged here, so nothing can be charged twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import FailureKind, ProviderError
+from bot.jobs.inflight import Slots
+from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.settle import Settler
+from bot.providers.base import ImageProvider, TaskState
+from bot.settings import SchedulerSettings
+from bot.store.database import Database, Transaction
+from bot.store.guild_config import GuildConfigRepository
+from bot.store.job_models import JobState
+from bot.store.jobs import JobRepository, PendingJob
+
+log = logging.getLogger(__name__)
+
+
+class RecoveryReport(BaseModel):
+    """What recovery found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queued: int = 0
+    running: int = 0
+    matched: int = 0
+    """``submitting`` jobs found at the provider by their job id."""
+    requeued: int = 0
+    """``submitting`` jobs the provider never saw: queued again."""
+    failed: int = 0
+    last_job_id: int = 0
+
+
+def entry_of(job: PendingJob) -> QueueEntry:
+    """The policy's view of a stored job."""
+    return QueueEntry(job.id, job.guild_id, job.user_id, job.speed, job.weight)
+
+
+async def load_limits(
+    tx: Transaction,
+    guilds: GuildConfigRepository,
+    settings: SchedulerSettings,
+    policy: FairScheduler,
+    guild_ids: set[int],
+) -> None:
+    """Give the policy each guild's running limits (guild configuration over settings)."""
+    for guild_id in sorted(guild_ids):
+        limits = (await guilds.get_in(tx, guild_id)).limits(settings)
+        policy.set_limits(
+            guild_id, Limits(limits.max_running_per_user, limits.max_running_per_guild)
+        )
+
+
+class Recovery:
+    """Runs recovery against the dispatcher's policy and slots."""
+
+    def __init__(
+        self,
+        db: Database,
+        repo: JobRepository,
+        provider: ImageProvider,
+        settler: Settler,
+        guilds: GuildConfigRepository,
+        settings: SchedulerSettings,
+        policy: FairScheduler,
+        slots: Slots,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._provider = provider
+        self._settler = settler
+        self._guilds = guilds
+        self._settings = settings
+        self._policy = policy
+        self._slots = slots
+        self._clock = clock
+
+    async def run(self) -> RecoveryReport:
+        """Load every unfinished job (one query) and put it back where it belongs."""
+        async with self._db.transaction() as tx:
+            pending = await self._repo.unfinished(tx)
+            await load_limits(
+                tx, self._guilds, self._settings, self._policy, {job.guild_id for job in pending}
+            )
+        now = self._clock()
+        counts = {"queued": 0, "running": 0, "matched": 0, "requeued": 0, "failed": 0}
+        submitting: list[PendingJob] = []
+        orphaned: list[PendingJob] = []
+        for job in pending:
+            if job.state is JobState.QUEUED:
+                self._policy.add(entry_of(job))
+                counts["queued"] += 1
+            elif job.state is JobState.SUBMITTING:
+                submitting.append(job)
+            elif job.provider_task_id is None:
+                orphaned.append(job)
+            else:
+                self._resume(job, job.provider_task_id, now)
+                counts["running"] += 1
+        for job in orphaned:
+            await self._settler.fail(
+                job.id, JobState.RUNNING, FailureKind.PROVIDER_ERROR, "The job's task was lost."
+            )
+            counts["failed"] += 1
+        requeue: list[PendingJob] = []
+        for job in submitting:
+            task = await self._find(job)
+            if task is None:
+                requeue.append(job)
+            elif await self._match(job, task, now):
+                counts["matched"] += 1
+        if requeue:
+            async with self._db.transaction() as tx:
+                back = await self._repo.transition_many(
+                    tx, [job.id for job in requeue], JobState.SUBMITTING, JobState.QUEUED, now=now
+                )
+            moved = {job.id for job in back}
+            # They were picked before every job still queued: back to the head, in order.
+            for job in reversed(requeue):
+                if job.id in moved:
+                    self._policy.add(entry_of(job), front=True)
+            counts["requeued"] = len(moved)
+        last = max((job.id for job in pending), default=0)
+        report = RecoveryReport(**counts, last_job_id=last)
+        log.info("recovered jobs: %s", report.model_dump())
+        return report
+
+    def _resume(self, job: PendingJob, task_id: str, now: float) -> None:
+        entry = entry_of(job)
+        self._policy.mark_running(entry)
+        flight = self._slots.occupy(entry, now=now, task_id=task_id)
+        flight.started_at = job.started_at if job.started_at is not None else now
+        flight.began = job.progress > 0
+
+    async def _find(self, job: PendingJob) -> TaskState | None:
+        try:
+            return await self._provider.find_by_state(str(job.id))
+        except ProviderError as exc:
+            # Unknown counts as never received: a duplicate provider task costs no credits.
+            log.warning("could not look up job %s at the provider: %s", job.id, exc.message)
+            return None
+
+    async def _match(self, job: PendingJob, task: TaskState, now: float) -> bool:
+        async with self._db.transaction() as tx:
+            running = await self._repo.transition(
+                tx,
+                job.id,
+                JobState.SUBMITTING,
+                JobState.RUNNING,
+                now=now,
+                provider_task_id=task.task_id,
+                started_at=now,
+            )
+        if running is None:
+            return False
+        self._resume(job, task.task_id, now)
+        return True

@@ -1,0 +1,386 @@
+"""The job service: submit, press a button, cancel, look up (no discord; plain ids).
+
+``submit`` and ``submit_action`` do everything in ONE transaction: guild checks, limits,
+quota reservations and the inserts, so a refusal leaves nothing behind and two concurrent
+submissions cannot both slip under a limit.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
+from bot.jobs.events import JobEvents
+from bot.providers.base import Action
+from bot.quota import CostModel, QuotaService
+from bot.settings import SchedulerSettings
+from bot.speed import SpeedMode
+from bot.store.database import Database, Transaction
+from bot.store.guild_config import GuildConfig, GuildConfigRepository, RelaxPolicy
+from bot.store.job_models import (
+    Job,
+    JobEvent,
+    JobKind,
+    JobState,
+    QueueOverview,
+    kind_of_action,
+)
+from bot.store.jobs import JobRepository, NewJob
+
+MAX_SEED = 4_294_967_295
+_SEED_FLAG = re.compile(r"(?<!\S)--seed\s+\d+")
+
+
+class JobPrompt(Protocol):
+    """What the service reads from a parsed ``bot.prompt.Prompt``."""
+
+    @property
+    def params(self) -> Any:
+        """The parameters (quality, draft, oref, speed, seed, no...)."""
+        ...
+
+    @property
+    def explicit(self) -> frozenset[str]:
+        """Canonical names of the parameters that were written."""
+        ...
+
+    @property
+    def segments(self) -> Sequence[Any]:
+        """The text segments (each with ``.text``)."""
+        ...
+
+    def with_params(self, **changes: Any) -> JobPrompt:
+        """A copy with these parameters changed."""
+        ...
+
+    def to_prompt(self) -> str:
+        """The canonical text."""
+        ...
+
+
+class JobListener(Protocol):
+    """The dispatcher, as the service tells it about new and cancelled jobs."""
+
+    def wake(self) -> None:
+        """New work is waiting."""
+        ...
+
+    async def job_cancelled(self, job: Job) -> None:
+        """A job was cancelled: forget it, or stop its provider task."""
+        ...
+
+
+def _words_of(prompt: JobPrompt) -> str:
+    texts = [str(segment.text) for segment in prompt.segments]
+    texts.extend(str(item) for item in getattr(prompt.params, "no", None) or ())
+    return "\n".join(texts)
+
+
+class JobService:
+    """Creates, cancels and reads jobs; the dispatcher runs them."""
+
+    def __init__(
+        self,
+        db: Database,
+        quota: QuotaService,
+        costs: CostModel,
+        settings: SchedulerSettings,
+        *,
+        events: JobEvents,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        guild_config: GuildConfigRepository | None = None,
+    ) -> None:
+        self._db = db
+        self._quota = quota
+        self._costs = costs
+        self._settings = settings
+        self._events = events
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._guilds = guild_config or GuildConfigRepository(db, clock=clock)
+        self._repo = JobRepository()
+        self._listeners: list[JobListener] = []
+
+    @property
+    def repository(self) -> JobRepository:
+        """The job repository (the dispatcher shares it)."""
+        return self._repo
+
+    def attach(self, listener: JobListener) -> None:
+        """Tell this listener (the dispatcher) about new and cancelled jobs."""
+        self._listeners.append(listener)
+
+    async def submit(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        prompts: Sequence[JobPrompt],
+        speed: SpeedMode,
+    ) -> list[Job]:
+        """Queue one job per prompt, or refuse them all with a ``UserFacingError``."""
+        if not prompts:
+            return []
+        async with self._db.transaction() as tx:
+            config = await self._guilds.get_in(tx, guild_id)
+            self._check_channel(config, channel_id)
+            for prompt in prompts:
+                self._check_words(config, _words_of(prompt))
+            await self._check_waiting(tx, config, user_id, len(prompts))
+            ids = []
+            for prompt in prompts:
+                new, relax_text = self._new_imagine(guild_id, channel_id, user_id, prompt, speed)
+                ids.append(await self._queue(tx, config, role_ids, new, relax_text))
+            jobs = await self._repo.get_many(tx, ids)
+        self._announce(jobs)
+        return jobs
+
+    async def submit_action(
+        self,
+        *,
+        parent_id: int,
+        action: Action,
+        index: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        channel_id: int,
+    ) -> Job:
+        """Queue a follow-up (a button press) on a finished job."""
+        async with self._db.transaction() as tx:
+            parent = await self._repo.get(tx, parent_id)
+            if parent is None:
+                raise JobNotFound(f"Job #{parent_id} no longer exists.")
+            if parent.state is not JobState.SUCCEEDED:
+                raise NotAllowed("That job has not finished yet; its buttons work once it has.")
+            config = await self._guilds.get_in(tx, parent.guild_id)
+            if config.button_policy == "owner" and user_id != parent.user_id:
+                raise NotAllowed(
+                    "In this server only the person who made a job can use its buttons."
+                )
+            self._check_channel(config, channel_id)
+            self._check_words(config, parent.prompt)
+            await self._check_waiting(tx, config, user_id, 1)
+            new = self._new_action(parent, action, index, user_id, channel_id)
+            job_id = await self._queue(tx, config, role_ids, new, new.prompt)
+            job = await self._repo.get(tx, job_id)
+        if job is None:  # pragma: no cover - inserted in this very transaction
+            raise RuntimeError(f"job {job_id} vanished inside its own transaction")
+        self._announce([job])
+        return job
+
+    async def cancel(self, job_id: int, *, user_id: int, moderator: bool = False) -> Job:
+        """Cancel a waiting or running job and refund it."""
+        async with self._db.transaction() as tx:
+            job = await self._repo.get(tx, job_id)
+            if job is None or (job.user_id != user_id and not moderator):
+                raise JobNotFound(f"You have no job #{job_id}.")
+            if job.state.terminal:
+                raise NotAllowed(f"Job #{job_id} has already finished ({job.state}).")
+            who = "its owner" if job.user_id == user_id else "a moderator"
+            cancelled = await self._repo.transition(
+                tx,
+                job_id,
+                job.state,
+                JobState.CANCELLED,
+                now=self._clock(),
+                failure_message=f"Cancelled by {who}.",
+            )
+            if cancelled is None:  # pragma: no cover - the transaction holds the write lock
+                raise NotAllowed(f"Job #{job_id} changed while cancelling; try again.")
+            await self._quota.refund(tx, job_id=job_id, reason=f"cancelled by {who}")
+        self._events.publish(JobEvent(kind="cancelled", job=cancelled))
+        for listener in self._listeners:
+            await listener.job_cancelled(cancelled)
+        return cancelled
+
+    async def get(self, job_id: int) -> Job:
+        """One job; ``JobNotFound`` when it does not exist."""
+        async with self._db.transaction() as tx:
+            job = await self._repo.get(tx, job_id)
+        if job is None:
+            raise JobNotFound(f"Job #{job_id} does not exist.")
+        return job
+
+    async def set_status_message(self, job_id: int, message_id: int | None) -> None:
+        """Remember the job's public status message."""
+        async with self._db.transaction() as tx:
+            if not await self._repo.set_status_message(tx, job_id, message_id):
+                raise JobNotFound(f"Job #{job_id} does not exist.")
+
+    async def user_jobs(
+        self, *, guild_id: int, user_id: int, active_only: bool = True, limit: int = 20
+    ) -> list[Job]:
+        """A user's jobs in a guild, newest first."""
+        async with self._db.transaction() as tx:
+            return await self._repo.user_jobs(
+                tx, guild_id=guild_id, user_id=user_id, active_only=active_only, limit=limit
+            )
+
+    async def queue_overview(self, *, guild_id: int, limit: int = 25) -> QueueOverview:
+        """A guild's waiting and running jobs by speed, and its oldest waiting jobs."""
+        async with self._db.transaction() as tx:
+            counts = await self._repo.guild_counts(tx, guild_id=guild_id)
+            waiting = await self._repo.guild_waiting(tx, guild_id=guild_id, limit=limit)
+        by_state: dict[bool, dict[SpeedMode, int]] = {True: {}, False: {}}
+        for (state, speed), number in counts.items():
+            bucket = by_state[state is JobState.QUEUED]
+            bucket[speed] = bucket.get(speed, 0) + number
+        return QueueOverview(
+            guild_id=guild_id,
+            waiting_by_speed=by_state[True],
+            running_by_speed=by_state[False],
+            waiting=tuple(waiting),
+        )
+
+    # --- building and queueing ----------------------------------------------------------
+
+    def _new_imagine(
+        self, guild_id: int, channel_id: int, user_id: int, prompt: JobPrompt, speed: SpeedMode
+    ) -> tuple[NewJob, str]:
+        """The job, and its text should it fall back to relax (a written speed flag changes)."""
+        params = prompt.params
+        job_speed = SpeedMode(params.speed) if getattr(params, "speed", None) else speed
+        seed_explicit = "seed" in prompt.explicit and params.seed is not None
+        if not seed_explicit:
+            prompt = prompt.with_params(seed=self._rng.randint(0, MAX_SEED))
+        params = prompt.params
+        dumped: dict[str, Any] = params.model_dump(mode="json")
+        text = prompt.to_prompt()
+        relax_text = (
+            prompt.with_params(speed=SpeedMode.RELAX).to_prompt()
+            if getattr(params, "speed", None)
+            else text
+        )
+        new = NewJob(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            kind=JobKind.IMAGINE,
+            prompt=text,
+            params=dumped,
+            seed=int(params.seed),
+            seed_explicit=seed_explicit,
+            speed=job_speed,
+            cost=self._cost(JobKind.IMAGINE, job_speed, dumped),
+            weight=self._cost(JobKind.IMAGINE, SpeedMode.FAST, dumped),
+        )
+        return new, relax_text
+
+    def _new_action(
+        self, parent: Job, action: Action, index: int, user_id: int, channel_id: int
+    ) -> NewJob:
+        kind = kind_of_action(action)
+        seed, prompt, params = parent.seed, parent.prompt, dict(parent.params)
+        if kind is JobKind.REROLL and not parent.seed_explicit:
+            seed = self._rng.randint(0, MAX_SEED)
+            prompt = _SEED_FLAG.sub(f"--seed {seed}", prompt)
+            params["seed"] = seed
+        return NewJob(
+            guild_id=parent.guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            kind=kind,
+            action=action,
+            action_index=index,
+            parent_id=parent.id,
+            prompt=prompt,
+            params=params,
+            seed=seed,
+            seed_explicit=parent.seed_explicit,
+            speed=parent.speed,
+            cost=self._cost(kind, parent.speed, params),
+            weight=self._cost(kind, SpeedMode.FAST, params),
+        )
+
+    def _cost(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> int:
+        return self._costs.cost(
+            kind.value,
+            speed=speed,
+            quality=float(params.get("quality") or 1.0),
+            draft=bool(params.get("draft")),
+            oref=bool(params.get("oref")),
+        )
+
+    async def _queue(
+        self,
+        tx: Transaction,
+        config: GuildConfig,
+        role_ids: Sequence[int],
+        new: NewJob,
+        relax_text: str,
+    ) -> int:
+        job_id = await self._repo.insert(tx, new, now=self._clock())
+        try:
+            await self._quota.reserve(
+                tx,
+                guild_id=new.guild_id,
+                user_id=new.user_id,
+                role_ids=role_ids,
+                job_id=job_id,
+                amount=new.cost,
+            )
+        except QuotaExceeded as exc:
+            if new.speed is not SpeedMode.FAST or config.relax_policy is RelaxPolicy.DENY:
+                raise
+            if config.relax_policy is RelaxPolicy.OFFER:
+                raise QuotaExceeded(
+                    f"{exc.message} You can still queue it at no cost in relax mode: use /relax.",
+                    needed=exc.needed,
+                    available=exc.available,
+                    scope=exc.scope,
+                ) from exc
+            cost = self._cost(new.kind, SpeedMode.RELAX, new.params)
+            await self._repo.set_speed(
+                tx, job_id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text
+            )
+            await self._quota.reserve(
+                tx,
+                guild_id=new.guild_id,
+                user_id=new.user_id,
+                role_ids=role_ids,
+                job_id=job_id,
+                amount=cost,
+            )
+        return job_id
+
+    # --- checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_channel(config: GuildConfig, channel_id: int) -> None:
+        if not config.channel_allowed(channel_id):
+            raise NotAllowed("Images cannot be made in this channel; ask a moderator where.")
+
+    @staticmethod
+    def _check_words(config: GuildConfig, text: str) -> None:
+        word = config.banned_word_in(text)
+        if word is not None:
+            raise NotAllowed(f'"{word}" is not allowed in this server; rephrase the prompt.')
+
+    async def _check_waiting(
+        self, tx: Transaction, config: GuildConfig, user_id: int, adding: int
+    ) -> None:
+        limits = config.limits(self._settings)
+        mine, guild = await self._repo.count_waiting(tx, guild_id=config.guild_id, user_id=user_id)
+        if mine + adding > limits.max_waiting_per_user:
+            raise LimitReached(
+                f"You have {mine} jobs waiting and may have at most "
+                f"{limits.max_waiting_per_user}; wait for some to start or /cancel one."
+            )
+        if guild + adding > limits.max_waiting_per_guild:
+            raise LimitReached(
+                f"This server's queue is full ({guild} of {limits.max_waiting_per_guild} "
+                "jobs waiting); try again in a few minutes."
+            )
+
+    def _announce(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._events.publish(JobEvent(kind="queued", job=job))
+        for listener in self._listeners:
+            listener.wake()

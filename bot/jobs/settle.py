@@ -1,0 +1,141 @@
+"""How jobs end: failures and cancellations refunded, results delivered and only then charged.
+
+A finished task is handed to the ``Deliverer`` outside any provider slot. Only when delivery
+succeeds does the job become ``succeeded`` and its reservation get committed, in one
+transaction; a crash in between leaves the job ``running`` with a finished provider task, so
+recovery delivers it again and the charge still happens once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.errors import FailureKind
+from bot.jobs.delivery import Deliverer, DeliveryFailed
+from bot.jobs.events import JobEvents
+from bot.providers.base import TaskState
+from bot.quota import QuotaService
+from bot.store.database import Database, Transaction
+from bot.store.job_models import Job, JobEvent, JobState
+from bot.store.jobs import JobRepository
+
+log = logging.getLogger(__name__)
+
+
+def result_urls(task: TaskState) -> tuple[str, ...]:
+    """The task's result images, the grid image alone when no split images are given."""
+    if task.image_urls:
+        return task.image_urls
+    return (task.image_url,) if task.image_url else ()
+
+
+class Settler:
+    """Ends jobs: fail or cancel with a refund, deliver then succeed with a charge."""
+
+    def __init__(
+        self,
+        db: Database,
+        repo: JobRepository,
+        quota: QuotaService,
+        events: JobEvents,
+        deliverer: Deliverer,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        delivery_attempts: int = 3,
+        delivery_backoff: float = 2.0,
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._quota = quota
+        self._events = events
+        self._deliverer = deliverer
+        self._clock = clock
+        self._sleep = sleep
+        self._attempts = delivery_attempts
+        self._backoff = delivery_backoff
+
+    async def fail_in(
+        self,
+        tx: Transaction,
+        job_id: int,
+        source: JobState,
+        kind: FailureKind,
+        message: str,
+    ) -> Job | None:
+        """Fail a job and refund it inside ``tx``; None when it had already moved on."""
+        job = await self._repo.transition(
+            tx,
+            job_id,
+            source,
+            JobState.FAILED,
+            now=self._clock(),
+            failure_kind=kind,
+            failure_message=message,
+        )
+        if job is not None:
+            await self._quota.refund(tx, job_id=job_id, reason=f"job failed: {kind.value}")
+        return job
+
+    async def cancel_in(self, tx: Transaction, job_id: int, message: str) -> Job | None:
+        """Cancel a running job (the provider cancelled its task) and refund it."""
+        job = await self._repo.transition(
+            tx,
+            job_id,
+            JobState.RUNNING,
+            JobState.CANCELLED,
+            now=self._clock(),
+            failure_message=message,
+        )
+        if job is not None:
+            await self._quota.refund(tx, job_id=job_id, reason="cancelled at the provider")
+        return job
+
+    async def fail(self, job_id: int, source: JobState, kind: FailureKind, message: str) -> None:
+        """``fail_in`` in its own transaction, then announce it."""
+        async with self._db.transaction() as tx:
+            job = await self.fail_in(tx, job_id, source, kind, message)
+        if job is not None:
+            self._events.publish(JobEvent(kind="failed", job=job))
+
+    async def deliver(self, job_id: int, task: TaskState) -> None:
+        """Post a finished task's result, retrying a bounded number of times, then settle."""
+        for attempt in range(1, self._attempts + 1):
+            async with self._db.transaction() as tx:
+                job = await self._repo.get(tx, job_id)
+            if job is None or job.state is not JobState.RUNNING:
+                return  # cancelled while the provider finished: the result is ignored
+            try:
+                message_id = await self._deliverer.deliver(job, task)
+            except DeliveryFailed as exc:
+                if exc.retryable and attempt < self._attempts:
+                    await self._sleep(self._backoff * 2 ** (attempt - 1))
+                    continue
+                await self.fail(
+                    job_id,
+                    JobState.RUNNING,
+                    FailureKind.DELIVERY,
+                    f"The image was made but could not be posted: {exc.message}",
+                )
+                return
+            await self._succeed(job_id, task, message_id)
+            return
+
+    async def _succeed(self, job_id: int, task: TaskState, message_id: int | None) -> None:
+        async with self._db.transaction() as tx:
+            job = await self._repo.transition(
+                tx,
+                job_id,
+                JobState.RUNNING,
+                JobState.SUCCEEDED,
+                now=self._clock(),
+                progress=100,
+                result_urls=result_urls(task),
+                provider_buttons=task.buttons,
+                result_message_id=message_id,
+            )
+            if job is not None:
+                await self._quota.commit(tx, job_id=job_id)
+        if job is not None:
+            self._events.publish(JobEvent(kind="succeeded", job=job))

@@ -1,0 +1,218 @@
+"""Starting jobs at the provider: claim a batch, submit it, record each outcome.
+
+Back-pressure (``ProviderBusy``, code 23) puts the job back at the head of its line with
+nothing charged and pauses dispatch for ``busy_delay``; a network failure
+(``ProviderUnavailable``) does the same with exponential back-off until the job has used
+``max_attempts`` submissions, then fails it with a refund. Any other refusal fails the job
+at once, with a refund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from bot.errors import (
+    FailureKind,
+    ProviderBusy,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from bot.jobs.events import JobEvents
+from bot.jobs.inflight import InFlight, Slots
+from bot.jobs.policy import FairScheduler, QueueEntry
+from bot.jobs.settle import Settler
+from bot.providers.base import ActionRequest, ImageProvider, ImagineRequest, Submission
+from bot.store.database import Database, Transaction
+from bot.store.job_models import Job, JobEvent, JobKind, JobState
+from bot.store.jobs import JobRepository
+
+log = logging.getLogger(__name__)
+
+Outcome = Submission | BaseException
+
+
+class Submitter:
+    """Takes picked jobs to the provider and records what it said."""
+
+    def __init__(
+        self,
+        db: Database,
+        repo: JobRepository,
+        provider: ImageProvider,
+        settler: Settler,
+        events: JobEvents,
+        slots: Slots,
+        policy: FairScheduler,
+        *,
+        clock: Callable[[], float],
+        max_attempts: int,
+        retry_delay: float,
+        max_retry_delay: float,
+        busy_delay: float,
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._provider = provider
+        self._settler = settler
+        self._events = events
+        self._slots = slots
+        self._policy = policy
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._max_retry_delay = max_retry_delay
+        self._busy_delay = busy_delay
+        self.paused_until = 0.0
+
+    async def request(self, job: Job, parent: Job | None) -> Submission:
+        """Ask the provider to start this job (a reroll is a new grid with its new seed)."""
+        if job.action is None or job.kind is JobKind.REROLL:
+            return await self._provider.submit_imagine(
+                ImagineRequest(job_id=job.id, prompt=job.prompt, speed=job.speed)
+            )
+        if parent is None or parent.provider_task_id is None:
+            raise ProviderRejected(
+                "The original image is no longer available.", kind=FailureKind.PARENT_EXPIRED
+            )
+        return await self._provider.submit_action(
+            ActionRequest(
+                job_id=job.id,
+                parent_task_id=parent.provider_task_id,
+                parent_buttons=parent.provider_buttons,
+                action=job.action,
+                index=job.action_index,
+                speed=job.speed,
+            )
+        )
+
+    async def parents_of(self, tx: Transaction, jobs: Sequence[Job]) -> dict[int, Job]:
+        """The parent records the action jobs need, by id."""
+        ids = sorted({job.parent_id for job in jobs if job.parent_id is not None})
+        return {parent.id: parent for parent in await self._repo.get_many(tx, ids)}
+
+    async def dispatch(self) -> bool:
+        """Start as many jobs as there are free slots; whether any was picked."""
+        now = self._clock()
+        if now < self.paused_until or getattr(self._provider, "circuit_open", False):
+            return False
+        picked: list[QueueEntry] = []
+        while len(picked) < self._slots.free and (entry := self._policy.pick(now)) is not None:
+            picked.append(entry)
+        if not picked:
+            return False
+        async with self._db.transaction() as tx:
+            claimed = await self._repo.transition_many(
+                tx,
+                [entry.job_id for entry in picked],
+                JobState.QUEUED,
+                JobState.SUBMITTING,
+                now=now,
+                bump_attempts=True,
+            )
+            parents = await self.parents_of(tx, claimed)
+        by_id = {job.id: job for job in claimed}
+        flights = []
+        for entry in picked:
+            if entry.job_id in by_id:
+                flights.append(self._slots.occupy(entry, now=now))
+            else:
+                self._policy.finish(entry.job_id)  # cancelled before it could start
+        outcomes = await asyncio.gather(
+            *(
+                self.request(by_id[f.job_id], self._parent(by_id[f.job_id], parents))
+                for f in flights
+            ),
+            return_exceptions=True,
+        )
+        await self._record([by_id[f.job_id] for f in flights], flights, outcomes)
+        return True
+
+    @staticmethod
+    def _parent(job: Job, parents: dict[int, Job]) -> Job | None:
+        return None if job.parent_id is None else parents.get(job.parent_id)
+
+    async def _record(
+        self, jobs: list[Job], flights: list[InFlight], outcomes: Sequence[Outcome]
+    ) -> None:
+        now = self._clock()
+        events: list[JobEvent] = []
+        requeued: list[InFlight] = []
+        orphans: list[InFlight] = []
+        async with self._db.transaction() as tx:
+            for job, flight, outcome in zip(jobs, flights, outcomes, strict=True):
+                if isinstance(outcome, Submission):
+                    self._slots.attach(flight, outcome.task_id)
+                    started = await self._repo.transition(
+                        tx,
+                        job.id,
+                        JobState.SUBMITTING,
+                        JobState.RUNNING,
+                        now=now,
+                        provider_task_id=outcome.task_id,
+                        started_at=now,
+                        queue_position=outcome.queue_position,
+                    )
+                    if started is None:
+                        flight.abandoned = True
+                        orphans.append(flight)
+                    else:
+                        events.append(JobEvent(kind="started", job=started))
+                    continue
+                delay = self._retry_after(job, outcome)
+                if delay is not None:
+                    back = await self._repo.transition(
+                        tx, job.id, JobState.SUBMITTING, JobState.QUEUED, now=now
+                    )
+                    if back is not None:
+                        events.append(JobEvent(kind="queued", job=back))
+                        requeued.append(flight)
+                    else:
+                        self._slots.release(flight)
+                    self.paused_until = max(self.paused_until, now + delay)
+                    continue
+                self._slots.release(flight)
+                kind, message = self._failure(outcome)
+                failed = await self._settler.fail_in(tx, job.id, JobState.SUBMITTING, kind, message)
+                if failed is not None:
+                    events.append(JobEvent(kind="failed", job=failed))
+        # Back to the head of their lines, in reverse so their order is kept.
+        for flight in reversed(requeued):
+            self._slots.release(flight)
+            self._policy.add(flight.entry, front=True)
+        for event in events:
+            self._events.publish(event)
+        for flight in orphans:
+            await self.stop(flight)
+
+    def _retry_after(self, job: Job, outcome: BaseException) -> float | None:
+        if isinstance(outcome, ProviderBusy):
+            return self._busy_delay
+        if isinstance(outcome, ProviderUnavailable) and job.attempts < self._max_attempts:
+            return float(min(self._max_retry_delay, self._retry_delay * 2 ** (job.attempts - 1)))
+        return None
+
+    def _failure(self, outcome: BaseException) -> tuple[FailureKind, str]:
+        if isinstance(outcome, ProviderUnavailable):
+            return outcome.kind, (
+                f"The image provider could not be reached after {self._max_attempts} attempts."
+            )
+        if isinstance(outcome, ProviderError):
+            return outcome.kind, outcome.message
+        log.error("unexpected error submitting a job", exc_info=outcome)
+        return FailureKind.PROVIDER_ERROR, "Something went wrong starting this job."
+
+    async def stop(self, flight: InFlight) -> None:
+        """Stop a cancelled job's provider task where supported, freeing its slot."""
+        flight.abandoned = True
+        if flight.task_id is None or not self._provider.capabilities.cancel:
+            return  # the slot stays held until the provider reports the task finished
+        try:
+            stopped = await self._provider.cancel(flight.task_id)
+        except ProviderError as exc:
+            log.warning("could not cancel task %s: %s", flight.task_id, exc.message)
+            return
+        if stopped:
+            self._slots.release(flight)

@@ -1,0 +1,238 @@
+"""Following tasks at the provider: batched polls, webhook pushes, the watchdog.
+
+All in-flight tasks are polled with ONE ``fetch_many`` per tick. A task the provider no
+longer knows is resubmitted once if it never started, else the job fails with a refund. A
+task whose progress has not changed for ``stall_timeout``, or that has run longer than
+``job_timeout``, is cancelled at the provider where supported and failed with a refund.
+Finished tasks leave their slot at once and go to delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from bot.errors import FailureKind, ProviderError
+from bot.jobs.events import JobEvents
+from bot.jobs.inflight import InFlight, Slots
+from bot.jobs.settle import Settler
+from bot.jobs.submitting import Submitter
+from bot.providers.base import ImageProvider, TaskState, TaskStatus
+from bot.settings import SchedulerSettings
+from bot.store.database import Database, Transaction
+from bot.store.job_models import JobEvent, JobState
+from bot.store.jobs import JobRepository
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[int, TaskState], None]
+"""Start delivering a finished task (job id, final task state) outside the slot."""
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} minute" + ("" if seconds == 60 else "s")
+
+
+class Tracker:
+    """Applies what the provider says about in-flight tasks to jobs."""
+
+    def __init__(
+        self,
+        db: Database,
+        repo: JobRepository,
+        provider: ImageProvider,
+        settler: Settler,
+        submitter: Submitter,
+        events: JobEvents,
+        slots: Slots,
+        settings: SchedulerSettings,
+        *,
+        clock: Callable[[], float],
+        deliver: Deliver,
+    ) -> None:
+        self._db = db
+        self._repo = repo
+        self._provider = provider
+        self._settler = settler
+        self._submitter = submitter
+        self._events = events
+        self._slots = slots
+        self._settings = settings
+        self._clock = clock
+        self._deliver = deliver
+
+    async def poll(self) -> bool:
+        """Fetch every tracked task at once and apply the answers; whether anything changed."""
+        task_ids = self._slots.task_ids()
+        if not task_ids:
+            return False
+        try:
+            states = await self._provider.fetch_many(task_ids)
+        except ProviderError as exc:
+            log.warning("status poll failed: %s", exc.message)
+            return False
+        return await self.apply(task_ids, states)
+
+    async def apply(self, task_ids: Iterable[str], states: Mapping[str, TaskState]) -> bool:
+        """Apply task states (a poll, or one webhook push); absent ids were forgotten."""
+        changed = False
+        events: list[JobEvent] = []
+        forgotten: list[InFlight] = []
+        async with self._db.transaction() as tx:
+            for task_id in task_ids:
+                flight = self._slots.by_task(task_id)
+                if flight is None:
+                    continue
+                state = states.get(task_id)
+                if state is None:
+                    changed = True
+                    if flight.abandoned:
+                        self._slots.release(flight)
+                    elif not flight.began and not flight.resubmitted:
+                        forgotten.append(flight)
+                    else:
+                        await self._fail(
+                            tx,
+                            flight,
+                            FailureKind.PROVIDER_ERROR,
+                            "The image provider lost track of this job.",
+                            events,
+                        )
+                    continue
+                changed |= await self._track(tx, flight, state, events)
+        self._publish(events)
+        for flight in forgotten:
+            await self._resubmit(flight)
+        return changed
+
+    async def _track(
+        self, tx: Transaction, flight: InFlight, state: TaskState, events: list[JobEvent]
+    ) -> bool:
+        if flight.abandoned:
+            return state.terminal and self._slots.release(flight)
+        if state.status is TaskStatus.SUCCESS:
+            self._slots.release(flight)
+            self._deliver(flight.job_id, state)
+            return True
+        if state.status is TaskStatus.FAILURE:
+            message = state.failure_message or "The image provider could not make this image."
+            await self._fail(
+                tx, flight, state.failure_kind or FailureKind.PROVIDER_ERROR, message, events
+            )
+            return True
+        if state.status is TaskStatus.CANCEL:
+            self._slots.release(flight)
+            job = await self._settler.cancel_in(tx, flight.job_id, "Cancelled at the provider.")
+            if job is not None:
+                events.append(JobEvent(kind="cancelled", job=job))
+            return True
+        if (state.status, state.progress, state.preview_url) == (
+            flight.status,
+            flight.progress,
+            flight.preview_url,
+        ):
+            return False
+        flight.status, flight.progress, flight.preview_url = (
+            state.status,
+            state.progress,
+            state.preview_url,
+        )
+        flight.changed_at = self._clock()
+        flight.began |= state.status is TaskStatus.IN_PROGRESS or state.progress > 0
+        job = await self._repo.update_running(
+            tx,
+            flight.job_id,
+            now=flight.changed_at,
+            progress=state.progress,
+            preview_url=state.preview_url,
+            queue_position=state.queue_position,
+        )
+        if job is not None:
+            events.append(JobEvent(kind="progress", job=job))
+        return True
+
+    async def _fail(
+        self,
+        tx: Transaction,
+        flight: InFlight,
+        kind: FailureKind,
+        message: str,
+        events: list[JobEvent],
+    ) -> None:
+        self._slots.release(flight)
+        job = await self._settler.fail_in(tx, flight.job_id, JobState.RUNNING, kind, message)
+        if job is not None:
+            events.append(JobEvent(kind="failed", job=job))
+
+    async def _resubmit(self, flight: InFlight) -> None:
+        old_task_id = flight.task_id
+        async with self._db.transaction() as tx:
+            job = await self._repo.get(tx, flight.job_id)
+            parents = await self._submitter.parents_of(tx, [job] if job else [])
+        if job is None or job.state is not JobState.RUNNING or old_task_id is None:
+            self._slots.release(flight)
+            return
+        log.warning("provider forgot task %s of job %s; submitting again", old_task_id, job.id)
+        try:
+            submission = await self._submitter.request(
+                job, parents.get(job.parent_id) if job.parent_id else None
+            )
+        except ProviderError as exc:
+            self._slots.release(flight)
+            await self._settler.fail(
+                job.id,
+                JobState.RUNNING,
+                exc.kind,
+                f"The image provider lost this job and refused it again: {exc.message}",
+            )
+            return
+        async with self._db.transaction() as tx:
+            moved = await self._repo.replace_task(
+                tx,
+                job.id,
+                old_task_id=old_task_id,
+                new_task_id=submission.task_id,
+                now=self._clock(),
+            )
+        self._slots.attach(flight, submission.task_id)
+        flight.resubmitted = True
+        flight.progress, flight.status, flight.changed_at = -1, None, self._clock()
+        if moved is None:
+            await self._submitter.stop(flight)
+
+    async def watchdog(self) -> bool:
+        """Fail tasks that stalled or ran too long; whether any was stopped."""
+        now = self._clock()
+        expired: list[tuple[InFlight, str]] = []
+        for flight in self._slots:
+            if flight.task_id is None:
+                continue
+            stalled = now - flight.changed_at > self._settings.stall_timeout
+            if flight.abandoned:
+                if stalled:
+                    self._slots.release(flight)  # the provider never let go: stop waiting
+                continue
+            if stalled:
+                expired.append(
+                    (flight, f"It made no progress for {_minutes(self._settings.stall_timeout)}.")
+                )
+            elif now - flight.started_at > self._settings.job_timeout:
+                expired.append(
+                    (flight, f"It ran longer than {_minutes(self._settings.job_timeout)}.")
+                )
+        if not expired:
+            return False
+        for flight, _ in expired:
+            await self._submitter.stop(flight)
+        events: list[JobEvent] = []
+        async with self._db.transaction() as tx:
+            for flight, reason in expired:
+                await self._fail(
+                    tx, flight, FailureKind.TIMEOUT, f"The job was stopped: {reason}", events
+                )
+        self._publish(events)
+        return True
+
+    def _publish(self, events: list[JobEvent]) -> None:
+        for event in events:
+            self._events.publish(event)

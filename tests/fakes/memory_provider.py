@@ -1,0 +1,210 @@
+"""An in-memory ``ImageProvider`` whose tasks follow scripts, advanced by polls (no clock).
+
+Each ``fetch_many`` moves every task it names one step along its script and reports it, so a
+test decides exactly when things happen: ``Script(polls=3)`` succeeds on the third poll.
+Submissions can be refused with queued errors (busy, unavailable, rejected); tasks can fail,
+be cancelled, stall, or be forgotten as after a provider restart.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.errors import FailureKind, ProviderError
+from bot.providers.base import (
+    ActionRequest,
+    Capabilities,
+    DownloadedImage,
+    ImagineRequest,
+    ProviderButton,
+    Submission,
+    TaskState,
+    TaskStatus,
+)
+
+Ending = Literal["success", "failure", "cancel", "stall"]
+
+GRID_BUTTONS = (
+    *(
+        ProviderButton(custom_id=f"MJ::JOB::{kind}::{index}::{{task}}", label=f"{label}{index}")
+        for kind, label in (("upsample", "U"), ("variation", "V"))
+        for index in range(1, 5)
+    ),
+    ProviderButton(custom_id="MJ::JOB::reroll::0::{task}::SOLO", emoji="🔄"),
+)
+
+
+@dataclass(frozen=True)
+class Script:
+    """How one submitted task behaves."""
+
+    polls: int = 2
+    """Polls until the task ends (1: it ends on the first poll)."""
+    ending: Ending = "success"
+    failure_kind: FailureKind = FailureKind.PROVIDER_ERROR
+    failure_message: str = "The provider failed this task."
+    forget_at: int | None = None
+    """On this poll the provider no longer knows the task (as after its restart)."""
+
+
+@dataclass
+class FakeTask:
+    """One task the fake provider holds."""
+
+    task_id: str
+    state: str
+    request: ImagineRequest | ActionRequest
+    script: Script
+    polls: int = 0
+    status: TaskStatus = TaskStatus.SUBMITTED
+    progress: int = 0
+
+    def snapshot(self) -> TaskState:
+        """The task as ``fetch_many`` reports it."""
+        done = self.status is TaskStatus.SUCCESS
+        return TaskState(
+            task_id=self.task_id,
+            status=self.status,
+            progress=self.progress,
+            state=self.state,
+            preview_url=(
+                f"https://fake.test/{self.task_id}/preview-{self.progress}.png"
+                if self.status is TaskStatus.IN_PROGRESS
+                else None
+            ),
+            image_url=f"https://fake.test/{self.task_id}/grid.png" if done else None,
+            image_urls=(
+                tuple(f"https://fake.test/{self.task_id}/{i}.png" for i in range(1, 5))
+                if done
+                else ()
+            ),
+            buttons=(
+                tuple(
+                    b.model_copy(update={"custom_id": b.custom_id.format(task=self.task_id)})
+                    for b in GRID_BUTTONS
+                )
+                if done
+                else ()
+            ),
+            failure_kind=(self.script.failure_kind if self.status is TaskStatus.FAILURE else None),
+            failure_message=(
+                self.script.failure_message if self.status is TaskStatus.FAILURE else None
+            ),
+        )
+
+    def advance(self) -> None:
+        """One poll's worth of work."""
+        if self.status.terminal:
+            return
+        self.polls += 1
+        if self.polls < self.script.polls or self.script.ending == "stall":
+            if self.script.ending == "stall" and self.polls > 1:
+                return
+            self.status = TaskStatus.IN_PROGRESS
+            self.progress = min(99, self.polls * 100 // self.script.polls)
+            return
+        self.status = {
+            "success": TaskStatus.SUCCESS,
+            "failure": TaskStatus.FAILURE,
+            "cancel": TaskStatus.CANCEL,
+        }[self.script.ending]
+        self.progress = 100 if self.status is TaskStatus.SUCCESS else self.progress
+
+
+@dataclass
+class MemoryProvider:
+    """The whole ``ImageProvider`` protocol, in memory, driven by scripts."""
+
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(cancel=True))
+    default: Script = field(default_factory=Script)
+    scripts: deque[Script] = field(default_factory=deque)
+    """Scripts for the next submissions, in order; then ``default``."""
+    submit_errors: deque[ProviderError | None] = field(default_factory=deque)
+    """Errors for the next submissions (None: accept that one)."""
+    fetch_errors: deque[ProviderError] = field(default_factory=deque)
+    tasks: dict[str, FakeTask] = field(default_factory=dict)
+    requests: list[ImagineRequest | ActionRequest] = field(default_factory=list)
+    fetches: list[tuple[str, ...]] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    peak_active: int = 0
+    closed: bool = False
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def active(self) -> int:
+        """Tasks the provider is working on (not finished, not cancelled)."""
+        return sum(not task.status.terminal for task in self.tasks.values())
+
+    def _accept(self, request: ImagineRequest | ActionRequest) -> Submission:
+        self.requests.append(request)
+        error = self.submit_errors.popleft() if self.submit_errors else None
+        if error is not None:
+            raise error
+        task_id = f"task-{next(self._ids)}"
+        script = self.scripts.popleft() if self.scripts else self.default
+        self.tasks[task_id] = FakeTask(task_id, str(request.job_id), request, script)
+        self.peak_active = max(self.peak_active, self.active)
+        return Submission(task_id=task_id)
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        """Accept a grid (or raise the next queued error)."""
+        return self._accept(request)
+
+    async def submit_action(self, request: ActionRequest) -> Submission:
+        """Accept a follow-up (or raise the next queued error)."""
+        return self._accept(request)
+
+    async def fetch_many(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
+        """Advance every named task one step and report those still known."""
+        self.fetches.append(tuple(task_ids))
+        if self.fetch_errors:
+            raise self.fetch_errors.popleft()
+        found = {}
+        for task_id in task_ids:
+            task = self.tasks.get(task_id)
+            if task is None:
+                continue
+            if task.script.forget_at is not None and task.polls + 1 >= task.script.forget_at:
+                del self.tasks[task_id]
+                continue
+            task.advance()
+            found[task_id] = task.snapshot()
+        return found
+
+    async def find_by_state(self, state: str) -> TaskState | None:
+        """The task submitted for this job id, if the provider still has it."""
+        for task in self.tasks.values():
+            if task.state == state:
+                return task.snapshot()
+        return None
+
+    async def cancel(self, task_id: str) -> bool:
+        """Cancel where the capabilities say so."""
+        if not self.capabilities.cancel or task_id not in self.tasks:
+            return False
+        self.cancelled.append(task_id)
+        task = self.tasks[task_id]
+        if not task.status.terminal:
+            task.status = TaskStatus.CANCEL
+        return True
+
+    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
+        """A tiny fake image."""
+        return DownloadedImage(data=b"\x89PNG fake", content_type="image/png", filename="x.png")
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+        self.closed = True
+
+    def finish(self, task_id: str, ending: Ending = "success") -> None:
+        """End a task on its next poll, whatever its script said."""
+        task = self.tasks[task_id]
+        task.script = Script(polls=task.polls + 1, ending=ending)
+
+    def forget_all(self) -> None:
+        """Lose every task, as a provider restart would."""
+        self.tasks.clear()

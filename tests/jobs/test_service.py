@@ -1,0 +1,266 @@
+import re
+
+import pytest
+
+from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
+from bot.jobs import JobKind, JobState
+from bot.providers.base import Action
+from bot.speed import SpeedMode
+from tests.jobs.conftest import CHANNEL, GUILD, USER, System
+
+
+def seed_in(text: str) -> int:
+    match = re.search(r"--seed (\d+)", text)
+    assert match is not None
+    return int(match[1])
+
+
+async def count_jobs(system: System) -> int:
+    async with system.db.transaction() as tx:
+        return int(await tx.fetch_value("SELECT COUNT(*) FROM jobs"))
+
+
+async def test_submit_queues_jobs_with_a_seed_written_into_the_canonical_prompt(
+    system: System,
+) -> None:
+    drawn, kept = await system.imagine("a red fox", "a blue fox --seed 77")
+    assert (drawn.state, drawn.kind, drawn.speed, drawn.cost) == (
+        JobState.QUEUED,
+        JobKind.IMAGINE,
+        SpeedMode.FAST,
+        1000,
+    )
+    assert 0 <= drawn.seed <= 4_294_967_295
+    assert seed_in(drawn.prompt) == drawn.seed
+    assert not drawn.seed_explicit
+    assert (kept.seed, kept.seed_explicit, seed_in(kept.prompt)) == (77, True, 77)
+    assert drawn.params["seed"] == drawn.seed
+    assert [event.kind for event in system.seen] == ["queued", "queued"]
+    balance = await system.balance()
+    assert (balance.member_reserved, balance.member_used) == (2000, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "speed", "expected_speed", "expected_cost"),
+    [
+        ("a fox", SpeedMode.FAST, SpeedMode.FAST, 1000),
+        ("a fox --turbo", SpeedMode.FAST, SpeedMode.TURBO, 2000),
+        ("a fox --relax", SpeedMode.TURBO, SpeedMode.RELAX, 0),
+        ("a fox", SpeedMode.RELAX, SpeedMode.RELAX, 0),
+        ("a fox --q 2", SpeedMode.FAST, SpeedMode.FAST, 2000),
+        ("a fox --draft", SpeedMode.FAST, SpeedMode.FAST, 500),
+    ],
+)
+async def test_the_prompts_own_speed_flag_wins_and_sets_the_cost(
+    system: System, text: str, speed: SpeedMode, expected_speed: SpeedMode, expected_cost: int
+) -> None:
+    (job,) = await system.imagine(text, speed=speed)
+    assert (job.speed, job.cost) == (expected_speed, expected_cost)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("a Gory scene", "gory"),
+        ("a quiet scene --no gory", "gory"),
+        ("a quiet scene --no blood bath", "blood bath"),
+    ],
+)
+async def test_banned_words_are_refused_by_name_and_nothing_is_stored(
+    system: System, text: str, word: str
+) -> None:
+    await system.guilds.update(GUILD, banned_words=["gory", "blood bath"])
+    with pytest.raises(NotAllowed, match=f'"{word}"'):
+        await system.imagine("a fine day", text)
+    assert await count_jobs(system) == 0
+    assert (await system.balance()).member_reserved == 0
+
+
+async def test_banned_words_match_whole_words_only(system: System) -> None:
+    await system.guilds.update(GUILD, banned_words=["gor"])
+    assert len(await system.imagine("a gorgeous gorilla")) == 1
+
+
+async def test_channels_outside_the_allowed_list_are_refused(system: System) -> None:
+    await system.guilds.update(GUILD, allowed_channel_ids=[CHANNEL + 1])
+    with pytest.raises(NotAllowed, match="channel"):
+        await system.imagine("a fox")
+
+
+async def test_waiting_limits_per_user_and_per_guild_come_from_the_guild_config(
+    system: System,
+) -> None:
+    await system.guilds.update(GUILD, max_waiting_per_user=2, max_waiting_per_guild=3)
+    await system.imagine("one", "two")
+    with pytest.raises(LimitReached, match="at most 2"):
+        await system.imagine("three")
+    await system.imagine("other", user=USER + 1)
+    with pytest.raises(LimitReached, match="queue is full"):
+        await system.imagine("more", user=USER + 2)
+    assert await count_jobs(system) == 3
+
+
+async def test_one_refused_prompt_refuses_the_whole_batch(system: System) -> None:
+    await system.guilds.update(GUILD, max_waiting_per_user=2)
+    with pytest.raises(LimitReached):
+        await system.imagine("a", "b", "c")
+    assert await count_jobs(system) == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome"),
+    [("deny", "refused"), ("offer", "offers relax"), ("auto", "relax")],
+)
+async def test_when_fast_credits_run_out_the_relax_policy_decides(
+    system: System, policy: str, outcome: str
+) -> None:
+    await system.guilds.update(GUILD, relax_policy=policy)
+    await system.quota.set_member_budget(
+        guild_id=GUILD, user_id=USER, amount=1000, actor_id=1, reason="test"
+    )
+    await system.imagine("first")
+    if outcome == "relax":
+        (job,) = await system.imagine("second --fast")
+        assert (job.speed, job.cost) == (SpeedMode.RELAX, 0)
+        assert "--relax" in job.prompt
+        assert "--fast" not in job.prompt
+        return
+    with pytest.raises(QuotaExceeded) as caught:
+        await system.imagine("second")
+    assert ("/relax" in caught.value.message) == (outcome == "offers relax")
+    assert await count_jobs(system) == 1
+
+
+async def succeed(system: System, job_id: int) -> None:
+    await system.dispatcher.drain()
+    assert (await system.job(job_id)).state is JobState.SUCCEEDED
+
+
+async def test_an_action_rebuilds_the_child_from_the_parents_record(system: System) -> None:
+    (parent,) = await system.imagine("a fox --q 2")
+    with pytest.raises(NotAllowed, match="not finished"):
+        await system.jobs.submit_action(
+            parent_id=parent.id,
+            action=Action.UPSCALE,
+            index=1,
+            user_id=USER,
+            role_ids=[],
+            channel_id=CHANNEL,
+        )
+    await succeed(system, parent.id)
+    child = await system.jobs.submit_action(
+        parent_id=parent.id,
+        action=Action.UPSCALE,
+        index=3,
+        user_id=USER + 1,
+        role_ids=[],
+        channel_id=CHANNEL,
+    )
+    assert (child.kind, child.action, child.action_index, child.parent_id) == (
+        JobKind.UPSCALE,
+        Action.UPSCALE,
+        3,
+        parent.id,
+    )
+    assert (child.prompt, child.seed, child.user_id, child.cost) == (
+        parent.prompt,
+        parent.seed,
+        USER + 1,
+        500,
+    )
+
+
+async def test_a_reroll_draws_a_new_seed_unless_the_seed_was_written(system: System) -> None:
+    free, fixed = await system.imagine("a fox", "a fox --seed 5")
+    await system.dispatcher.drain()
+    rerolls = [
+        await system.jobs.submit_action(
+            parent_id=job.id,
+            action=Action.REROLL,
+            index=0,
+            user_id=USER,
+            role_ids=[],
+            channel_id=CHANNEL,
+        )
+        for job in (free, fixed)
+    ]
+    assert rerolls[0].seed != free.seed
+    assert seed_in(rerolls[0].prompt) == rerolls[0].seed
+    assert rerolls[0].params["seed"] == rerolls[0].seed
+    assert (rerolls[1].seed, rerolls[1].prompt) == (5, fixed.prompt)
+
+
+async def test_owner_button_policy_refuses_other_members(system: System) -> None:
+    (parent,) = await system.imagine("a fox")
+    await succeed(system, parent.id)
+    await system.guilds.update(GUILD, button_policy="owner")
+    with pytest.raises(NotAllowed, match="person who made"):
+        await system.jobs.submit_action(
+            parent_id=parent.id,
+            action=Action.VARIATION,
+            index=2,
+            user_id=USER + 1,
+            role_ids=[],
+            channel_id=CHANNEL,
+        )
+    with pytest.raises(JobNotFound):
+        await system.jobs.submit_action(
+            parent_id=999,
+            action=Action.VARIATION,
+            index=2,
+            user_id=USER,
+            role_ids=[],
+            channel_id=CHANNEL,
+        )
+
+
+async def test_cancelling_a_waiting_job_refunds_it(system: System) -> None:
+    (job,) = await system.imagine("a fox")
+    with pytest.raises(JobNotFound):
+        await system.jobs.cancel(job.id, user_id=USER + 1)
+    cancelled = await system.jobs.cancel(job.id, user_id=USER)
+    assert cancelled.state is JobState.CANCELLED
+    balance = await system.balance()
+    assert (balance.member_reserved, balance.member_used) == (0, 0)
+    with pytest.raises(NotAllowed, match="already finished"):
+        await system.jobs.cancel(job.id, user_id=USER)
+    await system.dispatcher.drain()
+    assert system.provider.requests == []
+    assert system.kinds(job.id) == ["queued", "cancelled"]
+
+
+async def test_a_moderator_may_cancel_anyones_job(system: System) -> None:
+    (job,) = await system.imagine("a fox")
+    cancelled = await system.jobs.cancel(job.id, user_id=USER + 5, moderator=True)
+    assert cancelled.failure_message == "Cancelled by a moderator."
+
+
+async def test_lookups_status_message_and_queue_overview(system: System) -> None:
+    fast, relax = await system.imagine("a", "b --relax")
+    await system.imagine("c", user=USER + 1)
+    await system.jobs.set_status_message(fast.id, 4242)
+    assert (await system.jobs.get(fast.id)).status_message_id == 4242
+    with pytest.raises(JobNotFound):
+        await system.jobs.get(999)
+    with pytest.raises(JobNotFound):
+        await system.jobs.set_status_message(999, 1)
+    mine = await system.jobs.user_jobs(guild_id=GUILD, user_id=USER)
+    assert [job.id for job in mine] == [relax.id, fast.id]
+    overview = await system.jobs.queue_overview(guild_id=GUILD)
+    assert overview.waiting_by_speed == {SpeedMode.FAST: 2, SpeedMode.RELAX: 1}
+    assert (overview.total_waiting, overview.total_running) == (3, 0)
+    assert [job.id for job in overview.waiting][:2] == [fast.id, relax.id]
+
+
+async def test_an_empty_batch_does_nothing(system: System) -> None:
+    assert (
+        await system.jobs.submit(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            user_id=USER,
+            role_ids=[],
+            prompts=[],
+            speed=SpeedMode.FAST,
+        )
+        == []
+    )
