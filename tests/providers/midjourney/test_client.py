@@ -36,6 +36,18 @@ async def finished_grid(
     return (await provider.fetch_many([submission.task_id]))[submission.task_id]
 
 
+def child_of(
+    parent: TaskState, action: Action, index: int = 0, *, job_id: int = 2
+) -> ActionRequest:
+    return ActionRequest(
+        job_id=job_id,
+        parent_task_id=parent.task_id,
+        parent_buttons=parent.buttons,
+        action=action,
+        index=index,
+    )
+
+
 def test_provider_satisfies_the_protocol(provider: MidjourneyProxyProvider) -> None:
     assert isinstance(provider, ImageProvider)
 
@@ -160,13 +172,7 @@ async def test_grid_action_uses_the_parents_button(
     custom_id_part: str,
 ) -> None:
     grid = await finished_grid(provider, fake)
-    request = ActionRequest(
-        job_id=2,
-        parent_task_id=grid.task_id,
-        parent_buttons=grid.buttons,
-        action=action,
-        index=index,
-    )
+    request = child_of(grid, action, index)
     submission = await provider.submit_action(request)
 
     sent = fake.submissions[-1]
@@ -180,26 +186,11 @@ async def test_single_image_actions_follow_the_upscales_buttons(
     provider: MidjourneyProxyProvider, fake: FakeMidjourneyProxy
 ) -> None:
     grid = await finished_grid(provider, fake)
-    upscale = await provider.submit_action(
-        ActionRequest(
-            job_id=2,
-            parent_task_id=grid.task_id,
-            parent_buttons=grid.buttons,
-            action=Action.UPSCALE,
-            index=1,
-        )
-    )
+    upscale = await provider.submit_action(child_of(grid, Action.UPSCALE, 1))
     await fake.complete(upscale.task_id)
     single = (await provider.fetch_many([upscale.task_id]))[upscale.task_id]
     for job_id, action in enumerate([Action.VARY_STRONG, Action.ZOOM_OUT_1_5X, Action.PAN_UP], 3):
-        await provider.submit_action(
-            ActionRequest(
-                job_id=job_id,
-                parent_task_id=single.task_id,
-                parent_buttons=single.buttons,
-                action=action,
-            )
-        )
+        await provider.submit_action(child_of(single, action, job_id=job_id))
     sent = [s["customId"] for s in fake.submissions[-3:]]
     assert "high_variation" in sent[0]
     assert "Outpaint::75" in sent[1]
@@ -212,14 +203,7 @@ async def test_single_image_action_without_button_is_invalid(
     grid = await finished_grid(provider, fake)
     before = len(fake.submissions)
     with pytest.raises(ProviderRejected) as caught:
-        await provider.submit_action(
-            ActionRequest(
-                job_id=2,
-                parent_task_id=grid.task_id,
-                parent_buttons=grid.buttons,
-                action=Action.ZOOM_OUT_2X,
-            )
-        )
+        await provider.submit_action(child_of(grid, Action.ZOOM_OUT_2X))
     assert caught.value.kind is FailureKind.INVALID_REQUEST
     assert len(fake.submissions) == before
 
@@ -228,13 +212,7 @@ async def test_repeated_action_reuses_the_existing_task(
     provider: MidjourneyProxyProvider, fake: FakeMidjourneyProxy
 ) -> None:
     grid = await finished_grid(provider, fake)
-    request = ActionRequest(
-        job_id=2,
-        parent_task_id=grid.task_id,
-        parent_buttons=grid.buttons,
-        action=Action.UPSCALE,
-        index=3,
-    )
+    request = child_of(grid, Action.UPSCALE, 3)
     first = await provider.submit_action(request)
     again = await provider.submit_action(request.model_copy(update={"job_id": 3}))
     assert again.existing
@@ -247,15 +225,7 @@ async def test_action_on_forgotten_parent_is_parent_expired(
     grid = await finished_grid(provider, fake)
     fake.forget_all()
     with pytest.raises(ProviderRejected) as caught:
-        await provider.submit_action(
-            ActionRequest(
-                job_id=2,
-                parent_task_id=grid.task_id,
-                parent_buttons=grid.buttons,
-                action=Action.VARIATION,
-                index=1,
-            )
-        )
+        await provider.submit_action(child_of(grid, Action.VARIATION, 1))
     assert caught.value.kind is FailureKind.PARENT_EXPIRED
 
 
@@ -265,15 +235,7 @@ async def test_remix_modal_is_confirmed_with_the_parents_prompt(
     async with FakeMidjourneyProxy(remix=True) as fake:
         provider = make_provider(fake.base_url)
         grid = await finished_grid(provider, fake)
-        submission = await provider.submit_action(
-            ActionRequest(
-                job_id=2,
-                parent_task_id=grid.task_id,
-                parent_buttons=grid.buttons,
-                action=Action.VARIATION,
-                index=2,
-            )
-        )
+        submission = await provider.submit_action(child_of(grid, Action.VARIATION, 2))
         assert fake.submissions[-1]["kind"] == "modal"
         assert fake.submissions[-1]["prompt"] == PROMPT + " --fast"
         assert fake.tasks[submission.task_id].status == "SUBMITTED"
