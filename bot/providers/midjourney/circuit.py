@@ -38,14 +38,20 @@ class CircuitBreaker:
 
     @property
     def is_open(self) -> bool:
-        """True from opening until a call succeeds again (half-open counts as open)."""
-        return self._opened_at is not None
+        """True while calls would fail fast; False again once a trial call is due.
+
+        A dispatcher that pauses while this is True thus resumes after ``reset_seconds`` and
+        its next call is the trial, even when nothing else is calling the provider.
+        """
+        if self._opened_at is None:
+            return False
+        return self._trial_running or self._clock() - self._opened_at < self._reset_seconds
 
     def before_call(self) -> None:
         """Raise ``ProviderUnavailable`` when the circuit is open and no trial is due."""
         if self._opened_at is None:
             return
-        if self._trial_running or self._clock() - self._opened_at < self._reset_seconds:
+        if self.is_open:
             raise ProviderUnavailable(UNAVAILABLE_MESSAGE)
         self._trial_running = True
 

@@ -32,7 +32,9 @@ def test_half_open_allows_one_trial(breaker: CircuitBreaker, clock: ManualClock)
     for _ in range(3):
         breaker.record_failure()
     clock.now += 10
+    assert not breaker.is_open  # a trial is due: callers may try again
     breaker.before_call()  # the trial
+    assert breaker.is_open
     with pytest.raises(ProviderUnavailable):
         breaker.before_call()  # a second caller while the trial runs
     breaker.record_failure()

@@ -152,6 +152,7 @@ async def test_circuit_opens_fails_fast_and_closes_after_a_successful_trial(
     assert len(fake.requests) == sent  # failed fast, nothing sent
 
     clock.now += 31
+    assert not provider.circuit_open  # the dispatcher may try again: that call is the trial
     fake.clear_faults()  # the provider is healthy again
     await provider.fetch_many(["1"])
     assert not provider.circuit_open
