@@ -28,6 +28,7 @@ from tests.fakes.discord import (
     FakeGuild,
     FakeMember,
     FakeMessage,
+    FakeRole,
     FakeUser,
     InteractionCallback,
     InteractionRecord,
@@ -60,6 +61,8 @@ class World:
     channel: FakeChannel
     member: FakeMember
     moderator: FakeMember
+    role: FakeRole
+    """A role the bot knows from GUILD_CREATE (roles added later would not be in its cache)."""
 
     @property
     def services(self) -> Services:
@@ -150,13 +153,14 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with FakeDiscord(wait_bound=20.0) as fake, FakeMidjourneyProxy() as proxy:
         guild = fake.add_guild("Guild")
         channel = fake.add_channel(guild)
-        member = fake.add_member(guild, "alice")
+        role = fake.add_role(guild, "artists")
+        member = fake.add_member(guild, "alice", roles=[role])
         moderator = fake.add_moderator(guild)
         clock = Clock()
         settings = make_settings(tmp_path / "tessera.db", fake, proxy)
         runtime = Runtime(settings, extensions=EXTENSIONS, run_dispatcher=False, clock=clock)
         async with running(runtime, fake):
-            yield World(fake, runtime, clock, guild, channel, member, moderator)
+            yield World(fake, runtime, clock, guild, channel, member, moderator, role)
 
 
 # --- /info --------------------------------------------------------------------------------
