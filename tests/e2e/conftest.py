@@ -23,7 +23,7 @@ from tests.fakes.discord import (
 )
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 
-EXTENSIONS = ("cogs.imagine",)
+EXTENSIONS = ("cogs.imagine", "cogs.moderation")
 
 
 def make_settings(
