@@ -42,20 +42,9 @@ class QuotaService(BudgetControls):
         """Hold ``amount`` for a job from both the member's allowance and the guild pool."""
         if amount < 0:
             raise ValueError(f"a job cannot cost a negative amount ({amount})")
-        if await self._reservations.get(tx, job_id) is not None:
-            raise ValueError(f"job {job_id} already holds a reservation")
         window = await self.window_in(tx, guild_id)
-        limits = await self.limits_in(tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids)
-        member = window.usage_key(guild_id, user_id)
-        pool = window.usage_key(guild_id, None)
-        if not await self._usage.try_reserve(tx, member, amount, limits.member):
-            raise await self._exceeded(tx, "member", member, limits.member, amount, window)
-        if not await self._usage.try_reserve(tx, pool, amount, limits.guild):
-            # Give the member's hold back: the caller's transaction may go on (e.g. as relax).
-            await self._usage.settle(tx, member, amount, charged=False)
-            raise await self._exceeded(tx, "guild", pool, limits.guild, amount, window)
         now = self._clock()
-        await self._reservations.create(
+        created = await self._reservations.create(
             tx,
             job_id=job_id,
             guild_id=guild_id,
@@ -64,6 +53,21 @@ class QuotaService(BudgetControls):
             period_start=window.start_ts,
             created_at=now,
         )
+        if not created:
+            raise ValueError(f"job {job_id} already holds a reservation")
+        limits = await self.limits_in(tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids)
+        member = window.usage_key(guild_id, user_id)
+        pool = window.usage_key(guild_id, None)
+        refused: QuotaExceeded | None = None
+        if not await self._usage.try_reserve(tx, member, amount, limits.member):
+            refused = await self._exceeded(tx, "member", member, limits.member, amount, window)
+        elif not await self._usage.try_reserve(tx, pool, amount, limits.guild):
+            await self._usage.settle(tx, member, amount, charged=False)
+            refused = await self._exceeded(tx, "guild", pool, limits.guild, amount, window)
+        if refused is not None:
+            # Undo this call's writes: the caller's transaction may go on (e.g. as relax).
+            await self._reservations.discard(tx, job_id)
+            raise refused
         await self._ledger.append(
             tx,
             guild_id=guild_id,

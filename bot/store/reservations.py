@@ -45,12 +45,12 @@ class ReservationRepository:
         amount: int,
         period_start: float,
         created_at: float,
-    ) -> None:
-        """Record a new reservation for a job (a second one for the same job is an error)."""
-        await tx.execute(
+    ) -> bool:
+        """Record a new reservation for a job; False when the job already has one."""
+        created = await tx.execute(
             "INSERT INTO quota_reservations"
             " (job_id, guild_id, user_id, amount, period_start, state, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
             (
                 job_id,
                 guild_id,
@@ -60,6 +60,14 @@ class ReservationRepository:
                 ReservationState.RESERVED.value,
                 created_at,
             ),
+        )
+        return created == 1
+
+    async def discard(self, tx: Transaction, job_id: int) -> None:
+        """Forget a reservation made earlier in the same transaction (its quota was refused)."""
+        await tx.execute(
+            "DELETE FROM quota_reservations WHERE job_id = ? AND state = ?",
+            (job_id, ReservationState.RESERVED.value),
         )
 
     async def get(self, tx: Transaction, job_id: int) -> Reservation | None:

@@ -70,16 +70,23 @@ class UsageRepository:
         condition: str = "",
         condition_values: tuple[int, ...] = (),
     ) -> bool:
-        # The row must exist for the conditional UPDATE's row count to mean "refused".
-        await tx.execute(
+        # Only constant SQL fragments from this module are interpolated; values are parameters.
+        sql = f"UPDATE quota_usage SET {assignments} WHERE {_KEY}{condition}"  # noqa: S608
+        params = (*values, *key.params, *condition_values)
+        changed = await tx.execute(sql, params)
+        # No row yet is not a refusal: create the period's row once, then ask again. When the
+        # row already existed, zero changed rows means the condition refused.
+        if changed == 0 and await self._create(tx, key):
+            changed = await tx.execute(sql, params)
+        return changed == 1
+
+    async def _create(self, tx: Transaction, key: UsageKey) -> bool:
+        created = await tx.execute(
             "INSERT INTO quota_usage (guild_id, user_id, period_start) VALUES (?, ?, ?)"
             " ON CONFLICT (guild_id, user_id, period_start) DO NOTHING",
             key.params,
         )
-        # Only constant SQL fragments from this module are interpolated; values are parameters.
-        sql = f"UPDATE quota_usage SET {assignments} WHERE {_KEY}{condition}"  # noqa: S608
-        changed = await tx.execute(sql, (*values, *key.params, *condition_values))
-        return changed == 1
+        return created == 1
 
     async def get(self, tx: Transaction, key: UsageKey) -> Usage:
         """The totals for a key (zeros when nothing happened yet)."""
