@@ -51,3 +51,11 @@ async def test_a_negative_bonus_never_leaves_less_than_nothing(db: Database) -> 
 )
 def test_remaining_is_never_negative(row: Usage, limit: int | None, remaining: int | None) -> None:
     assert row.remaining(limit) == remaining
+
+
+async def test_a_first_reservation_over_the_limit_is_refused(db: Database) -> None:
+    async with db.transaction() as tx:
+        assert not await usage.try_reserve(tx, MEMBER, 1_001, 1_000)
+        assert await usage.get(tx, MEMBER) == Usage()
+        assert await usage.try_reserve(tx, POOL, 1_000, 1_000)
+        assert await usage.get(tx, POOL) == Usage(reserved=1_000)
