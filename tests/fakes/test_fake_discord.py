@@ -232,6 +232,34 @@ async def test_uploads_keep_their_bytes_and_an_edit_replaces_them(
         assert await got.read() == b"two"
 
 
+async def test_an_upload_over_the_limit_is_refused_and_recorded(
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+) -> None:
+    fake.upload_limit = 2
+
+    record = await fake.invoke_slash(guild, channel, alice.user, "upload")
+    callback = await record.response()
+
+    assert record.payload["attachment_size_limit"] == 2
+    assert not callback.accepted
+    assert callback.error_code == 40005
+    assert channel.messages == []
+
+
+async def test_ephemeral_messages_are_not_reachable_through_the_channel(
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+) -> None:
+    record = await fake.invoke_slash(guild, channel, alice.user, "post")
+    await record.response()
+    assert record.original is not None
+    assert record.original.ephemeral
+    url = f"{fake.api_base}/channels/{channel.id}/messages/{record.original.id}"
+    headers = {"Authorization": f"Bot {fake.token}"}
+
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as got:
+        assert (got.status, (await got.json())["code"]) == (404, 10008)
+
+
 async def test_select_values_and_a_modal_round_trip(
     fake: FakeDiscord,
     guild: FakeGuild,

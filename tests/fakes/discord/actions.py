@@ -25,6 +25,7 @@ class InteractionActions:
     if TYPE_CHECKING:
         application_id: int
         wait_bound: float
+        upload_limit: int
         gateway: Gateway
         commands: dict[int | None, list[dict[str, Any]]]
         guilds: dict[int, FakeGuild]
@@ -150,6 +151,7 @@ class InteractionActions:
             user=user,
             user_permissions=user_permissions,
             app_permissions=self.bot_permissions(channel),
+            upload_limit=self.upload_limit,
             message=message,
         )
         record = InteractionRecord(

@@ -197,6 +197,7 @@ def interaction_payload(
     user: FakeUser,
     user_permissions: int,
     app_permissions: int,
+    upload_limit: int,
     message: FakeMessage | None = None,
 ) -> dict[str, Any]:
     """A complete INTERACTION_CREATE payload as Discord sends it (API v10, discord.py 2.7)."""
@@ -214,7 +215,7 @@ def interaction_payload(
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(guild.id)} if guild else {},
         "context": 0 if guild is not None else 1,
-        "attachment_size_limit": 10 * 1024 * 1024,
+        "attachment_size_limit": upload_limit,
     }
     if guild is not None:
         payload["guild_id"] = str(guild.id)

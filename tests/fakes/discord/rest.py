@@ -144,7 +144,13 @@ class _Rest:
     def _message(self, request: web.Request) -> FakeMessage:
         channel = self._channel(request)
         message = self.fake.messages.get(_id(request, "message_id"))
-        if message is None or message.deleted or message.channel_id != channel.id:
+        # Ephemeral messages exist only behind their interaction's webhook, as on Discord.
+        if (
+            message is None
+            or message.deleted
+            or message.ephemeral
+            or message.channel_id != channel.id
+        ):
             raise DiscordError(404, 10008, "Unknown Message")
         return message
 

@@ -42,7 +42,7 @@ from tests.fakes.discord.models import (
 )
 from tests.fakes.discord.rest import rest_routes
 from tests.fakes.discord.webhooks import webhook_routes
-from tests.fakes.discord.wire import RequestRecord, UploadedFile, logging_middleware
+from tests.fakes.discord.wire import DiscordError, RequestRecord, UploadedFile, logging_middleware
 
 
 class FakeDiscord(InteractionActions):
@@ -57,12 +57,15 @@ class FakeDiscord(InteractionActions):
         token: str = "fake-bot-token",  # noqa: S107 - a fake's credential, known to the test
         bot_name: str = "Tessera",
         wait_bound: float = 10.0,
+        upload_limit: int = 10 * 1024 * 1024,
     ) -> None:
         super().__init__()
         self.wait_bound = wait_bound
         """Longest any ``wait_*`` helper waits before failing (wrap a call in asyncio.timeout to
         wait less); it keeps a broken test from hanging until the pytest timeout."""
         self.deadline = deadline
+        self.upload_limit = upload_limit
+        """Largest file the bot may attach (sent as ``attachment_size_limit``); more is 413."""
         self.token_ttl = token_ttl
         self.token = token
         self.bot_user = FakeUser(new_snowflake(), bot_name, bot=True)
@@ -341,6 +344,7 @@ class FakeDiscord(InteractionActions):
         interaction_id: int | None = None,
         flags: int = 0,
     ) -> FakeMessage:
+        self._check_uploads(files)
         message = FakeMessage(
             id=new_snowflake(),
             channel_id=channel.id,
@@ -372,6 +376,10 @@ class FakeDiscord(InteractionActions):
             "MESSAGE_UPDATE", lambda: payloads.message(message), intent=GUILD_MESSAGES_INTENT
         )
         self.changed()
+
+    def _check_uploads(self, files: list[UploadedFile]) -> None:
+        if any(len(f.data) > self.upload_limit for f in files):
+            raise DiscordError(413, 40005, "Request entity too large")
 
     def _apply(self, message: FakeMessage, body: dict[str, Any], files: list[UploadedFile]) -> None:
         for key in ("content", "embeds", "components"):

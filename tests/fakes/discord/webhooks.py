@@ -68,7 +68,10 @@ class _Webhooks:
             raise refuse(400, 40060, "Interaction has already been acknowledged.")
         if latency > fake.deadline:
             raise refuse(404, 10062, "Unknown interaction")
-        message = self._apply_callback(record, kind, data, files_of(request))
+        try:
+            message = self._apply_callback(record, kind, data, files_of(request))
+        except DiscordError as exc:
+            raise refuse(exc.status, exc.code, exc.message) from None
         record.record_callback(InteractionCallback(kind, data, latency, True))
         fake.changed()
         answer: dict[str, Any] = {
