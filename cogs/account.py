@@ -124,7 +124,9 @@ class AccountCog(commands.Cog, name="Account"):
         text = choice.to_text()
         if text != stored.default_params:
             config = await self.services.guild_config.get(interaction.guild_id or 0)
-            check_defaults(text, default_version=config.default_version)
+            check_defaults(
+                text, below=[config.default_params], default_version=config.default_version
+            )
             stored = await repository.set_default_params(user_id, text)
         return choice_from_text(stored.default_params), stored.speed
 
@@ -153,7 +155,13 @@ class AccountCog(commands.Cog, name="Account"):
         cleaned = (text or "").strip()
         if cleaned:
             stored = await self.services.user_settings.get(interaction.user.id)
-            check_suffix(cleaned, options=stored.options)
+            config = await self.services.guild_config.get(interaction.guild_id or 0)
+            check_suffix(
+                cleaned,
+                options=stored.options,
+                below=[config.default_params, stored.default_params],
+                default_version=config.default_version,
+            )
         saved = await self.services.user_settings.set_suffix(interaction.user.id, cleaned)
         await self._reply(interaction, suffix_message(saved.suffix))
 

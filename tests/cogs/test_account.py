@@ -353,3 +353,12 @@ async def test_prefer_option_refusals(world: World, name: str, value: str, fragm
     refused = await world.answer("prefer option set", {"name": name, "value": value})
     assert fragment in error_text(refused)
     assert await world.services.user_settings.options(world.member.id) == {}
+
+
+async def test_prefer_suffix_checked_over_the_guild_and_user_defaults(world: World) -> None:
+    await world.services.guild_config.update(world.guild.id, default_version="6.1")
+    refused = await world.answer("prefer suffix", {"text": "--q 4"})
+    assert "V7" in error_text(refused)
+    await world.services.user_settings.set_default_params(world.member.id, "--v 7")
+    accepted = await world.answer("prefer suffix", {"text": "--q 4"})
+    assert accepted.content.endswith("It is added to every /imagine.")

@@ -1,36 +1,23 @@
-"""Rendering for the member's own commands: /info, /settings, /prefer, speed modes."""
+"""/settings: select menus and a Raw toggle over a member's default parameters and mode."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import discord
 
-from bot.errors import UserFacingError
-from bot.jobs import Job, JobState, QueueOverview
-from bot.prompt import (
-    DEFAULT_VERSION,
-    NIJI_VERSIONS,
-    PARAMETERS,
-    VERSIONS,
-    Prompt,
-    PromptError,
-    is_reserved_name,
-    parse_prompt,
-)
-from bot.quota import Balance, format_credits
+from bot.prompt import NIJI_VERSIONS, PARAMETERS, VERSIONS, PromptError
 from bot.speed import SpeedMode
+from bot.ui.account.checks import check_defaults
+from bot.ui.account.messages import ACCOUNT_COLOUR, SPEED_NOTES
 from bot.ui.errors import report_error, send_error
-from bot.ui.pagination import fit_lines
-from bot.ui.text import NO_MENTIONS, escape_prompt
+from bot.ui.text import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_COLOUR = discord.Colour.teal()
 NOT_YOURS = "These settings belong to the person who opened them; use /settings for your own."
 DEFAULT = "default"
 """Select-option value meaning: no personal default, use the server's (or the built-in) one."""
@@ -41,11 +28,6 @@ STYLIZE_PRESETS: tuple[tuple[str, int], ...] = (
     ("Stylize high", 250),
     ("Stylize very high", 750),
 )
-SPEED_NOTES: dict[SpeedMode, str] = {
-    SpeedMode.TURBO: "Turbo mode: jobs start first and cost twice as much (V5 and later only).",
-    SpeedMode.FAST: "Fast mode: jobs use your fast credits.",
-    SpeedMode.RELAX: "Relax mode: jobs cost no credits and run when fast and turbo jobs allow.",
-}
 
 
 @dataclass(frozen=True)
@@ -281,174 +263,6 @@ def settings_embed(choice: SettingsChoice, speed: SpeedMode) -> discord.Embed:
     embed.add_field(name="Default parameters", value=f"`{text}`" if text else "none", inline=False)
     embed.add_field(name="Speed mode", value=SPEED_NOTES[speed], inline=False)
     return embed
-
-
-def speed_changed_message(mode: SpeedMode) -> str:
-    """What /fast, /relax and /turbo answer."""
-    return SPEED_NOTES[mode]
-
-
-def suffix_message(suffix: str) -> str:
-    """What /prefer suffix answers."""
-    if not suffix:
-        return "Your suffix is cleared."
-    return f"Your suffix is now: {escape_prompt(suffix, limit=300)}\nIt is added to every /imagine."
-
-
-def options_embed(options: dict[str, str]) -> discord.Embed:
-    """The member's custom options (/prefer option list)."""
-    embed = discord.Embed(title="Your custom options", colour=ACCOUNT_COLOUR)
-    if not options:
-        embed.description = "You have no custom options. Add one with /prefer option set."
-        return embed
-    embed.description = "\n".join(
-        f"**--{escape_prompt(name, limit=40)}** → {escape_prompt(value, limit=200)}"
-        for name, value in sorted(options.items())
-    )
-    return embed
-
-
-def job_state_text(job: Job, *, position: int | None = None) -> str:
-    """Where a job is, in words (``waiting, position 3``, ``running, 45%``)."""
-    if job.state is JobState.QUEUED:
-        position = position or job.queue_position
-        return f"waiting, position {position}" if position else "waiting"
-    if job.state is JobState.SUBMITTING:
-        return "starting"
-    if job.state is JobState.RUNNING:
-        return f"running, {job.progress}%"
-    return str(job.state)
-
-
-def job_line(job: Job, *, position: int | None = None, limit: int = 80) -> str:
-    """One job as a line of /queue and /info: id, speed, state and its escaped prompt."""
-    return (
-        f"`#{job.id}` {job.speed.value} · {job_state_text(job, position=position)}\n"
-        f"> {escape_prompt(job.prompt, limit=limit)}"
-    )
-
-
-def job_choice_name(job: Job) -> str:
-    """A job as an autocomplete choice (plain text, at most 100 characters)."""
-    head = f"#{job.id} · {job_state_text(job)} · "
-    prompt = " ".join(job.prompt.split())
-    room = 100 - len(head)
-    if len(prompt) > room:
-        prompt = prompt[: room - 1] + "…"
-    return head + prompt
-
-
-def _counts(by_speed: dict[SpeedMode, int]) -> str:
-    parts = [f"{by_speed[mode]} {mode.value}" for mode in SpeedMode if by_speed.get(mode)]
-    return ", ".join(parts) or "none"
-
-
-def queue_embed(jobs: Sequence[Job], overview: QueueOverview) -> discord.Embed:
-    """/queue: the member's active jobs, then the server's queue by speed class."""
-    embed = discord.Embed(title="Queue", colour=ACCOUNT_COLOUR)
-    # Positions in the server's waiting list, oldest first; the scheduler's turn order also
-    # weighs speed classes and fairness, so this is where a job stands, not a promise.
-    positions = {waiting.id: index for index, waiting in enumerate(overview.waiting, start=1)}
-    if jobs:
-        lines = [job_line(job, position=positions.get(job.id)) for job in jobs]
-        embed.add_field(name="Your jobs", value=fit_lines(lines), inline=False)
-    else:
-        embed.add_field(
-            name="Your jobs", value="You have no waiting or running jobs.", inline=False
-        )
-    embed.add_field(name="Waiting in this server", value=_counts(overview.waiting_by_speed))
-    embed.add_field(name="Running in this server", value=_counts(overview.running_by_speed))
-    return embed
-
-
-def cancelled_message(job: Job, *, unit: str) -> str:
-    """What /cancel answers once a job is cancelled."""
-    refund = f" Its {unit} were refunded ({format_credits(job.cost)})." if job.cost else ""
-    return f"Job `#{job.id}` is cancelled.{refund}"
-
-
-def _percent(part: int, whole: int) -> str:
-    return f" ({part * 100 / whole:.0f}%)" if whole else ""
-
-
-def credits_line(limit: int | None, remaining: int | None, unit: str) -> str:
-    """``7.5/10 credits (75%)``, or ``unlimited``."""
-    if limit is None or remaining is None:
-        return "unlimited"
-    return f"{format_credits(remaining)}/{format_credits(limit)} {unit}{_percent(remaining, limit)}"
-
-
-def info_embed(
-    *, speed: SpeedMode, balance: Balance, jobs: Sequence[Job], unit: str
-) -> discord.Embed:
-    """/info in the manner of Midjourney's: mode, credits left, lifetime usage, active jobs."""
-    resets = discord.utils.format_dt(balance.period_end, "R")
-    embed = discord.Embed(title="Your info", colour=ACCOUNT_COLOUR)
-    embed.add_field(name="Job mode", value=speed.value.title())
-    embed.add_field(
-        name="Your credits",
-        value=f"{credits_line(balance.member_limit, balance.member_remaining, unit)}"
-        f"\nresets {resets}",
-    )
-    embed.add_field(
-        name="Server pool",
-        value=f"{credits_line(balance.guild_limit, balance.guild_remaining, unit)}"
-        f"\nresets {resets}",
-    )
-    embed.add_field(
-        name="Lifetime usage",
-        value=f"{balance.lifetime_jobs} jobs ({format_credits(balance.lifetime_used)} {unit})",
-        inline=False,
-    )
-    waiting = [job for job in jobs if job.state is JobState.QUEUED]
-    for mode in SpeedMode:
-        count = sum(1 for job in waiting if job.speed is mode)
-        embed.add_field(name=f"Queued jobs ({mode.value})", value=str(count))
-    running = [job for job in jobs if job.state is not JobState.QUEUED]
-    embed.add_field(
-        name="Running jobs",
-        value=fit_lines([job_line(job) for job in running]) if running else "None",
-        inline=False,
-    )
-    return embed
-
-
-# Stored prompt texts (defaults, suffixes, custom options) are checked by the one prompt
-# parser before they are saved, attached to a harmless prompt since parameters need one.
-CHECK_TEXT = "settings check"
-OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
-
-def check_defaults(text: str, *, default_version: str | None = None) -> Prompt:
-    """Parse default parameter text as every prompt will see it; raises ``PromptError``."""
-    version = default_version or DEFAULT_VERSION
-    return parse_prompt(CHECK_TEXT, default_version=version, defaults=[text])
-
-
-def check_version(version: str) -> str:
-    """A default version as the parser spells it ("5.0" -> "5"); raises ``PromptError``."""
-    return parse_prompt(CHECK_TEXT, defaults=[f"--v {version}"]).params.version or version
-
-
-def check_suffix(text: str, *, options: Mapping[str, str]) -> Prompt:
-    """Parse a /prefer suffix as it will be appended to prompts; raises ``PromptError``."""
-    return parse_prompt(CHECK_TEXT, suffix=text, options=dict(options) or None)
-
-
-def check_option(name: str, value: str, *, options: Mapping[str, str]) -> str:
-    """Validate a custom option's name and value; returns the name as stored (lower case)."""
-    cleaned = name.strip().lower().removeprefix("--")
-    if not OPTION_NAME.fullmatch(cleaned):
-        raise UserFacingError(
-            "An option name is one word of letters, digits or underscores (at most 32), "
-            "starting with a letter, such as `mystyle`."
-        )
-    if is_reserved_name(cleaned):
-        raise UserFacingError(
-            f"--{cleaned} is a built-in parameter; pick another name for your option."
-        )
-    parse_prompt(f"{CHECK_TEXT} --{cleaned}", options={**options, cleaned: value})
-    return cleaned
 
 
 def model_versions(*, niji: bool = True) -> list[str]:

@@ -1,0 +1,40 @@
+"""Short answers of the member's commands: speed modes, the suffix, custom options."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.speed import SpeedMode
+from bot.ui.text import escape_prompt
+
+ACCOUNT_COLOUR = discord.Colour.teal()
+SPEED_NOTES: dict[SpeedMode, str] = {
+    SpeedMode.TURBO: "Turbo mode: jobs start first and cost twice as much (V5 and later only).",
+    SpeedMode.FAST: "Fast mode: jobs use your fast credits.",
+    SpeedMode.RELAX: "Relax mode: jobs cost no credits and run when fast and turbo jobs allow.",
+}
+
+
+def speed_changed_message(mode: SpeedMode) -> str:
+    """What /fast, /relax and /turbo answer."""
+    return SPEED_NOTES[mode]
+
+
+def suffix_message(suffix: str) -> str:
+    """What /prefer suffix answers."""
+    if not suffix:
+        return "Your suffix is cleared."
+    return f"Your suffix is now: {escape_prompt(suffix, limit=300)}\nIt is added to every /imagine."
+
+
+def options_embed(options: dict[str, str]) -> discord.Embed:
+    """The member's custom options (/prefer option list)."""
+    embed = discord.Embed(title="Your custom options", colour=ACCOUNT_COLOUR)
+    if not options:
+        embed.description = "You have no custom options. Add one with /prefer option set."
+        return embed
+    embed.description = "\n".join(
+        f"**--{escape_prompt(name, limit=40)}** → {escape_prompt(value, limit=200)}"
+        for name, value in sorted(options.items())
+    )
+    return embed
