@@ -14,6 +14,7 @@ timestamps as epoch seconds) so that a PostgreSQL store can be added as a module
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -127,11 +128,14 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """An immediate transaction: committed on success, rolled back on any error."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # BEGIN inside the try: a task cancelled while its BEGIN is queued must still
+                # roll back, or the connection stays in a transaction that nobody owns.
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._conn)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.OperationalError):  # no transaction began
+                    await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
 
