@@ -109,13 +109,14 @@ class Paginator(discord.ui.View):
 
 def fit_lines(lines: Sequence[str], limit: int = 1024) -> str:
     """Join whole lines up to ``limit`` characters (an embed field's), saying how many were left."""
+    whole = "\n".join(lines)
+    if len(whole) <= limit:
+        return whole
     kept: list[str] = []
     size = 0
     for index, line in enumerate(lines):
-        more = f"… and {len(lines) - index} more"
-        if size + len(line) + 1 + len(more) > limit:
-            kept.append(more)
+        if size + len(line) + 1 + len(f"… and {len(lines) - index} more") > limit:
             break
         kept.append(line)
         size += len(line) + 1
-    return "\n".join(kept)
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
