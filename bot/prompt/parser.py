@@ -172,7 +172,7 @@ def _check_content(
         assignment = chosen.get(name)
         if assignment is None:
             continue
-        message = f"{assignment.written} cannot be used with a prompt made only of images."
+        message = f"--{assignment.spec.flag} cannot be used with a prompt made only of images."
         if assignment.origin is None:
             log.error(codes.INCOMPATIBLE, message, assignment.span, name)
         else:
@@ -194,7 +194,7 @@ def _notes(
         log.warn(codes.MULTI_PROMPT_V7, message)
     image_weight = chosen.get("iw")
     if image_weight is not None and not image_urls:
-        message = f"{image_weight.written} only affects image prompts, and this prompt has none."
+        message = "--iw only affects image prompts, and this prompt has none."
         log.warn(codes.IMAGE_WEIGHT_UNUSED, message, image_weight.span, "iw", image_weight.origin)
 
 

@@ -70,6 +70,8 @@ def _check_rule(assignment: Assignment, rule: RangeRule, model: str, log: IssueL
         _fail(log, assignment, codes.OUT_OF_RANGE, message)
     elif rule.warn_above is not None and ratio > rule.warn_above:
         beyond = f"{format_number(rule.warn_above)}:1"
+        # A warning is part of the Prompt: it names the canonical flag, not the alias written.
+        shown = f"--{assignment.spec.flag}"
         message = f"{shown} {assignment.value} is beyond {beyond}: extreme ratios are experimental."
         log.warn(codes.EXPERIMENTAL_ASPECT, message, assignment.span, "ar", assignment.origin)
 
