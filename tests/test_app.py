@@ -158,10 +158,7 @@ async def bot(
     guild: FakeGuild,
     channel: FakeChannel,
     canary_extension: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[TesseraBot]:
-    # Route.BASE is process-wide: put it back after the test.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     settings = Settings(discord=DiscordSettings(api_base=fake.api_base, guild_ready_timeout=0.01))
     tessera = TesseraBot(
         settings=settings,

@@ -14,7 +14,7 @@ FIELD_LIMIT = 1024
 """Discord's limit on an embed field value; the tightest place prompts are echoed."""
 
 _ZWSP = "\u200b"
-_BROADCAST = re.compile(r"@(?=(?:everyone|here)\b)", re.IGNORECASE)
+_BROADCAST = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _MENTION = re.compile(r"<(@[!&]?|#)(?=\d)")
 
 

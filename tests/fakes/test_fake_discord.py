@@ -13,7 +13,14 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakes.discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, connected
+from tests.fakes.discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    connected,
+    plain_bot,
+)
 from tests.fakes.discord.models import Overwrite
 
 MANAGE = discord.Permissions(manage_guild=True).value
@@ -58,11 +65,7 @@ class PickSelect(discord.ui.Select[Any]):
 
 
 def build_bot(probe: Probe) -> commands.AutoShardedBot:
-    bot = commands.AutoShardedBot(
-        command_prefix=commands.when_mentioned,
-        intents=discord.Intents(guilds=True),
-        guild_ready_timeout=0.01,
-    )
+    bot = plain_bot()
 
     @bot.tree.command(name="post", description="Post in this channel")
     async def post(interaction: discord.Interaction[Any]) -> None:
@@ -148,9 +151,7 @@ async def bot(
     guild: FakeGuild,
     channel: FakeChannel,
     probe: Probe,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[commands.AutoShardedBot]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     async with connected(build_bot(probe), fake) as client:
         yield client
 

@@ -19,7 +19,14 @@ from bot.ui.errors import (
     error_embed,
     send_error,
 )
-from tests.fakes.discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, connected
+from tests.fakes.discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    connected,
+    plain_bot,
+)
 
 
 async def _noop(interaction: discord.Interaction[Any]) -> None:
@@ -139,14 +146,9 @@ def channel(fake: FakeDiscord, guild: FakeGuild) -> FakeChannel:
 
 @pytest.fixture
 async def cog(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel
 ) -> AsyncIterator[SendErrorCog]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    client = commands.AutoShardedBot(
-        command_prefix=commands.when_mentioned,
-        intents=discord.Intents(guilds=True),
-        guild_ready_timeout=0.01,
-    )
+    client = plain_bot()
     the_cog = SendErrorCog()
     await client.add_cog(the_cog)
     async with connected(client, fake):

@@ -25,6 +25,8 @@ text_with_mentions = st.lists(
         ("a cat", "a cat"),
         ("@everyone look", f"@{ZWSP}everyone look"),
         ("@HERE", f"@{ZWSP}HERE"),
+        # Discord pings on the prefix, so no word boundary is required.
+        ("@everyonea", f"@{ZWSP}everyonea"),
         ("hi <@123456789012345678>", f"hi <@{ZWSP}123456789012345678>"),
         ("<@!42> <@&42> <#42>", f"<@!{ZWSP}42> <@&{ZWSP}42> <#{ZWSP}42>"),
         ("**bold** _it_ `code`", r"\*\*bold\*\* \_it\_ \`code\`"),

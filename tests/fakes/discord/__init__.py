@@ -1,6 +1,6 @@
 """A loopback fake Discord (REST + gateway) that a real discord.py client logs in to."""
 
-from tests.fakes.discord.harness import connected, point_discord_at
+from tests.fakes.discord.harness import connected, plain_bot, point_discord_at
 from tests.fakes.discord.interactions import InteractionCallback, InteractionRecord
 from tests.fakes.discord.models import (
     FakeAttachment,
@@ -27,5 +27,6 @@ __all__ = [
     "InteractionRecord",
     "RequestRecord",
     "connected",
+    "plain_bot",
     "point_discord_at",
 ]

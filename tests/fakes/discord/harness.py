@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
+from discord.ext import commands
 
 from tests.fakes.discord.server import FakeDiscord
 
@@ -18,9 +19,19 @@ def point_discord_at(fake: FakeDiscord) -> None:
     """Send discord.py's REST (and so the gateway lookup) to the fake.
 
     discord.py keeps the REST root on a class (``Route.BASE``), so this is process-wide;
-    every test that runs a client sets it again.
+    ``connected`` puts the previous value back when the client stops.
     """
     discord.http.Route.BASE = fake.api_base
+
+
+def plain_bot(**options: Any) -> commands.AutoShardedBot:
+    """A bare discord.py bot for testing the fake or a UI helper without Tessera's shell."""
+    return commands.AutoShardedBot(
+        command_prefix=commands.when_mentioned,
+        intents=discord.Intents(guilds=True),
+        guild_ready_timeout=0.01,
+        **options,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -30,6 +41,7 @@ async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT
     The client must not be given a ``shard_count``: discord.py then asks ``GET /gateway/bot``
     for the gateway URL, which is how it finds the fake's websocket.
     """
+    previous_base = discord.http.Route.BASE
     point_discord_at(fake)
     runner = asyncio.create_task(client.start(fake.token), name="fake-discord-client")
 
@@ -43,7 +55,6 @@ async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT
         async with asyncio.timeout(fake.wait_bound):
             await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if not waiter.done():
-            waiter.cancel()
             runner.result()  # re-raise the start-up failure
             raise AssertionError("the client stopped before it was ready")
         waiter.result()
@@ -53,3 +64,4 @@ async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
+        discord.http.Route.BASE = previous_base
