@@ -29,8 +29,11 @@ Deliver = Callable[[int, TaskState], None]
 """Start delivering a finished task (job id, final task state) outside the slot."""
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:g} minute" + ("" if seconds == 60 else "s")
+def _duration(seconds: float) -> str:
+    if seconds % 60:
+        return f"{seconds:g} seconds"
+    minutes = int(seconds // 60)
+    return f"{minutes} minute" + ("" if minutes == 1 else "s")
 
 
 class Tracker:
@@ -109,7 +112,7 @@ class Tracker:
         self, tx: Transaction, flight: InFlight, state: TaskState, events: list[JobEvent]
     ) -> bool:
         if flight.abandoned:
-            return state.terminal and self._slots.release(flight)
+            return self._slots.release(flight) if state.terminal else self._moved(flight, state)
         if state.status is TaskStatus.SUCCESS:
             self._slots.release(flight)
             self._deliver(flight.job_id, state)
@@ -126,19 +129,8 @@ class Tracker:
             if job is not None:
                 events.append(JobEvent(kind="cancelled", job=job))
             return True
-        if (state.status, state.progress, state.preview_url) == (
-            flight.status,
-            flight.progress,
-            flight.preview_url,
-        ):
+        if not self._moved(flight, state):
             return False
-        flight.status, flight.progress, flight.preview_url = (
-            state.status,
-            state.progress,
-            state.preview_url,
-        )
-        flight.changed_at = self._clock()
-        flight.began |= state.status is TaskStatus.IN_PROGRESS or state.progress > 0
         job = await self._repo.update_running(
             tx,
             flight.job_id,
@@ -149,6 +141,16 @@ class Tracker:
         )
         if job is not None:
             events.append(JobEvent(kind="progress", job=job))
+        return True
+
+    def _moved(self, flight: InFlight, state: TaskState) -> bool:
+        """Note a change in the task's status, progress or preview; whether there was one."""
+        seen = (state.status, state.progress, state.preview_url)
+        if seen == (flight.status, flight.progress, flight.preview_url):
+            return False
+        flight.status, flight.progress, flight.preview_url = seen
+        flight.changed_at = self._clock()
+        flight.began |= state.status is TaskStatus.IN_PROGRESS or state.progress > 0
         return True
 
     async def _fail(
@@ -214,11 +216,11 @@ class Tracker:
                 continue
             if stalled:
                 expired.append(
-                    (flight, f"It made no progress for {_minutes(self._settings.stall_timeout)}.")
+                    (flight, f"It made no progress for {_duration(self._settings.stall_timeout)}.")
                 )
             elif now - flight.started_at > self._settings.job_timeout:
                 expired.append(
-                    (flight, f"It ran longer than {_minutes(self._settings.job_timeout)}.")
+                    (flight, f"It ran longer than {_duration(self._settings.job_timeout)}.")
                 )
         if not expired:
             return False
