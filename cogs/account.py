@@ -23,20 +23,18 @@ from bot.ui.account import (
     model_versions,
     options_embed,
     quality_values,
+    reply_privately,
     speed_changed_message,
     suffix_message,
 )
-from bot.ui.text import NO_MENTIONS, escape_prompt
+from bot.ui.presses import role_ids
+from bot.ui.text import escape_prompt
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
     from bot.services import Services
 
 RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
-
-
-def _role_ids(user: discord.Member | discord.User) -> list[int]:
-    return [role.id for role in getattr(user, "roles", ())]
 
 
 class AccountCog(commands.Cog, name="Account"):
@@ -57,9 +55,6 @@ class AccountCog(commands.Cog, name="Account"):
         """The bot's services container."""
         return self.bot.services
 
-    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
     async def _allow_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
         if speed is not SpeedMode.RELAX:
             return
@@ -70,7 +65,7 @@ class AccountCog(commands.Cog, name="Account"):
     async def _set_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
         await self._allow_speed(interaction, speed)
         await self.services.user_settings.set_speed(interaction.user.id, speed)
-        await self._reply(interaction, speed_changed_message(speed))
+        await reply_privately(interaction, speed_changed_message(speed))
 
     @app_commands.command(name="info", description="Your speed mode, credits and jobs")
     @app_commands.guild_only()
@@ -80,7 +75,7 @@ class AccountCog(commands.Cog, name="Account"):
         user = interaction.user
         settings = await self.services.user_settings.get(user.id)
         balance = await self.services.quota.balance(
-            guild_id=guild_id, user_id=user.id, role_ids=_role_ids(user)
+            guild_id=guild_id, user_id=user.id, role_ids=role_ids(user)
         )
         jobs = await self.services.jobs.user_jobs(guild_id=guild_id, user_id=user.id)
         embed = info_embed(
@@ -89,9 +84,7 @@ class AccountCog(commands.Cog, name="Account"):
             jobs=jobs,
             unit=self.services.settings.quota.unit_name,
         )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await reply_privately(interaction, embed=embed)
 
     @app_commands.command(
         name="settings", description="Your default version, stylize, quality, mode"
@@ -108,9 +101,7 @@ class AccountCog(commands.Cog, name="Account"):
             qualities=quality_values(),
             save=self._save_settings,
         )
-        await interaction.response.send_message(
-            embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await view.show(interaction, view.embed())
 
     async def _save_settings(
         self, interaction: discord.Interaction[Any], choice: SettingsChoice, speed: SpeedMode
@@ -163,7 +154,7 @@ class AccountCog(commands.Cog, name="Account"):
                 default_version=config.default_version,
             )
         saved = await self.services.user_settings.set_suffix(interaction.user.id, cleaned)
-        await self._reply(interaction, suffix_message(saved.suffix))
+        await reply_privately(interaction, suffix_message(saved.suffix))
 
     @option.command(name="set", description="Create or change a custom option")
     @app_commands.describe(
@@ -184,7 +175,7 @@ class AccountCog(commands.Cog, name="Account"):
                 f"You can keep at most {MAX_OPTIONS} custom options; delete one first."
             )
         await repository.set_option(interaction.user.id, key, value)
-        await self._reply(
+        await reply_privately(
             interaction,
             f"--{key} now stands for: {escape_prompt(value.strip(), limit=500)}",
         )
@@ -193,9 +184,7 @@ class AccountCog(commands.Cog, name="Account"):
     async def option_list(self, interaction: discord.Interaction[Any]) -> None:
         """Show the member's custom options."""
         options = await self.services.user_settings.options(interaction.user.id)
-        await interaction.response.send_message(
-            embed=options_embed(options), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await reply_privately(interaction, embed=options_embed(options))
 
     @option.command(name="delete", description="Delete one of your custom options")
     async def option_delete(
@@ -210,7 +199,7 @@ class AccountCog(commands.Cog, name="Account"):
                 f"You have no option named --{escape_prompt(key, limit=40)}; "
                 "see /prefer option list."
             )
-        await self._reply(interaction, f"--{escape_prompt(key, limit=40)} is deleted.")
+        await reply_privately(interaction, f"--{escape_prompt(key, limit=40)} is deleted.")
 
     @option_delete.autocomplete("name")
     async def option_names(

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import JobNotFound
-from bot.ui.account import cancelled_message, job_choice_name, queue_embed
+from bot.ui.account import cancelled_message, job_choice_name, queue_embed, reply_privately
 from bot.ui.text import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ class QueueCog(commands.Cog, name="Queue"):
         """Show the member's active jobs and the server's queue by speed class."""
         jobs = await self._active_jobs(interaction)
         overview = await self.services.jobs.queue_overview(guild_id=interaction.guild_id or 0)
-        await interaction.response.send_message(
-            embed=queue_embed(jobs, overview), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await reply_privately(interaction, embed=queue_embed(jobs, overview))
 
     @app_commands.command(
         name="cancel", description="Cancel one of your jobs; its credits come back"

@@ -124,28 +124,11 @@ def balance_embed(balance: Balance, *, member_id: int, unit: str) -> discord.Emb
         f"{discord.utils.format_dt(balance.period_end, 'R')}.",
         colour=MODERATION_COLOUR,
     )
-    embed.add_field(
-        name="Allowance",
-        value=_standing(
-            balance.member_limit,
-            balance.member_used,
-            balance.member_reserved,
-            balance.member_remaining,
-            unit,
-        ),
-        inline=False,
-    )
-    embed.add_field(
-        name="Server pool",
-        value=_standing(
-            balance.guild_limit,
-            balance.guild_used,
-            balance.guild_reserved,
-            balance.guild_remaining,
-            unit,
-        ),
-        inline=False,
-    )
+    b = balance
+    member = _standing(b.member_limit, b.member_used, b.member_reserved, b.member_remaining, unit)
+    pool = _standing(b.guild_limit, b.guild_used, b.guild_reserved, b.guild_remaining, unit)
+    embed.add_field(name="Allowance", value=member, inline=False)
+    embed.add_field(name="Server pool", value=pool, inline=False)
     embed.add_field(
         name="Lifetime",
         value=f"{balance.lifetime_jobs} jobs, {format_credits(balance.lifetime_used)} {unit}",

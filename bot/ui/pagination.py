@@ -24,46 +24,37 @@ class Page:
 PageLoader = Callable[[int], Awaitable[Page]]
 """Loads page ``n`` (0-based) fresh from the service, so every turn shows current data."""
 
-NOT_YOURS = "Only the person who opened this list can turn its pages."
 
+class OwnedView(discord.ui.View):
+    """A view only its owner may use; greyed out when it stops listening; errors reported."""
 
-class Paginator(discord.ui.View):
-    """Previous/Next buttons over a ``PageLoader``; only the view's owner may press them."""
+    not_yours = "Only the person who opened this can use these controls."
 
-    def __init__(self, *, owner_id: int, load: PageLoader, timeout: float = 300.0) -> None:
+    def __init__(self, *, owner_id: int, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
-        self.page = 0
-        self._load = load
         self._interaction: discord.Interaction[Any] | None = None
 
-    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
-        """Answer ``interaction`` with the first page and these buttons."""
-        first = await self._load(0)
-        self._sync_buttons(first)
+    async def show(
+        self, interaction: discord.Interaction[Any], embed: discord.Embed, *, ephemeral: bool = True
+    ) -> None:
+        """Answer ``interaction`` with ``embed`` and this view, remembered for the timeout."""
         self._interaction = interaction
-        if first.has_next:
-            await interaction.response.send_message(
-                embed=first.embed, view=self, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
-            )
-        else:
-            # A single page needs no buttons, and no view kept alive for it.
-            self.stop()
-            await interaction.response.send_message(
-                embed=first.embed, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
-            )
+        await interaction.response.send_message(
+            embed=embed, view=self, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+        )
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         """Refuse presses from anyone but the owner, telling them why."""
         if interaction.user.id == self.owner_id:
             return True
-        await send_error(interaction, NOT_YOURS)
+        await send_error(interaction, self.not_yours)
         return False
 
     async def on_timeout(self) -> None:
-        """Grey the buttons out once the view stops listening."""
+        """Grey the controls out once the view stops listening."""
         for item in self.children:
-            if isinstance(item, discord.ui.Button):
+            if isinstance(item, discord.ui.Button | discord.ui.Select):
                 item.disabled = True
         if self._interaction is not None:
             # The message may be gone or the token expired; either way nothing is left to do.
@@ -77,8 +68,32 @@ class Paginator(discord.ui.View):
         item: discord.ui.Item[Any],
         /,
     ) -> None:
-        """A failed page load is reported like any command error."""
+        """A refused or failed press is reported like any command error."""
         await report_error(interaction, error)
+
+
+class Paginator(OwnedView):
+    """Previous/Next buttons over a ``PageLoader``; only the view's owner may press them."""
+
+    not_yours = "Only the person who opened this list can turn its pages."
+
+    def __init__(self, *, owner_id: int, load: PageLoader, timeout: float = 300.0) -> None:
+        super().__init__(owner_id=owner_id, timeout=timeout)
+        self.page = 0
+        self._load = load
+
+    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
+        """Answer ``interaction`` with the first page, and these buttons if more pages follow."""
+        first = await self._load(0)
+        self._sync_buttons(first)
+        if first.has_next:
+            await self.show(interaction, first.embed, ephemeral=ephemeral)
+            return
+        # A single page needs no buttons, and no view kept alive for it.
+        self.stop()
+        await interaction.response.send_message(
+            embed=first.embed, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+        )
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, emoji="◀️")
     async def previous(

@@ -9,10 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from bot.ui.account import check_defaults, check_version, model_versions
+from bot.ui.account import check_defaults, check_version, model_versions, reply_privately
 from bot.ui.moderation import guild_config_embed, normalise_banned_word
 from bot.ui.pagination import fit_lines
-from bot.ui.text import NO_MENTIONS, escape_prompt
+from bot.ui.text import escape_prompt
 from cogs.moderation._checks import MODERATOR_PERMISSIONS, require_moderator
 
 if TYPE_CHECKING:
@@ -57,17 +57,12 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     async def _update(self, interaction: discord.Interaction[Any], **changes: Any) -> GuildConfig:
         return await self.services.guild_config.update(interaction.guild_id or 0, **changes)
 
-    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
     @config.command(name="show", description="Show this server's configuration")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         """Show every configurable value of this guild."""
         current = await self._current(interaction)
-        await interaction.response.send_message(
-            embed=guild_config_embed(current, self.services.settings.scheduler),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        await reply_privately(
+            interaction, embed=guild_config_embed(current, self.services.settings.scheduler)
         )
 
     @channels.command(name="add", description="Allow /imagine in a channel")
@@ -76,7 +71,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     ) -> None:
         """Add a channel to the allowed list (an empty list allows every channel)."""
         await self.services.guild_config.add_allowed_channel(interaction.guild_id or 0, channel.id)
-        await self._reply(interaction, f"/imagine is now allowed in {channel.mention}.")
+        await reply_privately(interaction, f"/imagine is now allowed in {channel.mention}.")
 
     @channels.command(name="remove", description="Stop allowing /imagine in a channel")
     async def channel_remove(
@@ -90,17 +85,17 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
             interaction.guild_id or 0, channel.id
         )
         note = "" if updated.allowed_channel_ids else " The list is empty now: every channel works."
-        await self._reply(interaction, f"{channel.mention} is no longer allowed.{note}")
+        await reply_privately(interaction, f"{channel.mention} is no longer allowed.{note}")
 
     @channels.command(name="list", description="List the channels where /imagine may be used")
     async def channel_list(self, interaction: discord.Interaction[Any]) -> None:
         """List the allowed channels."""
         current = await self._current(interaction)
         if not current.allowed_channel_ids:
-            await self._reply(interaction, "/imagine is allowed in every channel.")
+            await reply_privately(interaction, "/imagine is allowed in every channel.")
             return
         mentions = ", ".join(f"<#{c}>" for c in sorted(current.allowed_channel_ids))
-        await self._reply(interaction, f"/imagine is allowed in: {mentions}")
+        await reply_privately(interaction, f"/imagine is allowed in: {mentions}")
 
     @banned_words.command(name="add", description="Refuse prompts containing a word")
     @app_commands.describe(word="A word or phrase, matched as whole words, any case")
@@ -110,7 +105,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         """Add a banned word."""
         cleaned = normalise_banned_word(word)
         await self.services.guild_config.add_banned_words(interaction.guild_id or 0, [cleaned])
-        await self._reply(
+        await reply_privately(
             interaction, f"Prompts containing {escape_prompt(cleaned, limit=100)} are refused now."
         )
 
@@ -124,17 +119,17 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         if cleaned not in current.banned_words:
             raise UserFacingError(f"{escape_prompt(cleaned, limit=100)} is not a banned word.")
         await self.services.guild_config.remove_banned_words(interaction.guild_id or 0, [cleaned])
-        await self._reply(interaction, f"{escape_prompt(cleaned, limit=100)} is allowed again.")
+        await reply_privately(interaction, f"{escape_prompt(cleaned, limit=100)} is allowed again.")
 
     @banned_words.command(name="list", description="List the banned words")
     async def word_list(self, interaction: discord.Interaction[Any]) -> None:
         """List the banned words."""
         current = await self._current(interaction)
         if not current.banned_words:
-            await self._reply(interaction, "No words are banned.")
+            await reply_privately(interaction, "No words are banned.")
             return
         words = fit_lines([escape_prompt(w, limit=100) for w in current.banned_words], limit=1900)
-        await self._reply(interaction, f"Banned words:\n{words}")
+        await reply_privately(interaction, f"Banned words:\n{words}")
 
     @config.command(name="relax-policy", description="What happens when fast credits run out")
     @app_commands.describe(
@@ -145,7 +140,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     ) -> None:
         """Set the relax policy."""
         await self._update(interaction, relax_policy=policy)
-        await self._reply(interaction, f"Relax policy: {policy}.")
+        await reply_privately(interaction, f"Relax policy: {policy}.")
 
     @config.command(name="buttons", description="Who may press a job's buttons")
     @app_commands.describe(who="anyone (who is then charged) or only the job's owner")
@@ -154,7 +149,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     ) -> None:
         """Set the button policy."""
         await self._update(interaction, button_policy=who)
-        await self._reply(interaction, f"Job buttons may be pressed by: {who}.")
+        await reply_privately(interaction, f"Job buttons may be pressed by: {who}.")
 
     @config.command(name="limits", description="Job limits for this server (0: the bot's default)")
     async def limits(
@@ -176,10 +171,8 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         if not changes:
             raise UserFacingError("Give at least one limit to change.")
         current = await self._update(interaction, **changes)
-        await interaction.response.send_message(
-            embed=guild_config_embed(current, self.services.settings.scheduler),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        await reply_privately(
+            interaction, embed=guild_config_embed(current, self.services.settings.scheduler)
         )
 
     @config.command(name="default-version", description="The model version prompts use by default")
@@ -189,11 +182,13 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         cleaned = version.strip().lower().removeprefix("v").strip()
         if cleaned in {"none", "default", ""}:
             await self._update(interaction, default_version=None)
-            await self._reply(interaction, "Prompts use the bot's default version again.")
+            await reply_privately(interaction, "Prompts use the bot's default version again.")
             return
         stored = check_version(cleaned)
         await self._update(interaction, default_version=stored)
-        await self._reply(interaction, f"Prompts use version {escape_prompt(stored)} by default.")
+        await reply_privately(
+            interaction, f"Prompts use version {escape_prompt(stored)} by default."
+        )
 
     @default_version.autocomplete("version")
     async def default_version_choices(
@@ -221,4 +216,4 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
             message = f"Default parameters: {escape_prompt(cleaned, limit=300)}"
         else:
             message = "Default parameters cleared."
-        await self._reply(interaction, message)
+        await reply_privately(interaction, message)

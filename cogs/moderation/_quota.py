@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.quota import BudgetPeriod
+from bot.ui.account import reply_privately
 from bot.ui.moderation import (
     LEDGER_PAGE_SIZE,
     balance_embed,
@@ -19,7 +20,8 @@ from bot.ui.moderation import (
     parse_credits,
 )
 from bot.ui.pagination import Page, Paginator
-from bot.ui.text import NO_MENTIONS, escape_prompt
+from bot.ui.presses import role_ids
+from bot.ui.text import escape_prompt
 from cogs.moderation._checks import MODERATOR_PERMISSIONS, require_moderator
 
 if TYPE_CHECKING:
@@ -27,10 +29,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 AMOUNT_HELP = 'Credits per period, e.g. 2.5; "unlimited" removes the budget'
-
-
-def _role_ids(member: discord.Member | discord.User) -> list[int]:
-    return [role.id for role in getattr(member, "roles", ())]
 
 
 class QuotaCog(commands.Cog, name="Quota"):
@@ -60,9 +58,6 @@ class QuotaCog(commands.Cog, name="Quota"):
         """Every command of this cog is for moderators only."""
         return require_moderator(interaction)
 
-    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
     @quota.command(name="show", description="Show the server's budgets, or one member's balance")
     @app_commands.describe(member="Whose balance to show; leave out for the server's budgets")
     async def show(
@@ -75,12 +70,10 @@ class QuotaCog(commands.Cog, name="Quota"):
             embed = budgets_embed(budgets, unit=self.unit)
         else:
             balance = await self.services.quota.balance(
-                guild_id=guild_id, user_id=member.id, role_ids=_role_ids(member)
+                guild_id=guild_id, user_id=member.id, role_ids=role_ids(member)
             )
             embed = balance_embed(balance, member_id=member.id, unit=self.unit)
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await reply_privately(interaction, embed=embed)
 
     @quota.command(name="set-guild", description="Set the server's credit pool per period")
     @app_commands.describe(
@@ -107,7 +100,7 @@ class QuotaCog(commands.Cog, name="Quota"):
         )
         when = f" per {period}" if period else " per period"
         hour = f", resetting at {reset_hour:02d}:00 UTC" if reset_hour is not None else ""
-        await self._reply(
+        await reply_privately(
             interaction,
             f"The server pool is now {describe_amount(millicredits, self.unit)}"
             f"{when if millicredits is not None else ''}{hour}.",
@@ -133,7 +126,7 @@ class QuotaCog(commands.Cog, name="Quota"):
             text = (
                 f"{member.mention}'s allowance is now {describe_amount(millicredits, self.unit)}."
             )
-        await self._reply(interaction, text)
+        await reply_privately(interaction, text)
 
     @quota.command(name="set-role", description="Set the allowance of members with a role")
     @app_commands.describe(
@@ -165,9 +158,11 @@ class QuotaCog(commands.Cog, name="Quota"):
             )
             what = f"The allowance of {role.mention}"
             if millicredits is None:
-                await self._reply(interaction, f"{what} follows the default again.")
+                await reply_privately(interaction, f"{what} follows the default again.")
                 return
-        await self._reply(interaction, f"{what} is now {describe_amount(millicredits, self.unit)}.")
+        await reply_privately(
+            interaction, f"{what} is now {describe_amount(millicredits, self.unit)}."
+        )
 
     @quota.command(name="grant", description="Give extra credits for this period")
     @app_commands.describe(
@@ -190,10 +185,10 @@ class QuotaCog(commands.Cog, name="Quota"):
             amount=millicredits,
             actor_id=interaction.user.id,
             reason=reason,
-            role_ids=_role_ids(member) if member else (),
+            role_ids=role_ids(member) if member else (),
         )
         whom = member.mention if member else "the server pool"
-        await self._reply(
+        await reply_privately(
             interaction,
             f"Granted {describe_amount(millicredits, self.unit)} to {whom} for this period "
             f"({escape_prompt(reason, limit=200)}).",
@@ -217,7 +212,7 @@ class QuotaCog(commands.Cog, name="Quota"):
             reason=reason,
         )
         whom = f"{member.mention}'s" if member else "The server pool's"
-        await self._reply(interaction, f"{whom} usage for this period is back to zero.")
+        await reply_privately(interaction, f"{whom} usage for this period is back to zero.")
 
     @quota.command(name="ledger", description="Read the quota ledger, newest first")
     @app_commands.describe(member="Only this member's entries")

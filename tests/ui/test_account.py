@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from bot.errors import UserFacingError
-from bot.jobs import Job, JobKind, JobState, QueueOverview
+from bot.jobs import JobState, QueueOverview
 from bot.prompt import PromptError
 from bot.quota import Balance, BudgetPeriod
 from bot.speed import SpeedMode
@@ -29,43 +29,9 @@ from bot.ui.account import (
     suffix_message,
     version_label,
 )
+from tests.ui.jobs import make_job
 
 END = datetime(2026, 11, 25, tzinfo=UTC)
-
-
-def make_job(**changes: Any) -> Job:
-    base: dict[str, Any] = {
-        "id": 1,
-        "guild_id": 10,
-        "channel_id": 11,
-        "user_id": 20,
-        "kind": JobKind.IMAGINE,
-        "action": None,
-        "action_index": 0,
-        "parent_id": None,
-        "prompt": "a cat --seed 1",
-        "params": {},
-        "seed": 1,
-        "seed_explicit": False,
-        "speed": SpeedMode.FAST,
-        "cost": 1000,
-        "state": JobState.QUEUED,
-        "provider_task_id": None,
-        "provider_buttons": (),
-        "progress": 0,
-        "preview_url": None,
-        "status_message_id": None,
-        "result_message_id": None,
-        "result_urls": (),
-        "failure_kind": None,
-        "failure_message": None,
-        "queue_position": None,
-        "created_at": 1_700_000_000.0,
-        "started_at": None,
-        "finished_at": None,
-        "attempts": 0,
-    }
-    return Job.model_validate(base | changes)
 
 
 def make_balance(**changes: Any) -> Balance:
@@ -164,7 +130,7 @@ def test_job_choice_name_fits_discord_limit() -> None:
     assert len(name) == 100
     assert name.startswith("#12345 · waiting · word word")
     assert name.endswith("…")
-    assert job_choice_name(make_job(prompt="short")) == "#1 · waiting · short"
+    assert job_choice_name(make_job(id=1, prompt="short")) == "#1 · waiting · short"
 
 
 def test_queue_embed_lists_jobs_and_counts() -> None:

@@ -21,6 +21,7 @@ from bot.ui.account.messages import (
     ACCOUNT_COLOUR,
     SPEED_NOTES,
     options_embed,
+    reply_privately,
     speed_changed_message,
     suffix_message,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "options_embed",
     "quality_values",
     "queue_embed",
+    "reply_privately",
     "settings_embed",
     "speed_changed_message",
     "suffix_message",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from bot.speed import SpeedMode
-from bot.ui.text import escape_prompt
+from bot.ui.text import NO_MENTIONS, escape_prompt
 
 ACCOUNT_COLOUR = discord.Colour.teal()
 SPEED_NOTES: dict[SpeedMode, str] = {
@@ -38,3 +40,18 @@ def options_embed(options: dict[str, str]) -> discord.Embed:
         for name, value in sorted(options.items())
     )
     return embed
+
+
+async def reply_privately(
+    interaction: discord.Interaction[Any],
+    text: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+) -> None:
+    """Answer only the person who asked, with mentions off (every account and moderator reply)."""
+    if embed is None:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(
+            text, embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )

@@ -13,12 +13,11 @@ from bot.prompt import NIJI_VERSIONS, PARAMETERS, VERSIONS, PromptError
 from bot.speed import SpeedMode
 from bot.ui.account.checks import check_defaults
 from bot.ui.account.messages import ACCOUNT_COLOUR, SPEED_NOTES
-from bot.ui.errors import report_error, send_error
+from bot.ui.pagination import OwnedView
 from bot.ui.text import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "These settings belong to the person who opened them; use /settings for your own."
 DEFAULT = "default"
 """Select-option value meaning: no personal default, use the server's (or the built-in) one."""
 
@@ -68,8 +67,10 @@ SaveSettings = Callable[
 """Validates and stores the member's choice; returns what is now stored (raises when refused)."""
 
 
-class SettingsView(discord.ui.View):
+class SettingsView(OwnedView):
     """Select menus and a Raw toggle over one member's defaults; re-rendered after every save."""
+
+    not_yours = "These settings belong to the person who opened them; use /settings for your own."
 
     def __init__(
         self,
@@ -82,8 +83,7 @@ class SettingsView(discord.ui.View):
         save: SaveSettings,
         timeout: float = 600.0,
     ) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
+        super().__init__(owner_id=owner_id, timeout=timeout)
         self.choice = choice
         self.speed = speed
         self._versions = tuple(versions)
@@ -94,23 +94,6 @@ class SettingsView(discord.ui.View):
     def embed(self) -> discord.Embed:
         """The message body: the member's current defaults in words."""
         return settings_embed(self.choice, self.speed)
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        """Only the member who opened /settings may change them."""
-        if interaction.user.id == self.owner_id:
-            return True
-        await send_error(interaction, NOT_YOURS)
-        return False
-
-    async def on_error(
-        self,
-        interaction: discord.Interaction[Any],
-        error: Exception,
-        item: discord.ui.Item[Any],
-        /,
-    ) -> None:
-        """A refused choice is explained; anything else is logged and apologised for."""
-        await report_error(interaction, error)
 
     async def apply(
         self,
