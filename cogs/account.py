@@ -9,7 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import NotAllowed, UserFacingError
+from bot.prompt import PromptError
 from bot.speed import SpeedMode
+from bot.store.guild_config import RelaxPolicy
 from bot.store.user_settings import MAX_OPTIONS
 from bot.ui.account import (
     OPTION_NAME,
@@ -33,8 +35,13 @@ from bot.ui.text import escape_prompt
 if TYPE_CHECKING:
     from bot.app import TesseraBot
     from bot.services import Services
+    from bot.store.user_settings import UserSettings
 
 RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
+TURBO_VERSION_NOTE = (
+    "Your default version is older than V5, where turbo does not run: prompts in turbo mode "
+    "need --v 5 or later (or pick a newer version in /settings)."
+)
 
 
 class AccountCog(commands.Cog, name="Account"):
@@ -59,13 +66,31 @@ class AccountCog(commands.Cog, name="Account"):
         if speed is not SpeedMode.RELAX:
             return
         config = await self.services.guild_config.get(interaction.guild_id or 0)
-        if config.relax_policy == "deny":
+        if config.relax_policy is RelaxPolicy.DENY:
             raise NotAllowed(RELAX_DENIED)
 
     async def _set_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
         await self._allow_speed(interaction, speed)
-        await self.services.user_settings.set_speed(interaction.user.id, speed)
-        await reply_privately(interaction, speed_changed_message(speed))
+        stored = await self.services.user_settings.set_speed(interaction.user.id, speed)
+        message = speed_changed_message(speed)
+        if speed is SpeedMode.TURBO and not await self._turbo_works(interaction, stored):
+            message += f"\n{TURBO_VERSION_NOTE}"
+        await reply_privately(interaction, message)
+
+    async def _turbo_works(
+        self, interaction: discord.Interaction[Any], stored: UserSettings
+    ) -> bool:
+        """Whether the member's default version (theirs, else the server's) can run turbo."""
+        config = await self.services.guild_config.get(interaction.guild_id or 0)
+        try:
+            check_defaults(
+                "--turbo",
+                below=[config.default_params, stored.default_params],
+                default_version=config.default_version,
+            )
+        except PromptError:
+            return False
+        return True
 
     @app_commands.command(name="info", description="Your speed mode, credits and jobs")
     @app_commands.guild_only()

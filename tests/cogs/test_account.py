@@ -362,3 +362,12 @@ async def test_prefer_suffix_checked_over_the_guild_and_user_defaults(world: Wor
     await world.services.user_settings.set_default_params(world.member.id, "--v 7")
     accepted = await world.answer("prefer suffix", {"text": "--q 4"})
     assert accepted.content.endswith("It is added to every /imagine.")
+
+
+async def test_turbo_warns_when_the_default_version_cannot_run_it(world: World) -> None:
+    plain = await world.answer("turbo")
+    assert "older than V5" not in plain.content
+    await world.services.guild_config.update(world.guild.id, default_version="4")
+    warned = await world.answer("turbo")
+    assert "older than V5" in warned.content
+    assert (await world.services.user_settings.get(world.member.id)).speed is SpeedMode.TURBO
