@@ -7,7 +7,6 @@ members of an exclusive group (``--v`` and ``--niji``; the speed flags), is an e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from bot.prompt import issues as codes
@@ -18,6 +17,8 @@ from bot.prompt.table import BY_CANONICAL, BY_NAME, ParamSpec
 from bot.prompt.values import read_value
 
 _RAW = BY_CANONICAL["raw"]
+# Beyond this many unknown names in one text, skip the (costly) spelling suggestions.
+_MAX_SUGGESTIONS = 20
 
 
 class Assignment(NamedTuple):
@@ -30,8 +31,7 @@ class Assignment(NamedTuple):
     origin: str | None
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     """The raw parameters of one layer and the label its messages use (None: the prompt)."""
 
     parameters: list[RawParameter]
@@ -65,6 +65,7 @@ def _resolve(
     """Each raw parameter with its table entry; unknown and rejected names are reported."""
     resolved: list[tuple[RawParameter, ParamSpec, str | None]] = []
     pending = [(raw, layer.origin) for raw in layer.parameters]
+    unknown = 0
     for raw, origin in pending:
         spec = BY_NAME.get(raw.name)
         if spec is not None:
@@ -77,7 +78,8 @@ def _resolve(
         elif raw.name in options and origin == layer.origin:
             pending.extend(_expand_option(raw, options[raw.name], origin, log))
         else:
-            suggestion = did_you_mean(raw.name)
+            unknown += 1
+            suggestion = did_you_mean(raw.name) if unknown <= _MAX_SUGGESTIONS else None
             hint = f" Did you mean {suggestion}?" if suggestion else ""
             message = f"{raw.written} is not a parameter.{hint}"
             log.error(codes.UNKNOWN_PARAMETER, message, raw.span, None, origin)

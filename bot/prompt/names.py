@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.prompt.table import BY_NAME, UNSUPPORTED, UNSUPPORTED_ALIASES, Kind
 
@@ -38,6 +39,7 @@ def _distance(left: str, right: str, limit: int) -> int:
     return previous[-1]
 
 
+@lru_cache(maxsize=1024)
 def did_you_mean(name: str) -> str | None:
     """A close known spelling for an unknown name ("--stylize", "--v 7"), if there is one."""
     glued = _NAME_WITH_NUMBER.fullmatch(name)

@@ -28,6 +28,7 @@ from bot.speed import SpeedMode
 MAX_LENGTH = 6000
 _SUFFIX = "your /prefer suffix"
 _EMPTY = scan("")
+_NO_OPTIONS: dict[str, str] = {}
 
 
 def parse_prompt(
@@ -55,11 +56,15 @@ def parse_prompt(
         Layer(suffix_scan.parameters, _SUFFIX),
         Layer(main.parameters, None),
     ]
-    custom = {
-        name.lower().removeprefix("--"): value
-        for name, value in (options or {}).items()
-        if not is_reserved_name(name)
-    }
+    custom = (
+        {
+            name.lower().removeprefix("--"): value
+            for name, value in options.items()
+            if not is_reserved_name(name)
+        }
+        if options
+        else _NO_OPTIONS
+    )
     chosen = merge([read_layer(layer, custom, log) for layer in layers if layer.parameters])
     model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
     image_urls = _image_urls(main, log)

@@ -7,13 +7,13 @@ no input makes the scan slow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 # A parameter starts at "--" or an em dash before a letter, at the start or after whitespace
 # (checked in Python: a look-behind tried at every position is slower on long texts).
-_DASH_BEFORE_LETTER = re.compile(r"(?:--|—)(?=[^\W\d_])")
-_TOKEN = re.compile(r"\S+")
+_PARAMETER = re.compile(r"(?:--|—)([^\W\d_]\S*)")
+# Image prompts: whole leading tokens written as http(s) URLs.
+_LEADING_URL = re.compile(r"\s*(https?://\S*)", re.IGNORECASE)
 _URL_PREFIX = re.compile(r"https?://", re.IGNORECASE)
 
 
@@ -30,8 +30,7 @@ class RawParameter(NamedTuple):
         return f"--{self.name}"
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """The parts of one prompt text; ``text_span`` locates the prompt text in the input."""
 
     image_urls: list[tuple[str, tuple[int, int]]]
@@ -47,39 +46,25 @@ def looks_like_url(token: str) -> bool:
 
 def scan(text: str) -> Scan:
     """Split a prompt into image URLs, text and parameters."""
-    starts = [
-        match.start()
-        for match in _DASH_BEFORE_LETTER.finditer(text)
+    found = [
+        match
+        for match in _PARAMETER.finditer(text)
         if match.start() == 0 or text[match.start() - 1].isspace()
     ]
-    body_end = starts[0] if starts else len(text)
+    body_end = found[0].start() if found else len(text)
 
     image_urls: list[tuple[str, tuple[int, int]]] = []
-    text_start = 0
-    for match in _TOKEN.finditer(text, 0, body_end):
-        if not looks_like_url(match.group()):
-            text_start = match.start()
-            break
-        image_urls.append((match.group(), match.span()))
-        text_start = match.end()
-    else:
-        text_start = body_end if image_urls else 0
+    position = 0
+    url = _LEADING_URL.match(text, 0, body_end)
+    while url is not None:
+        image_urls.append((url.group(1), url.span(1)))
+        position = url.end()
+        url = _LEADING_URL.match(text, position, body_end)
 
     parameters: list[RawParameter] = []
-    for index, start in enumerate(starts):
-        end = starts[index + 1] if index + 1 < len(starts) else len(text)
-        dash_width = 2 if text.startswith("--", start) else 1
-        chunk = text[start + dash_width : end]
-        name = _TOKEN.match(chunk)
-        name_text = name.group() if name is not None else ""
-        value = chunk[len(name_text) :]
-        stripped_end = start + dash_width + len(chunk.rstrip())
-        parameters.append(
-            RawParameter(name=name_text.lower(), value=value.strip(), span=(start, stripped_end))
-        )
-    return Scan(
-        image_urls=image_urls,
-        text=text[text_start:body_end],
-        text_span=(text_start, body_end),
-        parameters=parameters,
-    )
+    for index, match in enumerate(found):
+        end = found[index + 1].start() if index + 1 < len(found) else len(text)
+        value = text[match.end() : end]
+        span = (match.start(), match.end() + len(value.rstrip()))
+        parameters.append(RawParameter(match.group(1).lower(), value.strip(), span))
+    return Scan(image_urls, text[position:body_end], (position, body_end), parameters)

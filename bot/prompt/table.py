@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from bot.prompt.versions import NIJI_VERSIONS, VERSIONS, at_least, below, only
 
@@ -86,6 +87,11 @@ class ParamSpec:
     def target(self) -> str:
         """The ``Params`` field this parameter sets."""
         return self.field or self.name
+
+    @cached_property
+    def choice_values(self) -> frozenset[float]:
+        """The numeric values of ``choices`` (``.25`` and ``0.25`` are the same value)."""
+        return frozenset(float(choice) for choice in self.choices)
 
     @property
     def bounds(self) -> tuple[float, float]:

@@ -109,7 +109,7 @@ def _number(spec: ParamSpec, raw: RawParameter) -> Any:
         code = codes.OUT_OF_RANGE if raw.value.isdigit() else codes.INVALID_VALUE
         raise Invalid(code, _needs(spec, raw, raw.value))
     if spec.choices:
-        if value not in {float(choice) for choice in spec.choices}:
+        if value not in spec.choice_values:
             raise Invalid(codes.OUT_OF_RANGE, _needs(spec, raw, raw.value))
         return value
     low, high = spec.bounds

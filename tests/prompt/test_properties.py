@@ -174,3 +174,29 @@ def test_normalised_weights_ignore_a_common_factor(weights: list[float], factor:
         return parse_prompt(" ".join(texts)).normalized_weights()
 
     assert prompt(factor) == pytest.approx(prompt(1.0), rel=1e-6, abs=1e-9)
+
+
+ADVERSARIAL = [
+    "::" * 3000,
+    "{" * 1000,
+    "{" * 1000 + "}" * 1000,
+    "{a,b}" * 30,
+    "".join(chr(n % 32) for n in range(6000)),
+    "🎨🦆✨" * 2000,
+    "--",
+    "—",
+    "-- " * 2000,
+    "—a " * 2000,
+    "--s " * 1500,
+    "https://a.example/x.png " * 250,
+    "\u202e--ar 16:9",
+    "cat --ar " + "9" * 5000 + ":1",
+    "cat::" + "9" * 5000,
+    "cat --seed " + "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_adversarial_input_gives_a_prompt_or_a_prompt_error(text: str) -> None:
+    assert isinstance(attempt(lambda: parse_prompt(text)), Prompt | PromptError)
+    assert isinstance(attempt(lambda: expand_prompt(text)), list | PromptError)
