@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UserFacingError
-from bot.prompt import PromptError, Segment, parse_prompt
+from bot.prompt import Segment, parse_prompt
+from tests.prompt.helpers import refused
 
 URL = "https://images.example/a.png"
 URL2 = "http://images.example/b.jpg?size=large"
-
-
-def _error(text: str, **kwargs: object) -> PromptError:
-    with pytest.raises(PromptError) as caught:
-        parse_prompt(text, **kwargs)  # type: ignore[arg-type]
-    return caught.value
 
 
 @pytest.mark.parametrize(
@@ -49,7 +44,7 @@ def test_image_prompts_are_the_leading_urls(
     ],
 )
 def test_prompt_content_errors(text: str, code: str) -> None:
-    assert _error(text).code == code
+    assert refused(text).code == code
 
 
 def test_length_limit_counts_trimmed_text() -> None:
@@ -114,7 +109,7 @@ def test_segments_and_weights(text: str, segments: list[tuple[str, float]]) -> N
     ],
 )
 def test_weight_errors(text: str, code: str) -> None:
-    assert _error(text).code == code
+    assert refused(text).code == code
 
 
 def test_no_items_do_not_count_toward_the_weight_sum() -> None:
@@ -134,7 +129,7 @@ def test_relative_weights_normalise_the_same() -> None:
 
 
 def test_every_error_is_collected_in_reading_order() -> None:
-    error = _error("cat --stylze 5 --ar 1.39:1 --c 500 --motion 2 --v 6 --niji --q 9")
+    error = refused("cat --stylze 5 --ar 1.39:1 --c 500 --motion 2 --v 6 --niji --q 9")
     assert [issue.code for issue in error.issues] == [
         "unknown_parameter",
         "aspect_format",
@@ -149,8 +144,8 @@ def test_every_error_is_collected_in_reading_order() -> None:
     assert error.message.count("\n") == len(error.issues) - 1
 
 
-def test_prompt_error_is_a_user_facing_value_error() -> None:
-    error = _error("")
+def test_prompt_error_is_a_user_facing_valuerefused() -> None:
+    error = refused("")
     assert isinstance(error, UserFacingError)
     assert isinstance(error, ValueError)
 
@@ -169,7 +164,7 @@ def test_prompt_error_is_a_user_facing_value_error() -> None:
     ],
 )
 def test_unsupported_parameters_give_their_reason(name: str, reason: str) -> None:
-    error = _error(f"cat --{name}")
+    error = refused(f"cat --{name}")
     assert error.code == "unsupported_parameter"
     assert reason in error.issues[0].message
 
@@ -187,7 +182,7 @@ def test_unsupported_parameters_give_their_reason(name: str, reason: str) -> Non
     ],
 )
 def test_unknown_parameters_suggest_a_close_name(name: str, suggestion: str | None) -> None:
-    error = _error(f"cat --{name}")
+    error = refused(f"cat --{name}")
     assert error.code == "unknown_parameter"
     message = error.issues[0].message
     assert (
@@ -199,7 +194,7 @@ def test_unknown_parameters_suggest_a_close_name(name: str, suggestion: str | No
 
 def test_messages_never_echo_the_whole_prompt() -> None:
     text = "a long description of a castle " * 10 + "--c 500 --ar wide"
-    for issue in _error(text).issues:
+    for issue in refused(text).issues:
         assert "castle" not in issue.message
 
 
@@ -240,14 +235,14 @@ class TestLayers:
         assert (prompt.params.version, prompt.explicit) == ("7", frozenset())
 
     def test_issues_in_a_layer_say_where_they_come_from(self) -> None:
-        error = _error("cat", defaults={"the server defaults": "--s 5000"})
+        error = refused("cat", defaults={"the server defaults": "--s 5000"})
         assert error.issues[0].message.startswith("In the server defaults:")
         assert error.issues[0].span is None
-        suffix_error = _error("cat", suffix="--bogus")
+        suffix_error = refused("cat", suffix="--bogus")
         assert "/prefer suffix" in suffix_error.issues[0].message
 
     def test_defaults_hold_only_parameters(self) -> None:
-        assert _error("cat", defaults=["dog --s 5"]).code == "invalid_value"
+        assert refused("cat", defaults=["dog --s 5"]).code == "invalid_value"
 
     def test_image_only_prompt_ignores_default_stylize(self) -> None:
         prompt = parse_prompt(f"{URL} {URL2}", defaults=["--s 250"])
@@ -264,12 +259,12 @@ class TestCustomOptions:
         assert parse_prompt("cat --s 5", options={"s": "--s 900"}).params.stylize == 5
 
     def test_option_conflicting_with_prompt_is_a_duplicate(self) -> None:
-        error = _error("cat --mine --s 5", options={"mine": "--s 50"})
+        error = refused("cat --mine --s 5", options={"mine": "--s 50"})
         assert error.code == "duplicate_parameter"
 
     def test_bad_option_names_the_option(self) -> None:
-        error = _error("cat --mine", options={"mine": "--s 5000"})
+        error = refused("cat --mine", options={"mine": "--s 5000"})
         assert "--mine" in error.issues[0].message
 
     def test_option_with_text_is_refused(self) -> None:
-        assert _error("cat --mine", options={"mine": "dog --s 5"}).code == "invalid_value"
+        assert refused("cat --mine", options={"mine": "dog --s 5"}).code == "invalid_value"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.prompt import PromptError, parse_prompt
+from bot.prompt import parse_prompt
+from tests.prompt.helpers import assert_refused
 
 URL = "https://images.example/ref.png"
 
@@ -88,10 +89,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("text", "code", "hint"), REFUSED)
 def test_rule_broken(text: str, code: str, hint: str) -> None:
-    with pytest.raises(PromptError) as caught:
-        parse_prompt(text)
-    assert caught.value.code == code, caught.value.issues
-    assert hint in caught.value.issues[0].message
+    assert_refused(text, code, hint)
 
 
 @pytest.mark.parametrize(
