@@ -29,6 +29,7 @@ class Assignment(NamedTuple):
     written: str
     span: tuple[int, int]
     origin: str | None
+    rank: int
 
 
 class Layer(NamedTuple):
@@ -86,8 +87,10 @@ def _resolve(
     return resolved
 
 
-def read_layer(layer: Layer, options: Mapping[str, str], log: IssueLog) -> list[Assignment]:
-    """The valid assignments of one layer; duplicates and clashes inside it are reported."""
+def read_layer(
+    layer: Layer, options: Mapping[str, str], log: IssueLog, rank: int = 0
+) -> list[Assignment]:
+    """The valid assignments of one layer (higher ``rank`` wins); clashes inside it are errors."""
     assignments: list[Assignment] = []
     by_name: dict[str, Assignment] = {}
     by_group: dict[str, Assignment] = {}
@@ -97,7 +100,7 @@ def read_layer(layer: Layer, options: Mapping[str, str], log: IssueLog) -> list[
             continue
         if spec.name == "style" and value == "raw":
             spec, value = _RAW, True  # --style raw is the same parameter as --raw
-        assignment = Assignment(spec, value, raw.written, raw.span, origin)
+        assignment = Assignment(spec, value, raw.written, raw.span, origin, rank)
         earlier = by_name.get(spec.name)
         if earlier is not None:
             log.error(

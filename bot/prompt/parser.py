@@ -65,7 +65,13 @@ def parse_prompt(
         if options
         else _NO_OPTIONS
     )
-    chosen = merge([read_layer(layer, custom, log) for layer in layers if layer.parameters])
+    chosen = merge(
+        [
+            read_layer(layer, custom, log, rank)
+            for rank, layer in enumerate(layers)
+            if layer.parameters
+        ]
+    )
     model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
     image_urls = _image_urls(main, log)
     segments = _segments(main, suffix[: _body_end(suffix_scan, suffix)], model, log)
@@ -233,7 +239,8 @@ def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) 
         if name in ("version", "niji") and value is not None:
             explicit -= {"version", "niji"}
         values[name] = value
-        if value not in (None, False, []):
+        # None, False and [] mean "not set"; 0 is a value (a drawn seed can be 0).
+        if not (value is None or value is False or value == []):
             explicit.add(SpeedMode(value).value if name == "speed" else name)
     params = Params.model_validate(values)
     text = Prompt(

@@ -1,4 +1,8 @@
-"""Rules between parameters and the model: version support, ranges per model, needs, conflicts."""
+"""Rules between parameters and the model: version support, ranges per model, needs, conflicts.
+
+A parameter that came from a settings layer (defaults, suffix) and breaks a rule is left out
+with a warning, as the higher layer wins; one the user wrote in the prompt is an error.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +13,54 @@ from bot.prompt.numbers import format_number
 from bot.prompt.table import Kind, ModelRule, RangeRule
 from bot.prompt.versions import MODELS
 
-
-def _fail(log: IssueLog, assignment: Assignment, code: str, message: str) -> None:
-    log.error(code, message, assignment.span, assignment.spec.name, assignment.origin)
+Problem = tuple[str, str]
 
 
 def _unsupported_on(rule: ModelRule, model: str, shown: str) -> str:
     return f"{shown} {rule.hint}; this prompt uses {MODELS[model].label}."
 
 
-def _check_models(assignment: Assignment, model: str, log: IssueLog) -> None:
-    spec = assignment.spec
+def _model_problems(assignment: Assignment, model: str) -> list[Problem]:
+    spec, shown = assignment.spec, assignment.written
+    problems: list[Problem] = []
     if spec.models is not None and model not in spec.models.models:
-        message = _unsupported_on(spec.models, model, assignment.written)
-        _fail(log, assignment, codes.INCOMPATIBLE, message)
+        problems.append((codes.INCOMPATIBLE, _unsupported_on(spec.models, model, shown)))
     for value, rule in spec.value_models:
         if assignment.value == value and model not in rule.models:
-            shown = value if isinstance(value, str) else format_number(value)
-            message = _unsupported_on(rule, model, f"{assignment.written} {shown}")
-            _fail(log, assignment, codes.INCOMPATIBLE, message)
+            written = f"{shown} {value if isinstance(value, str) else format_number(value)}"
+            problems.append((codes.INCOMPATIBLE, _unsupported_on(rule, model, written)))
+    return problems
 
 
-def _check_others(assignment: Assignment, chosen: dict[str, Assignment], log: IssueLog) -> None:
-    spec = assignment.spec
-    if spec.needs is not None and spec.needs not in chosen:
-        message = f"{assignment.written} needs --{spec.needs} in the same prompt."
-        _fail(log, assignment, codes.INCOMPATIBLE, message)
-    for conflict in spec.conflicts:
-        other = chosen.get(conflict.parameter)
-        if other is not None and conflict.value in (None, other.value):
-            value = "" if conflict.value is None else f" {format_number(conflict.value)}"
-            message = f"{assignment.written} cannot be used with {other.written}{value}."
-            _fail(log, assignment, codes.INCOMPATIBLE, message)
+def _clashes(first: Assignment, second: Assignment) -> bool:
+    """Whether the table says ``first`` cannot be used with ``second`` (as it is written)."""
+    return any(
+        conflict.parameter == second.spec.name and conflict.value in (None, second.value)
+        for conflict in first.spec.conflicts
+    )
+
+
+def _clash_message(first: Assignment, second: Assignment) -> str:
+    # Name the value only where the rule is about one value (--q 4), not about any URL.
+    value = f" {format_number(second.value)}" if second.spec.kind is Kind.NUMBER else ""
+    return f"{first.written} cannot be used with {second.written}{value}."
+
+
+def _dependency_problems(
+    assignment: Assignment, chosen: dict[str, Assignment], *, outranked_only: bool
+) -> list[Problem]:
+    """Missing needs and conflicts (with ``outranked_only``: any clash with a higher layer)."""
+    problems: list[Problem] = []
+    needs = assignment.spec.needs
+    if needs is not None and needs not in chosen:
+        problems.append((codes.INCOMPATIBLE, f"{assignment.written} needs --{needs} as well."))
+    for other in chosen.values():
+        if outranked_only and other.rank > assignment.rank:
+            if _clashes(assignment, other) or _clashes(other, assignment):
+                problems.append((codes.INCOMPATIBLE, _clash_message(other, assignment)))
+        elif not outranked_only and _clashes(assignment, other):
+            problems.append((codes.INCOMPATIBLE, _clash_message(assignment, other)))
+    return problems
 
 
 def _ratio(text: str) -> float:
@@ -48,37 +68,73 @@ def _ratio(text: str) -> float:
     return max(width, height) / min(width, height)
 
 
-def _check_range(assignment: Assignment, model: str, log: IssueLog) -> None:
-    for rule in assignment.spec.ranges:
-        if model in rule.models:
-            _check_rule(assignment, rule, model, log)
-            return
+def _range_for(assignment: Assignment, model: str) -> RangeRule | None:
+    return next((rule for rule in assignment.spec.ranges if model in rule.models), None)
 
 
-def _check_rule(assignment: Assignment, rule: RangeRule, model: str, log: IssueLog) -> None:
+def _range_problems(assignment: Assignment, model: str) -> list[Problem]:
+    rule = _range_for(assignment, model)
+    if rule is None:
+        return []
     label, shown = MODELS[model].label, assignment.written
-    if assignment.spec.kind is not Kind.ASPECT:
-        if not rule.minimum <= assignment.value <= rule.maximum:
-            low, high = format_number(rule.minimum), format_number(rule.maximum)
-            message = f"{shown} on {label} must be from {low} to {high}."
-            _fail(log, assignment, codes.OUT_OF_RANGE, message)
-        return
-    ratio = _ratio(assignment.value)
-    if ratio > rule.maximum:
+    if assignment.spec.kind is Kind.ASPECT:
+        if _ratio(assignment.value) <= rule.maximum:
+            return []
         most = format_number(rule.maximum)
         message = f"{shown} on {label} goes from 1:{most} to {most}:1; {assignment.value} is wider."
-        _fail(log, assignment, codes.OUT_OF_RANGE, message)
-    elif rule.warn_above is not None and ratio > rule.warn_above:
-        beyond = f"{format_number(rule.warn_above)}:1"
-        # A warning is part of the Prompt: it names the canonical flag, not the alias written.
-        shown = f"--{assignment.spec.flag}"
-        message = f"{shown} {assignment.value} is beyond {beyond}: extreme ratios are experimental."
-        log.warn(codes.EXPERIMENTAL_ASPECT, message, assignment.span, "ar", assignment.origin)
+        return [(codes.OUT_OF_RANGE, message)]
+    if rule.minimum <= assignment.value <= rule.maximum:
+        return []
+    low, high = format_number(rule.minimum), format_number(rule.maximum)
+    return [(codes.OUT_OF_RANGE, f"{shown} on {label} must be from {low} to {high}.")]
+
+
+def _problems(
+    assignment: Assignment, chosen: dict[str, Assignment], model: str, *, outranked_only: bool
+) -> list[Problem]:
+    return [
+        *_model_problems(assignment, model),
+        *_dependency_problems(assignment, chosen, outranked_only=outranked_only),
+        *_range_problems(assignment, model),
+    ]
+
+
+def _leave_out_unfit_settings(chosen: dict[str, Assignment], model: str, log: IssueLog) -> None:
+    """Drop settings-layer parameters that break a rule, until none does."""
+    while True:
+        unfit = [
+            (assignment, problems[0][1])
+            for assignment in chosen.values()
+            if assignment.origin is not None
+            for problems in [_problems(assignment, chosen, model, outranked_only=True)]
+            if problems
+        ]
+        if not unfit:
+            return
+        for assignment, reason in unfit:
+            chosen.pop(assignment.spec.name, None)
+            message = f"{reason} {assignment.written} was left out."
+            log.warn(codes.DEFAULT_IGNORED, message, None, assignment.spec.name, assignment.origin)
+
+
+def _aspect_warning(assignment: Assignment, model: str, log: IssueLog) -> None:
+    rule = _range_for(assignment, model)
+    if rule is None or rule.warn_above is None or _ratio(assignment.value) <= rule.warn_above:
+        return
+    # A warning is part of the Prompt: it names the canonical flag, not the alias written.
+    beyond = f"{format_number(rule.warn_above)}:1"
+    message = (
+        f"--{assignment.spec.flag} {assignment.value} is beyond {beyond}: "
+        "extreme ratios are experimental."
+    )
+    log.warn(codes.EXPERIMENTAL_ASPECT, message, assignment.span, "ar", assignment.origin)
 
 
 def check_rules(chosen: dict[str, Assignment], model: str, log: IssueLog) -> None:
-    """Report every broken rule of the table for this model and set of parameters."""
+    """Leave out unfit settings, then report every broken rule of the table as an error."""
+    _leave_out_unfit_settings(chosen, model, log)
     for assignment in chosen.values():
-        _check_models(assignment, model, log)
-        _check_others(assignment, chosen, log)
-        _check_range(assignment, model, log)
+        for code, message in _problems(assignment, chosen, model, outranked_only=False):
+            log.error(code, message, assignment.span, assignment.spec.name, assignment.origin)
+        if assignment.spec.kind is Kind.ASPECT:
+            _aspect_warning(assignment, model, log)

@@ -244,6 +244,38 @@ class TestLayers:
     def test_defaults_hold_only_parameters(self) -> None:
         assert refused("cat", defaults=["dog --s 5"]).code == "invalid_value"
 
+    @pytest.mark.parametrize(
+        ("text", "defaults", "suffix", "left_out"),
+        [
+            ("cat", "--sw 200", "", "sw"),
+            (f"cat --oref {URL}", "", "--relax", "relax"),
+            (f"cat --oref {URL}", "--q 4", "", "quality"),
+            ("cat --v 4", "--w 100", "", "weird"),
+            ("cat --v 4", "--ar 3:1", "", "ar"),
+            ("cat --v 6", "--draft --exp 5", "", "draft"),
+        ],
+    )
+    def test_settings_that_break_a_rule_are_left_out(
+        self, text: str, defaults: str, suffix: str, left_out: str
+    ) -> None:
+        prompt = parse_prompt(text, defaults=[defaults], suffix=suffix)
+        assert left_out not in prompt.explicit
+        assert "default_ignored" in [warning.code for warning in prompt.warnings]
+        assert all(warning.span is None for warning in prompt.warnings)
+
+    @pytest.mark.parametrize(
+        ("text", "defaults", "suffix"),
+        [
+            ("cat --draft", "--v 6", ""),
+            ("cat --cw 5", "", f"--cref {URL}"),
+            ("cat", "", f"--oref {URL} --relax"),
+        ],
+    )
+    def test_rules_broken_by_what_the_user_wrote_stay_errors(
+        self, text: str, defaults: str, suffix: str
+    ) -> None:
+        assert refused(text, defaults=[defaults], suffix=suffix).code == "incompatible"
+
     def test_image_only_prompt_ignores_default_stylize(self) -> None:
         prompt = parse_prompt(f"{URL} {URL2}", defaults=["--s 250"])
         assert "stylize" not in prompt.explicit

@@ -74,6 +74,18 @@ class TestWithParams:
         assert "seed" in prompt.explicit
         assert prompt.to_prompt() == "cat --ar 3:2 --seed 1234"
 
+    @pytest.mark.parametrize(("field", "text"), [("seed", "cat --seed 0"), ("chaos", "cat --c 0")])
+    def test_zero_is_a_value(self, field: str, text: str) -> None:
+        assert parse_prompt("cat").with_params(**{field: 0}).to_prompt() == text
+
+    def test_flags_set_and_cleared(self) -> None:
+        prompt = parse_prompt("cat --tile").with_params(tile=False, raw=True)
+        assert (prompt.params.tile, prompt.params.raw, prompt.to_prompt()) == (
+            False,
+            True,
+            "cat --raw",
+        )
+
     def test_new_seed_replaces_old(self) -> None:
         prompt = parse_prompt("cat --seed 1").with_params(seed=2)
         assert prompt.to_prompt() == "cat --seed 2"
