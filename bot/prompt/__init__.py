@@ -10,7 +10,16 @@ from bot.prompt.issues import PromptError, PromptIssue
 from bot.prompt.parser import MAX_LENGTH, parse_prompt
 from bot.prompt.prompt import Params, Prompt, Segment
 from bot.prompt.suggest import suggest
-from bot.prompt.table import PARAMETERS, UNSUPPORTED, Kind, ParamSpec, is_reserved_name
+from bot.prompt.table import (
+    BY_NAME as PARAMETERS_BY_NAME,
+)
+from bot.prompt.table import (
+    PARAMETERS,
+    UNSUPPORTED,
+    Kind,
+    ParamSpec,
+    is_reserved_name,
+)
 from bot.prompt.versions import DEFAULT_VERSION, NIJI_VERSIONS, VERSIONS
 
 __all__ = [
@@ -18,6 +27,7 @@ __all__ = [
     "MAX_LENGTH",
     "NIJI_VERSIONS",
     "PARAMETERS",
+    "PARAMETERS_BY_NAME",
     "UNSUPPORTED",
     "VERSIONS",
     "Kind",

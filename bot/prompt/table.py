@@ -77,6 +77,7 @@ class ParamSpec:
     conflicts: tuple[Conflict, ...] = ()
     group: str | None = None
     suggestions: tuple[str, ...] = ()
+    signed: bool = True
 
     @property
     def flag(self) -> str:
@@ -225,6 +226,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         minimum=0,
         maximum=4294967295,
         default="random",
+        signed=False,
     ),
     ParamSpec(
         "stop",

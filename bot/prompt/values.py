@@ -95,7 +95,7 @@ def _bounded_integer(spec: ParamSpec, raw: RawParameter, text: str) -> int:
     if value is None:
         code = codes.OUT_OF_RANGE if text.lstrip("-").isdigit() else codes.INVALID_VALUE
         raise Invalid(code, _needs(spec, raw, text))
-    if spec.name == "seed" and text.startswith("-"):
+    if not spec.signed and text.startswith("-"):
         raise Invalid(codes.INVALID_VALUE, f"{raw.written} needs {describe(spec)}, without a sign.")
     low, high = spec.bounds
     if not low <= value <= high:
