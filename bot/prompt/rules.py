@@ -1,7 +1,8 @@
 """Rules between parameters and the model: version support, ranges per model, needs, conflicts.
 
-A parameter that came from a settings layer (defaults, suffix) and breaks a rule is left out
-with a warning, as the higher layer wins; one the user wrote in the prompt is an error.
+A settings parameter (defaults, suffix) that breaks a rule only because of a higher layer
+(the model or a clashing parameter written above it) is left out with a warning: the higher
+layer wins. Any other broken rule, including one inside a single layer, is an error.
 """
 
 from __future__ import annotations
@@ -46,14 +47,18 @@ def _clash_message(first: Assignment, second: Assignment) -> str:
     return f"{first.written} cannot be used with {second.written}{value}."
 
 
-def _dependency_problems(
+def _needs_problems(assignment: Assignment, chosen: dict[str, Assignment]) -> list[Problem]:
+    needs = assignment.spec.needs
+    if needs is None or needs in chosen:
+        return []
+    return [(codes.INCOMPATIBLE, f"{assignment.written} needs --{needs} as well.")]
+
+
+def _conflict_problems(
     assignment: Assignment, chosen: dict[str, Assignment], *, outranked_only: bool
 ) -> list[Problem]:
-    """Missing needs and conflicts (with ``outranked_only``: any clash with a higher layer)."""
+    """Conflicts it declares; with ``outranked_only``, any clash with a higher layer instead."""
     problems: list[Problem] = []
-    needs = assignment.spec.needs
-    if needs is not None and needs not in chosen:
-        problems.append((codes.INCOMPATIBLE, f"{assignment.written} needs --{needs} as well."))
     for other in chosen.values():
         if outranked_only and other.rank > assignment.rank:
             if _clashes(assignment, other) or _clashes(other, assignment):
@@ -89,24 +94,38 @@ def _range_problems(assignment: Assignment, model: str) -> list[Problem]:
     return [(codes.OUT_OF_RANGE, f"{shown} on {label} must be from {low} to {high}.")]
 
 
-def _problems(
-    assignment: Assignment, chosen: dict[str, Assignment], model: str, *, outranked_only: bool
-) -> list[Problem]:
+def _problems(assignment: Assignment, chosen: dict[str, Assignment], model: str) -> list[Problem]:
+    """Every rule this parameter breaks."""
     return [
         *_model_problems(assignment, model),
-        *_dependency_problems(assignment, chosen, outranked_only=outranked_only),
+        *_needs_problems(assignment, chosen),
+        *_conflict_problems(assignment, chosen, outranked_only=False),
         *_range_problems(assignment, model),
     ]
 
 
+def _outranked(assignment: Assignment, chosen: dict[str, Assignment], model: str) -> list[Problem]:
+    """The rules this parameter breaks because of something a higher layer chose."""
+    problems = _conflict_problems(assignment, chosen, outranked_only=True)
+    if _model_rank(chosen) > assignment.rank:
+        problems += [*_model_problems(assignment, model), *_range_problems(assignment, model)]
+    return problems
+
+
+def _model_rank(chosen: dict[str, Assignment]) -> int:
+    """The layer that chose the model (-1: the built-in default version)."""
+    chooser = chosen.get("version") or chosen.get("niji")
+    return -1 if chooser is None else chooser.rank
+
+
 def _leave_out_unfit_settings(chosen: dict[str, Assignment], model: str, log: IssueLog) -> None:
-    """Drop settings-layer parameters that break a rule, until none does."""
+    """Drop settings-layer parameters that a higher layer makes break a rule, until none does."""
     while True:
         unfit = [
             (assignment, problems[0][1])
             for assignment in chosen.values()
             if assignment.origin is not None
-            for problems in [_problems(assignment, chosen, model, outranked_only=True)]
+            for problems in [_outranked(assignment, chosen, model)]
             if problems
         ]
         if not unfit:
@@ -134,7 +153,7 @@ def check_rules(chosen: dict[str, Assignment], model: str, log: IssueLog) -> Non
     """Leave out unfit settings, then report every broken rule of the table as an error."""
     _leave_out_unfit_settings(chosen, model, log)
     for assignment in chosen.values():
-        for code, message in _problems(assignment, chosen, model, outranked_only=False):
+        for code, message in _problems(assignment, chosen, model):
             log.error(code, message, assignment.span, assignment.spec.name, assignment.origin)
         if assignment.spec.kind is Kind.ASPECT:
             _aspect_warning(assignment, model, log)

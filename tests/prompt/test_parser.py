@@ -247,12 +247,12 @@ class TestLayers:
     @pytest.mark.parametrize(
         ("text", "defaults", "suffix", "left_out"),
         [
-            ("cat", "--sw 200", "", "sw"),
             (f"cat --oref {URL}", "", "--relax", "relax"),
             (f"cat --oref {URL}", "--q 4", "", "quality"),
             ("cat --v 4", "--w 100", "", "weird"),
             ("cat --v 4", "--ar 3:1", "", "ar"),
             ("cat --v 6", "--draft --exp 5", "", "draft"),
+            ("cat", "--draft", "--v 6", "draft"),
         ],
     )
     def test_settings_that_break_a_rule_are_left_out(
@@ -267,6 +267,8 @@ class TestLayers:
         ("text", "defaults", "suffix"),
         [
             ("cat --draft", "--v 6", ""),
+            ("cat", "--sw 200", ""),
+            ("cat", "--v 6.1 --q 4", ""),
             ("cat --cw 5", "", f"--cref {URL}"),
             ("cat", "", f"--oref {URL} --relax"),
         ],
