@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
+from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
 from bot.observability.health import database_and_gateway_check
 from bot.observability.metrics import Metrics
@@ -62,6 +63,7 @@ class Runtime:
         self._subscription: Subscription | None = None
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._logged_in = False
 
     @property
     def services(self) -> Services:
@@ -156,9 +158,7 @@ class Runtime:
         """Start every service and the bot in a task; returns at once (tests, ``start``)."""
         await self.open()
         services = self.services
-        token = self.settings.discord.token
-        if token is None:
-            raise RuntimeError("no Discord token: set TESSERA_DISCORD__TOKEN")
+        token = self._token()
         if self.settings.provider.webhook_host is not None:
             self._receiver = WebhookReceiver(self.settings.provider, services.dispatcher.notify)
             await self._receiver.start()
@@ -171,9 +171,8 @@ class Runtime:
         self._feed = asyncio.create_task(self.board.follow(self._subscription), name="status-feed")
         if self._run_dispatcher:
             await services.dispatcher.start()
-        self._runner = asyncio.create_task(
-            self.bot.start(token.get_secret_value()), name="discord-bot"
-        )
+        self._logged_in = True
+        self._runner = asyncio.create_task(self.bot.start(token), name="discord-bot")
 
     async def settle(self) -> None:
         """Run the dispatcher until idle and apply every status edit (tests, benchmarks)."""
@@ -186,22 +185,23 @@ class Runtime:
     async def sync_commands(self, guild_id: int | None = None) -> int:
         """Log in, publish the slash commands (globally or to one guild), and log out."""
         await self.open()
-        token = self.settings.discord.token
-        if token is None:
-            raise RuntimeError("no Discord token: set TESSERA_DISCORD__TOKEN")
+        token = self._token()
         try:
-            await self.bot.login(token.get_secret_value())
+            self._logged_in = True
+            await self.bot.login(token)
             return await self.bot.sync_commands(guild_id)
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Stop everything in the reverse order of ``start``; safe to call twice."""
-        if self._bot is not None:
+        if self._bot is not None and self._logged_in:
+            # discord.py's sharded client cannot close before it has logged in.
             await self._bot.close()
+        self._logged_in = False
         if self._runner is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            # What ended the bot (a refused token...) is start()'s to report, not close()'s.
+            await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
         if self._subscription is not None:
             self._subscription.close()
@@ -227,6 +227,12 @@ class Runtime:
             self._database = None
         self._services = None
         self._bot = None
+
+    def _token(self) -> str:
+        token = self.settings.discord.token
+        if token is None:
+            raise ConfigError(["discord.token: missing (set TESSERA_DISCORD__TOKEN)"])
+        return token.get_secret_value()
 
     async def _start_observability(self) -> None:
         database = self._database
