@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import discord
 
 from bot.cli.check import Severity, probe_provider
 from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report
-from bot.cli.token import token_problem
+from bot.cli.token import TOKEN_ENV, token_problem
 from bot.observability.logging import configure_logging, settings_secrets
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
 log = logging.getLogger(__name__)
+
+RuntimeFactory = Callable[[Settings], "Runtime"]
+REFUSED_TOKEN = f"discord.token: Discord refused the token; reset it and update {TOKEN_ENV}"
+
+
+def _default_runtime(settings: Settings) -> Runtime:
+    # Imported here so that check, invite and migrate work without loading every service.
+    from bot.runtime import Runtime
+
+    return Runtime(settings)
 
 
 def _settings_for_discord(args: argparse.Namespace) -> Settings | None:
@@ -24,7 +42,7 @@ def _settings_for_discord(args: argparse.Namespace) -> Settings | None:
         return None
     token = settings.discord.token.get_secret_value() if settings.discord.token else None
     problem = token_problem(token)
-    if token is None or problem is not None:
+    if problem is not None:
         print(f"configuration error:\n  {problem}", file=sys.stderr)
         return None
     configure_logging(settings.logging, secrets=settings_secrets(settings))
@@ -37,43 +55,54 @@ def run_command(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_CONFIG
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(_serve_until_signalled(settings))
+    except discord.LoginFailure:
+        print(f"configuration error:\n  {REFUSED_TOKEN}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         log.info("interrupted")
     return EXIT_OK
 
 
-async def serve(settings: Settings) -> None:
-    """Start the runtime and keep it running until it stops or SIGTERM/SIGINT arrives."""
+async def _serve_until_signalled(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # SIGTERM (docker stop) gets the same orderly shutdown as Ctrl+C.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await serve(settings, stop=stop)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    runtime_factory: RuntimeFactory = _default_runtime,
+) -> None:
+    """Run the bot until it stops by itself or ``stop`` is set; always closes the runtime."""
     finding = await probe_provider(settings.provider, wait=settings.provider.connect_timeout)
     if finding.severity is Severity.ERROR:
         log.warning("%s; starting anyway: jobs wait and the provider is retried", finding.message)
-    # Imported here so that check, invite and migrate work without the Discord stack loaded.
-    from bot.runtime import Runtime
-
-    runtime = Runtime(settings)
-    _cancel_on_signals()
+    runtime = runtime_factory(settings)
+    running = asyncio.create_task(runtime.start(), name="tessera-runtime")
+    stopping = asyncio.create_task(stop.wait(), name="tessera-stop")
     try:
-        await runtime.start()
-    except asyncio.CancelledError:
-        log.info("stopping on a signal")
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done():
+            log.info("stopping")
     finally:
-        await runtime.close()
-        log.info("stopped")
-
-
-def _cancel_on_signals() -> None:
-    # SIGTERM (docker stop) gets the same orderly shutdown as Ctrl+C: cancel, then close.
-    task = asyncio.current_task()
-    if task is None:
-        return
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+        stopping.cancel()
         try:
-            loop.add_signal_handler(signum, task.cancel)
-        except (NotImplementedError, RuntimeError):
-            # Not on the main thread or not a Unix loop: Ctrl+C still raises KeyboardInterrupt.
-            return
+            await runtime.close()
+        finally:
+            if not running.done():
+                running.cancel()
+            # Re-raise what ended the runtime (a refused token, a database error), if anything:
+            # it explains more than a failure to close what never fully started.
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        log.info("stopped")
 
 
 def sync_command(args: argparse.Namespace) -> int:
@@ -81,15 +110,19 @@ def sync_command(args: argparse.Namespace) -> int:
     settings = _settings_for_discord(args)
     if settings is None:
         return EXIT_CONFIG
-    count = asyncio.run(sync(settings, args.guild))
+    try:
+        count = asyncio.run(sync(settings, args.guild))
+    except discord.LoginFailure:
+        print(f"configuration error:\n  {REFUSED_TOKEN}", file=sys.stderr)
+        return EXIT_CONFIG
     where = f"to guild {args.guild}" if args.guild else "globally (may take up to an hour)"
     print(f"published {count} command(s) {where}")
     return EXIT_OK
 
 
-async def sync(settings: Settings, guild_id: int | None) -> int:
+async def sync(
+    settings: Settings, guild_id: int | None, *, runtime_factory: RuntimeFactory = _default_runtime
+) -> int:
     """Log in without connecting to the gateway and publish the command tree."""
-    from bot.runtime import Runtime
-
     # The runtime loads the cogs (so the tree is complete), logs in, syncs and closes.
-    return await Runtime(settings).sync_commands(guild_id)
+    return await runtime_factory(settings).sync_commands(guild_id)
