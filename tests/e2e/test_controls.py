@@ -1,13 +1,10 @@
-"""Quota, relax, cancel, Info, permissions, confirmation and autocomplete, end to end."""
+"""Quota, relax, cancel and Info, end to end."""
 
 from __future__ import annotations
 
-import discord
-
 from bot.jobs import JobState
 from bot.speed import SpeedMode
-from tests.e2e.conftest import World
-from tests.e2e.test_imagine import job_id_of
+from tests.e2e.world import World, job_id_of
 
 
 async def test_quota_refusal_then_a_moderator_raises_the_allowance(world: World) -> None:
@@ -88,65 +85,3 @@ async def test_info_is_for_the_owner_only(world: World) -> None:
     other = world.discord.add_member(world.guild, "bob")
     theirs = await world.answer_of(await world.press(result, "info", other))
     assert "Only the person" in theirs.embeds[0]["description"]
-
-
-async def test_missing_channel_permissions_are_reported_before_charging(world: World) -> None:
-    locked = world.discord.add_channel(
-        world.guild, "locked", bot_denied=discord.Permissions(attach_files=True)
-    )
-    record = await world.discord.invoke_slash(
-        world.guild, locked, world.member.user, "imagine", {"prompt": "a cat"}
-    )
-    answer = await world.answer_of(record)
-    assert answer.ephemeral
-    assert "Attach Files" in answer.embeds[0]["description"]
-    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
-
-
-async def test_many_jobs_ask_for_confirmation(world: World) -> None:
-    record = await world.discord.invoke_slash(
-        world.guild,
-        world.channel,
-        world.member.user,
-        "imagine",
-        {"prompt": "a {red, green, blue} kite --repeat 2"},
-    )
-    question = await world.answer_of(record)
-    assert "**6 jobs** (6 credits in total)" in question.content
-    assert world.statuses() == []
-    [confirm, _] = question.custom_ids()
-    press = await world.discord.invoke_component(question, confirm, world.member.user)
-    await press.response()
-    await world.discord.wait_until(lambda: len(record.followups) >= 2)
-    assert len(world.statuses()) == 6
-
-
-async def test_declining_the_confirmation_queues_nothing(world: World) -> None:
-    record = await world.discord.invoke_slash(
-        world.guild,
-        world.channel,
-        world.member.user,
-        "imagine",
-        {"prompt": "a {red, green, blue} kite --repeat 2"},
-    )
-    question = await world.answer_of(record)
-    [_, decline] = question.custom_ids()
-    press = await world.discord.invoke_component(question, decline, world.member.user)
-    await press.response()
-    await world.discord.wait_until(lambda: "Nothing was queued" in question.content)
-    assert world.statuses() == []
-    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
-
-
-async def test_prompt_autocomplete_suggests_parameters(world: World) -> None:
-    record = await world.discord.invoke_autocomplete(
-        world.guild,
-        world.channel,
-        world.member.user,
-        "imagine",
-        {"prompt": "a fox --a"},
-        focused="prompt",
-    )
-    answer = await record.response()
-    choices = answer.data["choices"]
-    assert {"name": "a fox --ar", "value": "a fox --ar"} in choices

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.jobs import JobState
-from tests.e2e.conftest import World, make_settings, running
-from tests.e2e.test_imagine import GRID_BUTTONS, job_id_of, tokens
+from tests.e2e.world import GRID_BUTTONS, World, job_id_of, make_settings, running, tokens
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 

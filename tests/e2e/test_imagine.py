@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import discord
 
 from bot.jobs import JobState
-from tests.e2e.conftest import World
-
-GRID_BUTTONS = ["u1", "u2", "u3", "u4", "reroll", "v1", "v2", "v3", "v4", "info"]
-
-
-def job_id_of(custom_ids: list[str]) -> int:
-    match = re.fullmatch(r"job:(\d+):\w+", custom_ids[0])
-    assert match is not None
-    return int(match.group(1))
-
-
-def tokens(custom_ids: list[str]) -> list[str]:
-    return [custom_id.split(":")[2] for custom_id in custom_ids]
+from tests.e2e.world import GRID_BUTTONS, World, job_id_of, tokens
 
 
 async def test_imagine_posts_status_then_result_with_grid_buttons(world: World) -> None:
@@ -79,19 +65,3 @@ async def test_upscale_variation_and_reroll_buttons(world: World) -> None:
     assert "u1" not in single
     assert single[-1] == "info"
     assert {"vary_subtle", "vary_strong", "zoom_out_2x"} <= set(single)
-
-
-async def test_invalid_prompt_is_refused_ephemerally_and_nothing_is_stored(world: World) -> None:
-    answer = await world.imagine("a fox --ar 1.39:1 --stylze 100")
-    assert answer.ephemeral
-    text = answer.embeds[0]["description"]
-    assert "`--ar 1.39:1`" in text
-    assert "139:100" in text
-    assert "--stylize" in text
-    assert world.proxy.submissions == []
-    assert world.statuses() == []
-    jobs = await world.runtime.services.jobs.user_jobs(
-        guild_id=world.guild.id, user_id=world.member.user.id, active_only=False
-    )
-    assert jobs == []
-    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.runtime import Runtime
-from tests.e2e.conftest import EXTENSIONS, make_settings
+from tests.e2e.world import EXTENSIONS, make_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 

@@ -1,0 +1,91 @@
+"""The /imagine cog: refusals before anything is queued, confirmation and autocomplete.
+
+These run the real bot and services against the fakes, with the fixtures of the
+end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from tests.e2e.world import World, discord_fake, proxy, world
+
+__all__ = ["discord_fake", "proxy", "world"]
+
+
+async def test_invalid_prompt_is_refused_ephemerally_and_nothing_is_stored(world: World) -> None:
+    answer = await world.imagine("a fox --ar 1.39:1 --stylze 100")
+    assert answer.ephemeral
+    text = answer.embeds[0]["description"]
+    assert "`--ar 1.39:1`" in text
+    assert "139:100" in text
+    assert "--stylize" in text
+    assert world.proxy.submissions == []
+    assert world.statuses() == []
+    jobs = await world.runtime.services.jobs.user_jobs(
+        guild_id=world.guild.id, user_id=world.member.user.id, active_only=False
+    )
+    assert jobs == []
+    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
+
+
+async def test_missing_channel_permissions_are_reported_before_charging(world: World) -> None:
+    locked = world.discord.add_channel(
+        world.guild, "locked", bot_denied=discord.Permissions(attach_files=True)
+    )
+    record = await world.discord.invoke_slash(
+        world.guild, locked, world.member.user, "imagine", {"prompt": "a cat"}
+    )
+    answer = await world.answer_of(record)
+    assert answer.ephemeral
+    assert "Attach Files" in answer.embeds[0]["description"]
+    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
+
+
+async def test_many_jobs_ask_for_confirmation(world: World) -> None:
+    record = await world.discord.invoke_slash(
+        world.guild,
+        world.channel,
+        world.member.user,
+        "imagine",
+        {"prompt": "a {red, green, blue} kite --repeat 2"},
+    )
+    question = await world.answer_of(record)
+    assert "**6 jobs** (6 credits in total)" in question.content
+    assert world.statuses() == []
+    [confirm, _] = question.custom_ids()
+    press = await world.discord.invoke_component(question, confirm, world.member.user)
+    await press.response()
+    await world.discord.wait_until(lambda: len(record.followups) >= 2)
+    assert len(world.statuses()) == 6
+
+
+async def test_declining_the_confirmation_queues_nothing(world: World) -> None:
+    record = await world.discord.invoke_slash(
+        world.guild,
+        world.channel,
+        world.member.user,
+        "imagine",
+        {"prompt": "a {red, green, blue} kite --repeat 2"},
+    )
+    question = await world.answer_of(record)
+    [_, decline] = question.custom_ids()
+    press = await world.discord.invoke_component(question, decline, world.member.user)
+    await press.response()
+    await world.discord.wait_until(lambda: "Nothing was queued" in question.content)
+    assert world.statuses() == []
+    assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
+
+
+async def test_prompt_autocomplete_suggests_parameters(world: World) -> None:
+    record = await world.discord.invoke_autocomplete(
+        world.guild,
+        world.channel,
+        world.member.user,
+        "imagine",
+        {"prompt": "a fox --a"},
+        focused="prompt",
+    )
+    answer = await record.response()
+    choices = answer.data["choices"]
+    assert {"name": "a fox --ar", "value": "a fox --ar"} in choices
