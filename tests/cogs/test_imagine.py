@@ -6,9 +6,12 @@ end-to-end tests.
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from tests.e2e.world import World, discord_fake, proxy, world
+from tests.fakes.discord import FakeMessage
 
 __all__ = ["discord_fake", "proxy", "world"]
 
@@ -42,7 +45,8 @@ async def test_missing_channel_permissions_are_reported_before_charging(world: W
     assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
 
 
-async def test_many_jobs_ask_for_confirmation(world: World) -> None:
+async def ask_for_six_jobs(world: World) -> tuple[Any, FakeMessage]:
+    """Run an /imagine that expands to six jobs; return the record and the question."""
     record = await world.discord.invoke_slash(
         world.guild,
         world.channel,
@@ -50,7 +54,11 @@ async def test_many_jobs_ask_for_confirmation(world: World) -> None:
         "imagine",
         {"prompt": "a {red, green, blue} kite --repeat 2"},
     )
-    question = await world.answer_of(record)
+    return record, await world.answer_of(record)
+
+
+async def test_many_jobs_ask_for_confirmation(world: World) -> None:
+    record, question = await ask_for_six_jobs(world)
     assert "**6 jobs** (6 credits in total)" in question.content
     assert world.statuses() == []
     [confirm, _] = question.custom_ids()
@@ -61,14 +69,7 @@ async def test_many_jobs_ask_for_confirmation(world: World) -> None:
 
 
 async def test_declining_the_confirmation_queues_nothing(world: World) -> None:
-    record = await world.discord.invoke_slash(
-        world.guild,
-        world.channel,
-        world.member.user,
-        "imagine",
-        {"prompt": "a {red, green, blue} kite --repeat 2"},
-    )
-    question = await world.answer_of(record)
+    _, question = await ask_for_six_jobs(world)
     [_, decline] = question.custom_ids()
     press = await world.discord.invoke_component(question, decline, world.member.user)
     await press.response()
