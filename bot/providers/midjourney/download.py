@@ -37,7 +37,10 @@ async def fetch_image(
 ) -> tuple[bytes, str]:
     """The body and content type of an image URL; at most ``cap`` bytes are read."""
     try:
-        async with asyncio.timeout(time_limit), client.stream("GET", url) as response:
+        async with (
+            asyncio.timeout(time_limit),
+            client.stream("GET", url, follow_redirects=True) as response,
+        ):
             if response.status_code >= 500:
                 raise ProviderUnavailable("The image host is unavailable; try again later.")
             if response.status_code != 200:

@@ -39,8 +39,6 @@ def _task_list(body: Any) -> list[TaskState]:
     # Some vendors wrap the list in a submit-style envelope.
     if isinstance(body, Mapping):
         body = body.get("result", body.get("data"))
-    if body is None:
-        return []
     if not isinstance(body, list):
         raise ProviderUnavailable(MALFORMED_MESSAGE)
     return parse_task_list(body)
@@ -123,19 +121,21 @@ class StatusReader:
 
     async def lookup_state(self, state: str) -> TaskState | Lookup:
         """The task whose ``state`` is this value, ``ABSENT``, or ``UNKNOWN`` (cannot tell)."""
-        if self._batch_paths:
-            # trueai's condition search; servers that ignore the field answer with no task
-            # or with every task, and both are filtered below.
-            reply = await self._http.call(
-                "POST", self._batch_paths[0], body={"state": state}, idempotent=True
-            )
-            if reply.status < 400:
-                matches = [t for t in _task_list(reply.body) if t.state == state]
-                if (task := _prefer_live(matches)) is not None:
-                    return task
+        if self._batch_paths and (task := await self._search_by_condition(state)) is not None:
+            return task
         reply = await self._http.call("GET", "task/list", idempotent=True)
         if reply.status >= 400:
             return Lookup.UNKNOWN
         matches = [t for t in _task_list(reply.body) if t.state == state]
         task = _prefer_live(matches)
         return task if task is not None else Lookup.ABSENT
+
+    async def _search_by_condition(self, state: str) -> TaskState | None:
+        # trueai's condition search; servers that ignore the field answer with no task, with
+        # every task or with a refusal, and all of those fall through to the full list.
+        reply = await self._http.call(
+            "POST", self._batch_paths[0], body={"state": state}, idempotent=True
+        )
+        if reply.status >= 400 or not isinstance(reply.body, list):
+            return None
+        return _prefer_live([t for t in _task_list(reply.body) if t.state == state])

@@ -64,7 +64,8 @@ def build_client(
             keepalive_expiry=KEEPALIVE_SECONDS,
         ),
         transport=transport,
-        follow_redirects=True,
+        # A redirect would carry the mj-api-secret header to wherever it points.
+        follow_redirects=False,
     )
 
 
@@ -156,6 +157,10 @@ class ProxyHttp:
             raise _Failure(UNAVAILABLE_MESSAGE, exc, reached=True) from exc
         if response.status_code >= 500:
             log.warning("provider answered %s to %s %s", response.status_code, method, _path(url))
+            raise _Failure(UNAVAILABLE_MESSAGE, None, reached=True)
+        if response.is_redirect:
+            # Usually http vs https in provider.base_url; not followed (the secret would go too).
+            log.warning("provider redirected %s %s; check provider.base_url", method, _path(url))
             raise _Failure(UNAVAILABLE_MESSAGE, None, reached=True)
         try:
             return Reply(response.status_code, _decode(response))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import FailureKind, ProviderBusy, ProviderError, ProviderRejected
+from bot.errors import (
+    FailureKind,
+    ProviderBusy,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from bot.providers.base import (
     Action,
     ActionRequest,
@@ -399,3 +405,36 @@ async def test_poll_interval_speeds_up_while_tasks_move_and_slows_while_they_wai
     waiting = provider.suggested_poll_interval
     assert moving == pytest.approx(0.5)
     assert waiting == pytest.approx(2.0)
+
+
+async def test_stalled_task_stops_moving_and_polling_slows(
+    provider: MidjourneyProxyProvider, fake: FakeMidjourneyProxy
+) -> None:
+    task_id = (await provider.submit_imagine(imagine())).task_id
+    await fake.advance(task_id)
+    fake.stall(task_id)
+    intervals = []
+    for _ in range(4):
+        await fake.advance(task_id)
+        state = (await provider.fetch_many([task_id]))[task_id]
+        assert state.progress == 25
+        intervals.append(provider.suggested_poll_interval)
+    assert intervals == sorted(intervals)
+    assert intervals[-1] > intervals[0]
+
+
+async def test_redirects_are_not_followed_with_the_secret(make_provider: ProviderFactory) -> None:
+    import httpx
+
+    seen_hosts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen_hosts.append(request.url.host)
+        return httpx.Response(302, headers={"location": "http://elsewhere.test/mj/task/list"})
+
+    provider = make_provider(
+        "http://proxy.test/mj", api_secret="k", transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(ProviderUnavailable):
+        await provider.fetch_many(["1"])
+    assert set(seen_hosts) == {"proxy.test"}

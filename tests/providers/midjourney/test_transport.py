@@ -201,21 +201,28 @@ async def test_submit_answer_without_a_task_id_is_an_error(make_provider: Provid
         ([{"status": "SUCCESS"}, {"id": "B", "status": "SUCCESS"}], {"B": 100}),
         ({"code": 1, "result": [{"id": "C", "status": "NOT_START"}]}, {"C": 0}),
         ([{"id": "D", "status": "WEIRD", "progress": None}], {"D": 0}),
-        (None, {}),
+        ([], {}),
     ],
     ids=["percent", "missing-id", "enveloped", "unknown-status", "empty"],
 )
 async def test_odd_status_answers(
     make_provider: ProviderFactory, payload: object, expected: dict[str, int]
 ) -> None:
-    body = json.dumps(payload).encode() if payload is not None else b""
+    body = json.dumps(payload).encode()
     provider = make_provider(BASE, transport=mock(lambda _: httpx.Response(200, content=body)))
     states = await provider.fetch_many(["A", "B", "C", "D"])
     assert {k: v.progress for k, v in states.items()} == expected
 
 
-async def test_non_list_status_answer_is_unavailable(make_provider: ProviderFactory) -> None:
-    provider = make_provider(BASE, transport=mock(lambda _: httpx.Response(200, json="nope")))
+@pytest.mark.parametrize(
+    "response",
+    [httpx.Response(200, json="nope"), httpx.Response(200), httpx.Response(400, text="no")],
+    ids=["string", "empty-body", "client-error"],
+)
+async def test_unusable_status_answer_is_unavailable_not_forgotten(
+    make_provider: ProviderFactory, response: httpx.Response
+) -> None:
+    provider = make_provider(BASE, transport=mock(lambda _: response))
     with pytest.raises(ProviderUnavailable):
         await provider.fetch_many(["A"])
 
