@@ -39,7 +39,13 @@ class Metrics:
             "tessera_guilds", "Guilds the bot is a member of.", registry=self.registry
         )
         self.jobs = Gauge(
-            "tessera_jobs", "Jobs in the database, per state.", ["state"], registry=self.registry
+            "tessera_jobs", "Unfinished jobs, per state.", ["state"], registry=self.registry
+        )
+        self.jobs_finished = Counter(
+            "tessera_jobs_finished",
+            "Jobs that reached a final state since start-up, per state.",
+            ["state"],
+            registry=self.registry,
         )
         self.provider_latency = Histogram(
             "tessera_provider_request_seconds",
@@ -78,6 +84,10 @@ class Metrics:
         self.jobs.clear()
         for state, count in counts.items():
             self.jobs.labels(state=state).set(count)
+
+    def count_job_finished(self, state: str) -> None:
+        """Record one job reaching a final state (succeeded, failed, cancelled)."""
+        self.jobs_finished.labels(state=state).inc()
 
     def observe_provider_call(
         self, operation: str, seconds: float, *, error_kind: str | None = None
