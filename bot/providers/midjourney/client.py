@@ -202,11 +202,6 @@ class MidjourneyProxyProvider:
             ),
         )
 
-    async def probe(self) -> Capabilities:
-        """Learn which optional endpoints the server has (harmless calls), for start-up."""
-        await self._status.fetch_many(["0"])
-        return self.capabilities
-
     async def aclose(self) -> None:
         """Close the connection pool (when this provider created it)."""
         await self._http.aclose()
