@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import discord
-from bot.ui.errors import send_error
 
 from bot.errors import NotAllowed, UserFacingError
 from bot.providers.base import Action
 from bot.ui.actions import CANCEL, INFO, parse_token
 from bot.ui.channel import require_channel_permissions
+from bot.ui.errors import send_error
 from bot.ui.status import info_embed, refund_note
 
 if TYPE_CHECKING:

@@ -1,5 +1,8 @@
-"""Fixtures of the end-to-end tests (defined in ``tests.e2e.world``, shared with cog tests)."""
+"""Fixtures of the end-to-end tests, defined in ``tests.e2e.world`` (shared with cog tests).
 
-from tests.e2e.world import discord_fake, proxy, world
+``make_settings`` is re-exported too: other cog tests import it from here.
+"""
 
-__all__ = ["discord_fake", "proxy", "world"]
+from tests.e2e.world import discord_fake, make_settings, proxy, world
+
+__all__ = ["discord_fake", "make_settings", "proxy", "world"]
