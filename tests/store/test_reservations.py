@@ -1,4 +1,3 @@
-
 from bot.store.database import Database
 from bot.store.reservations import ReservationRepository, ReservationState
 
