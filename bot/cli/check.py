@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.cli.token import token_problem
+from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
 from bot.settings import ProviderSettings, Settings
 from bot.store.database import sqlite_path
@@ -99,8 +99,7 @@ def database_finding(url: str) -> Finding:
 
 def offline_findings(settings: Settings) -> list[Finding]:
     """Findings that need no network: the token's shape and the database location."""
-    token = settings.discord.token.get_secret_value() if settings.discord.token else None
-    problem = token_problem(token)
+    problem = token_problem(token_of(settings))
     token_finding = (
         Finding(Severity.ERROR, problem)
         if problem

@@ -11,7 +11,7 @@ import httpx
 
 from bot.cli.check import Severity, run_check
 from bot.cli.invite import PERMISSION_REASONS, SCOPES, invite_url, required_permissions
-from bot.cli.token import application_id_from_token, token_problem
+from bot.cli.token import application_id_from_token, token_of, token_problem
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.store.database import Database
@@ -21,21 +21,27 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
-def load_or_report(args: argparse.Namespace, *, err: TextIO | None = None) -> Settings | None:
+def report_problems(problems: list[str], *, out: TextIO | None = None) -> int:
+    """Print configuration problems, one per line, under one heading; the exit status."""
+    stream = out if out is not None else sys.stderr
+    print("configuration error:", file=stream)
+    for problem in problems:
+        print(f"  {problem}", file=stream)
+    return EXIT_CONFIG
+
+
+def load_or_report(args: argparse.Namespace, *, out: TextIO | None = None) -> Settings | None:
     """The settings, or None after printing one line per configuration problem."""
     try:
         return load_settings(args.config)
     except ConfigError as exc:
-        out = err if err is not None else sys.stderr
-        print("configuration error:", file=out)
-        for problem in exc.problems:
-            print(f"  {problem}", file=out)
+        report_problems(exc.problems, out=out)
         return None
 
 
 def check_command(args: argparse.Namespace) -> int:
     """Validate the configuration and reach the provider; 1 if anything is wrong."""
-    settings = load_or_report(args, err=sys.stdout)
+    settings = load_or_report(args, out=sys.stdout)
     if settings is None:
         return EXIT_CONFIG
     findings = asyncio.run(run_check(settings, offline=args.offline, wait=args.timeout))
@@ -56,11 +62,10 @@ def invite_command(args: argparse.Namespace) -> int:
         settings = load_or_report(args)
         if settings is None:
             return EXIT_CONFIG
-        token = settings.discord.token.get_secret_value() if settings.discord.token else None
+        token = token_of(settings)
         problem = token_problem(token)
         if token is None or problem is not None:
-            print(f"{problem}\n(or pass --application-id)", file=sys.stderr)
-            return EXIT_CONFIG
+            return report_problems([str(problem), "(or pass --application-id)"])
         application_id = application_id_from_token(token)
     print(invite_url(application_id, guild_id=args.guild))
     print(f"scopes: {' '.join(SCOPES)}")
@@ -78,8 +83,7 @@ def migrate_command(args: argparse.Namespace) -> int:
     try:
         applied = asyncio.run(_migrate(settings.database.url))
     except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return EXIT_CONFIG
+        return report_problems(exc.problems)
     for name in applied:
         print(f"applied {name}")
     print(f"{len(applied)} migration(s) applied" if applied else "the database is up to date")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
 
 DESCRIPTION = "Tessera: a self-hosted, Midjourney-style image bot for Discord."
 EPILOG = (
@@ -13,40 +17,44 @@ EPILOG = (
 )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+def _positive(convert: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type: ``convert`` the text, and refuse zero and negative numbers."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+_positive_int = _positive(int)
+_positive_float = _positive(float)
+
+
+def _add_config_option(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=default,
+        help="the TOML settings file (default: $TESSERA_CONFIG or config/tessera.toml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; ``command`` is None when no subcommand was given (meaning ``run``)."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION, epilog=EPILOG)
+    _add_config_option(parser, default=None)
+    # Subcommands accept --config too, without overwriting one given before the subcommand.
+    # (A separate action: argparse shares parent actions, defaults included, by reference.)
     config = argparse.ArgumentParser(add_help=False)
-    config.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        default=argparse.SUPPRESS,
-        help="the TOML settings file (default: $TESSERA_CONFIG or config/tessera.toml)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description=DESCRIPTION, epilog=EPILOG, parents=[config]
-    )
-    parser.set_defaults(command=None, config=None)
+    _add_config_option(config, default=argparse.SUPPRESS)
+    parser.set_defaults(command=None)
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
     commands.add_parser(

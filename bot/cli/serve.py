@@ -7,15 +7,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.cli.check import Severity, probe_provider
-from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report
-from bot.cli.token import TOKEN_ENV, token_problem
+from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report, report_problems
+from bot.cli.token import TOKEN_ENV, token_of, token_problem
 from bot.observability.logging import configure_logging, settings_secrets
 from bot.settings import Settings
 
@@ -40,10 +39,9 @@ def _settings_for_discord(args: argparse.Namespace) -> Settings | None:
     settings = load_or_report(args)
     if settings is None:
         return None
-    token = settings.discord.token.get_secret_value() if settings.discord.token else None
-    problem = token_problem(token)
+    problem = token_problem(token_of(settings))
     if problem is not None:
-        print(f"configuration error:\n  {problem}", file=sys.stderr)
+        report_problems([problem])
         return None
     configure_logging(settings.logging, secrets=settings_secrets(settings))
     return settings
@@ -57,8 +55,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve_until_signalled(settings))
     except discord.LoginFailure:
-        print(f"configuration error:\n  {REFUSED_TOKEN}", file=sys.stderr)
-        return EXIT_CONFIG
+        return report_problems([REFUSED_TOKEN])
     except KeyboardInterrupt:
         log.info("interrupted")
     return EXIT_OK
@@ -113,8 +110,7 @@ def sync_command(args: argparse.Namespace) -> int:
     try:
         count = asyncio.run(sync(settings, args.guild))
     except discord.LoginFailure:
-        print(f"configuration error:\n  {REFUSED_TOKEN}", file=sys.stderr)
-        return EXIT_CONFIG
+        return report_problems([REFUSED_TOKEN])
     where = f"to guild {args.guild}" if args.guild else "globally (may take up to an hour)"
     print(f"published {count} command(s) {where}")
     return EXIT_OK

@@ -9,9 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 TOKEN_ENV = "TESSERA_DISCORD__TOKEN"  # noqa: S105 (a variable name, not a secret)
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def token_of(settings: Settings) -> str | None:
+    """The configured token's value, or None when it is not set."""
+    token = settings.discord.token
+    return None if token is None else token.get_secret_value()
 
 
 def token_problem(token: str | None) -> str | None:
