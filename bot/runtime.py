@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
@@ -31,6 +31,7 @@ from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordDeliverer
 
 if TYPE_CHECKING:
+    from bot.jobs import JobEvent
     from bot.jobs.events import Subscription
     from bot.providers.base import ImageProvider
     from bot.settings import Settings
@@ -112,6 +113,7 @@ class Runtime:
             jobs,
             edit_interval=settings.discord.progress_edit_interval,
             unit=settings.quota.unit_name,
+            on_edit=self.metrics.count_discord_edit,
         )
         deliverer = DiscordDeliverer(
             board, provider, jobs, max_upload_bytes=settings.discord.max_upload_bytes
@@ -168,7 +170,7 @@ class Runtime:
             await self._start_observability()
         # Subscribe before the dispatcher starts so that no event is missed.
         self._subscription = services.events.subscribe()
-        self._feed = asyncio.create_task(self.board.follow(self._subscription), name="status-feed")
+        self._feed = asyncio.create_task(self._follow(self._subscription), name="status-feed")
         if self._run_dispatcher:
             await services.dispatcher.start()
         self._logged_in = True
@@ -179,8 +181,17 @@ class Runtime:
         await self.services.dispatcher.drain()
         if self._subscription is not None:
             for event in self._subscription.pending():
-                self.board.show(event.job)
+                self._on_event(event)
         await self.board.flush()
+
+    async def _follow(self, events: AsyncIterator[JobEvent]) -> None:
+        async for event in events:
+            self._on_event(event)
+
+    def _on_event(self, event: JobEvent) -> None:
+        self.board.show(event.job)
+        if event.job.state.terminal:
+            self.metrics.count_job_finished(event.job.state.value)
 
     async def sync_commands(self, guild_id: int | None = None) -> int:
         """Log in, publish the slash commands (globally or to one guild), and log out."""
@@ -228,6 +239,10 @@ class Runtime:
         self._services = None
         self._bot = None
 
+    async def _refresh_metrics(self) -> None:
+        if self._bot is not None:
+            self.metrics.set_guild_count(len(self._bot.guilds))
+
     def _token(self) -> str:
         token = self.settings.discord.token
         if token is None:
@@ -246,5 +261,6 @@ class Runtime:
             health_check=database_and_gateway_check(
                 database, lambda: bot.is_ready() and not bot.is_closed()
             ),
+            refresh=self._refresh_metrics,
         )
         await self._observability.start()

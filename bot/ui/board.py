@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,7 +22,7 @@ from bot.ui.text import NO_MENTIONS
 from bot.ui.updater import EditThrottle
 
 if TYPE_CHECKING:
-    from bot.jobs import Job, JobEvent, JobService
+    from bot.jobs import Job, JobService
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,12 @@ class StatusBoard:
         unit: str = "credits",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_edit: Callable[[str], None] | None = None,
     ) -> None:
         self._jobs = jobs
         self._unit = unit
+        # Told "ok" or "failed" after each status edit (the runtime counts them in metrics).
+        self._on_edit = on_edit or (lambda outcome: None)
         self._client: discord.Client | None = None
         self._edits: EditThrottle[Job] = EditThrottle(
             self._apply, interval=edit_interval, clock=clock, sleep=sleep
@@ -92,11 +95,6 @@ class StatusBoard:
             return
         self._edits.push(job.id, job, final=job.state.terminal)
 
-    async def follow(self, events: AsyncIterator[JobEvent]) -> None:
-        """Consume job events until the stream ends, keeping status messages current."""
-        async for event in events:
-            self.show(event.job)
-
     async def flush(self) -> None:
         """Wait until every pending status edit has been applied."""
         await self._edits.flush()
@@ -117,9 +115,15 @@ class StatusBoard:
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.NotFound:
+            self._on_edit("failed")
             self._edits.forget(job_id)
             if final and job.state is not JobState.SUCCEEDED:
                 await self._repost(job)
+            return
+        except discord.HTTPException:
+            self._on_edit("failed")
+            raise
+        self._on_edit("ok")
 
     async def _repost(self, job: Job) -> None:
         """The status message was deleted: say how the job ended in a new line."""

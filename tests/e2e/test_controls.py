@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import JobState
 from bot.speed import SpeedMode
-from tests.e2e.world import World, job_id_of
+from tests.e2e.world import World, job_id_of, tokens
 
 
 async def test_quota_refusal_then_a_moderator_raises_the_allowance(world: World) -> None:
@@ -85,3 +85,50 @@ async def test_info_is_for_the_owner_only(world: World) -> None:
     other = world.discord.add_member(world.guild, "bob")
     theirs = await world.answer_of(await world.press(result, "info", other))
     assert "Only the person" in theirs.embeds[0]["description"]
+
+
+async def test_cancel_a_running_job_stops_it_at_the_provider(world: World) -> None:
+    await world.imagine("a spinning top")
+    [status] = world.statuses()
+    await world.runtime.settle()
+    [task] = world.proxy.tasks.values()
+    note = await world.answer_of(await world.press(status, "cancel"))
+    assert note.content.startswith("Cancelled job #")
+    await world.runtime.settle()
+    assert world.proxy.count(f"/task/{task.id}/cancel") == 1
+    assert "(Cancelled." in status.content
+    await world.proxy.complete_all()
+    await world.runtime.settle()
+    assert [m for m in world.discord.messages.values() if m.attachments] == []
+
+
+async def test_draft_grids_offer_enhance(world: World) -> None:
+    await world.imagine("a rough sketch --draft")
+    await world.run_jobs()
+    result = await world.result_for(lambda m: True)
+    assert tokens(result.custom_ids())[-2:] == ["enhance", "info"]
+
+
+async def test_owner_only_button_policy(world: World) -> None:
+    await world.runtime.services.guild_config.update(world.guild.id, button_policy="owner")
+    await world.imagine("a private garden")
+    await world.run_jobs()
+    result = await world.result_for(lambda m: True)
+    other = world.discord.add_member(world.guild, "carol")
+    press = await world.press(result, "u1", other)
+    # The press was deferred (silently): the refusal is a followup only the presser sees.
+    refused = await world.discord.wait_until(lambda: next(iter(press.followups), None))
+    assert refused.ephemeral
+    assert "only the person who made a job" in refused.embeds[0]["description"]
+    assert world.statuses() == []
+
+
+async def test_metrics_count_finished_jobs_and_status_edits(world: World) -> None:
+    await world.imagine("a counted cloud")
+    await world.run_jobs()
+    await world.result_for(lambda m: True)
+    registry = world.runtime.metrics.registry
+    assert registry.get_sample_value("tessera_jobs_finished_total", {"state": "succeeded"}) == 1
+    edits = registry.get_sample_value("tessera_discord_message_edits_total", {"outcome": "ok"})
+    assert edits is not None
+    assert edits >= 1
