@@ -83,9 +83,7 @@ class ImagineCog(commands.Cog):
             prompts=prompts,
             speed=speed,
         )
-        board = board_of(services)
-        for job in jobs:
-            await board.announce(job)
+        await board_of(services).announce_all(jobs)
         try:
             await interaction.followup.send(_queued_note(jobs), ephemeral=True)
         except discord.HTTPException:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -88,6 +88,16 @@ class StatusBoard:
         if current.state is not JobState.QUEUED:
             self.show(current)
         return message.id
+
+    async def announce_all(self, jobs: Sequence[Job]) -> None:
+        """Announce each job; if the channel refuses, cancel (and refund) the rest too."""
+        for position, job in enumerate(jobs):
+            try:
+                await self.announce(job)
+            except NotAllowed:
+                for rest in jobs[position + 1 :]:
+                    await self._jobs.cancel(rest.id, user_id=rest.user_id, moderator=True)
+                raise
 
     def show(self, job: Job) -> None:
         """Render ``job``'s state onto its status message (throttled, latest wins)."""

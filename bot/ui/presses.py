@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import NotAllowed, UserFacingError
+from bot.errors import NotAllowed
 from bot.providers.base import Action
 from bot.ui.actions import CANCEL, INFO, parse_token
 from bot.ui.channel import require_channel_permissions
-from bot.ui.errors import send_error
+from bot.ui.errors import report_error
 from bot.ui.status import info_embed, refund_note
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def role_ids(user: discord.User | discord.Member) -> list[int]:
 
 
 async def handle_press(interaction: discord.Interaction[Any], job_id: int, token: str) -> None:
-    """Run a job button press; refusals become an ephemeral error for the presser only."""
+    """Run a job button press; refusals (and bugs) become an ephemeral note for the presser."""
     try:
         decoded = parse_token(token)
         if decoded is None:
@@ -48,8 +48,9 @@ async def handle_press(interaction: discord.Interaction[Any], job_id: int, token
             await _cancel(interaction, job_id)
         elif decoded.action is not None:
             await _run_action(interaction, job_id, decoded.action, decoded.index)
-    except UserFacingError as exc:
-        await send_error(interaction, exc.message)
+    except Exception as exc:
+        # Button callbacks bypass the command tree's handler: report here, the same way.
+        await report_error(interaction, exc)
 
 
 async def _show_info(interaction: discord.Interaction[Any], job_id: int) -> None:

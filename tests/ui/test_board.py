@@ -146,3 +146,12 @@ async def test_jobs_without_a_status_message_are_not_edited() -> None:
     board.show(make_job(state=JobState.RUNNING, progress=50))
     await board.flush()
     assert channel.edits == []
+
+
+async def test_a_refused_channel_cancels_every_remaining_job() -> None:
+    channel = Channel(send_error=http_error(discord.Forbidden, 403, 50013))
+    jobs = Jobs(make_job())
+    batch = [make_job(id=1), make_job(id=2), make_job(id=3)]
+    with pytest.raises(NotAllowed):
+        await board_for(channel, jobs).announce_all(batch)
+    assert jobs.cancelled == [1, 2, 3]
