@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-import discord
 from aiohttp import web
 
-from tests.fakes.discord import models, payloads
+from tests.fakes.discord import payloads
 from tests.fakes.discord.actions import InteractionActions
 from tests.fakes.discord.gateway import GUILD_MESSAGES_INTENT, Gateway
 from tests.fakes.discord.limits import EditBucket, InjectedLimit
@@ -33,19 +32,17 @@ from tests.fakes.discord.models import (
     FakeAttachment,
     FakeChannel,
     FakeGuild,
-    FakeMember,
     FakeMessage,
-    FakeRole,
     FakeUser,
-    Overwrite,
     new_snowflake,
 )
 from tests.fakes.discord.rest import rest_routes
 from tests.fakes.discord.webhooks import webhook_routes
 from tests.fakes.discord.wire import DiscordError, RequestRecord, UploadedFile, logging_middleware
+from tests.fakes.discord.world import WorldBuilding
 
 
-class FakeDiscord(InteractionActions):
+class FakeDiscord(WorldBuilding, InteractionActions):
     """A Discord REST API + gateway on 127.0.0.1 that a real discord.py client can log in to."""
 
     def __init__(
@@ -194,106 +191,6 @@ class FakeDiscord(InteractionActions):
     def requests_to(self, method: str, route: str) -> list[RequestRecord]:
         """Logged requests for one route template, e.g. "/channels/{channel_id}/messages"."""
         return [r for r in self.requests if r.method == method and r.route == route]
-
-    # -- building the world ------------------------------------------------------------------
-
-    def add_user(self, name: str, *, locale: str = "en-US") -> FakeUser:
-        user = FakeUser(new_snowflake(), name, locale=locale)
-        self.users[user.id] = user
-        return user
-
-    def add_guild(self, name: str = "Guild", *, owner: FakeUser | None = None) -> FakeGuild:
-        """A guild with @everyone, the bot as a member (with a "Tessera" role) and an owner."""
-        owner = owner or self.add_user(f"{name}-owner")
-        guild = FakeGuild(new_snowflake(), name, owner_id=owner.id)
-        guild.roles.append(FakeRole(guild.id, "@everyone", models.DEFAULT_EVERYONE))
-        bot_role = self.add_role(guild, self.bot_user.name, models.BOT_PERMISSIONS)
-        guild.members[self.bot_user.id] = FakeMember(self.bot_user, [bot_role])
-        guild.members[owner.id] = FakeMember(owner)
-        self.guilds[guild.id] = guild
-        self._announce("GUILD_CREATE", lambda: payloads.guild(guild, joined=True))
-        return guild
-
-    def add_role(
-        self, guild: FakeGuild, name: str, permissions: int | discord.Permissions = 0
-    ) -> FakeRole:
-        role = FakeRole(
-            new_snowflake(), name, models.permission_value(permissions), len(guild.roles)
-        )
-        guild.roles.append(role)
-        return role
-
-    def add_member(
-        self,
-        guild: FakeGuild,
-        user: FakeUser | str,
-        *,
-        roles: Iterable[FakeRole] = (),
-        permissions: int | discord.Permissions | None = None,
-    ) -> FakeMember:
-        """Add a member; ``permissions`` gives them a role of their own with those permissions."""
-        the_user = self.add_user(user) if isinstance(user, str) else user
-        member = FakeMember(the_user, list(roles))
-        if permissions is not None:
-            member.roles.append(self.add_role(guild, f"{the_user.name}-role", permissions))
-        guild.members[the_user.id] = member
-        return member
-
-    def add_moderator(self, guild: FakeGuild, name: str = "moderator") -> FakeMember:
-        """A member with manage_guild (what Tessera's moderator commands require)."""
-        return self.add_member(guild, name, permissions=discord.Permissions(manage_guild=True))
-
-    def add_channel(
-        self,
-        guild: FakeGuild,
-        name: str = "general",
-        *,
-        bot_denied: int | discord.Permissions = 0,
-    ) -> FakeChannel:
-        """A text channel; ``bot_denied`` lists permissions an overwrite denies the bot."""
-        channel = FakeChannel(new_snowflake(), name, guild.id, position=len(guild.channels))
-        denied = models.permission_value(bot_denied)
-        if denied:
-            channel.overwrites.append(Overwrite(self.bot_user.id, is_member=True, deny=denied))
-        guild.channels.append(channel)
-        self.channels[channel.id] = channel
-        self._announce("CHANNEL_CREATE", lambda: payloads.channel(channel))
-        return channel
-
-    def set_overwrite(
-        self,
-        channel: FakeChannel,
-        target: FakeRole | FakeMember | FakeUser,
-        *,
-        allow: int | discord.Permissions = 0,
-        deny: int | discord.Permissions = 0,
-    ) -> None:
-        is_member = not isinstance(target, FakeRole)
-        channel.overwrites = [o for o in channel.overwrites if o.target_id != target.id]
-        overwrite = Overwrite(
-            target.id, is_member, models.permission_value(allow), models.permission_value(deny)
-        )
-        channel.overwrites.append(overwrite)
-        self._announce("CHANNEL_UPDATE", lambda: payloads.channel(channel))
-
-    def add_attachment(
-        self, filename: str, data: bytes, content_type: str = "image/png"
-    ) -> FakeAttachment:
-        """A user-uploaded file, for an ATTACHMENT command option."""
-        attachment_id = new_snowflake()
-        url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
-        attachment = FakeAttachment(attachment_id, filename, data, content_type, url)
-        self._attachments[attachment_id] = attachment
-        return attachment
-
-    def guild_of(self, channel: FakeChannel) -> FakeGuild | None:
-        return self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
-
-    def bot_permissions(self, channel: FakeChannel) -> int:
-        guild = self.guild_of(channel)
-        if guild is None:
-            return models.BOT_PERMISSIONS
-        return guild.permissions_in(channel, guild.members[self.bot_user.id])
 
     # -- faults ------------------------------------------------------------------------------
 
