@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -96,23 +96,22 @@ class CanaryCog(commands.Cog):
     @app_commands.command(name="slow", description="Answer after the test lets go")
     async def slow(self, interaction: discord.Interaction[TesseraBot]) -> None:
         await self.release.wait()
-        try:
-            await interaction.response.send_message("too late?")
-        except discord.HTTPException as exc:
-            self.outcome.set_result(exc)
-            return
-        self.outcome.set_result("sent")
+        await self._settle(interaction.response.send_message("too late?"))
 
     @app_commands.command(name="later", description="Defer, then follow up when let go")
     async def later(self, interaction: discord.Interaction[TesseraBot]) -> None:
         await interaction.response.defer()
         await self.release.wait()
+        await self._settle(interaction.followup.send("result"))
+
+    async def _settle(self, answer: Awaitable[Any]) -> None:
+        """Record how Discord took ``answer``: "sent", or the HTTP error it raised."""
         try:
-            await interaction.followup.send("result")
+            await answer
         except discord.HTTPException as exc:
             self.outcome.set_result(exc)
-            return
-        self.outcome.set_result("sent")
+        else:
+            self.outcome.set_result("sent")
 
 
 async def setup(bot: TesseraBot) -> None:

@@ -184,8 +184,9 @@ def test_channel_permissions_follow_discords_overwrite_order() -> None:
         assert guild.permissions_in(channel, admin) == discord.Permissions.all().value
 
 
+@pytest.mark.usefixtures("bot")
 async def test_posting_where_the_bot_may_not_send_is_missing_permissions(
-    fake: FakeDiscord, guild: FakeGuild, alice: FakeMember, probe: Probe, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, alice: FakeMember, probe: Probe
 ) -> None:
     closed = fake.add_channel(
         guild, "read-only", bot_denied=discord.Permissions(send_messages=True)
@@ -201,13 +202,9 @@ async def test_posting_where_the_bot_may_not_send_is_missing_permissions(
     assert [m for m in closed.messages if not m.ephemeral] == []
 
 
+@pytest.mark.usefixtures("bot")
 async def test_editing_a_deleted_message_is_unknown_message(
-    fake: FakeDiscord,
-    guild: FakeGuild,
-    channel: FakeChannel,
-    alice: FakeMember,
-    probe: Probe,
-    bot: Any,
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, probe: Probe
 ) -> None:
     await fake.invoke_slash(guild, channel, alice.user, "post")
     async with asyncio.timeout(10):
@@ -220,8 +217,9 @@ async def test_editing_a_deleted_message_is_unknown_message(
     assert caught.value.code == 10008
 
 
+@pytest.mark.usefixtures("bot")
 async def test_uploads_keep_their_bytes_and_an_edit_replaces_them(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     record = await fake.invoke_slash(guild, channel, alice.user, "upload")
     await record.response()
@@ -233,8 +231,9 @@ async def test_uploads_keep_their_bytes_and_an_edit_replaces_them(
         assert await got.read() == b"two"
 
 
+@pytest.mark.usefixtures("bot")
 async def test_an_upload_over_the_limit_is_refused_and_recorded(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     fake.upload_limit = 2
 
@@ -247,8 +246,9 @@ async def test_an_upload_over_the_limit_is_refused_and_recorded(
     assert channel.messages == []
 
 
+@pytest.mark.usefixtures("bot")
 async def test_ephemeral_messages_are_not_reachable_through_the_channel(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     record = await fake.invoke_slash(guild, channel, alice.user, "post")
     await record.response()
@@ -261,13 +261,9 @@ async def test_ephemeral_messages_are_not_reachable_through_the_channel(
         assert (got.status, (await got.json())["code"]) == (404, 10008)
 
 
+@pytest.mark.usefixtures("bot")
 async def test_select_values_and_a_modal_round_trip(
-    fake: FakeDiscord,
-    guild: FakeGuild,
-    channel: FakeChannel,
-    alice: FakeMember,
-    probe: Probe,
-    bot: Any,
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, probe: Probe
 ) -> None:
     offer = await fake.invoke_slash(guild, channel, alice.user, "pick")
     await offer.response()
@@ -286,8 +282,9 @@ async def test_select_values_and_a_modal_round_trip(
     assert await probe.modal == "hi"
 
 
+@pytest.mark.usefixtures("bot")
 async def test_autocomplete_answers_with_choices(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     record = await fake.invoke_autocomplete(
         guild, channel, alice.user, "style", {"name": "sc"}, focused="name"
@@ -298,13 +295,9 @@ async def test_autocomplete_answers_with_choices(
     assert callback.data["choices"] == [{"name": "scenic", "value": "scenic"}]
 
 
+@pytest.mark.usefixtures("bot")
 async def test_subcommand_groups_and_member_options_reach_the_right_command(
-    fake: FakeDiscord,
-    guild: FakeGuild,
-    channel: FakeChannel,
-    alice: FakeMember,
-    probe: Probe,
-    bot: Any,
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, probe: Probe
 ) -> None:
     moderator = fake.add_moderator(guild)
 
@@ -316,8 +309,9 @@ async def test_subcommand_groups_and_member_options_reach_the_right_command(
         assert await probe.subcommand == ("alice", 12)
 
 
+@pytest.mark.usefixtures("bot")
 async def test_callbacks_and_webhooks_follow_discords_rules(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     record = await fake.invoke_slash(guild, channel, alice.user, "style", {"name": "raw"})
     assert (await record.response()).accepted
@@ -341,8 +335,9 @@ async def test_callbacks_and_webhooks_follow_discords_rules(
     assert record.webhook_errors == [50027]
 
 
+@pytest.mark.usefixtures("bot")
 async def test_a_dropped_gateway_resumes_and_interactions_still_arrive(
-    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, bot: Any
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember
 ) -> None:
     await fake.drop_gateway()
     await fake.wait_until(lambda: any(s.resumes for s in fake.gateway.connected))
@@ -355,8 +350,9 @@ async def test_a_dropped_gateway_resumes_and_interactions_still_arrive(
     assert len(fake.gateway.sessions) == 1
 
 
+@pytest.mark.usefixtures("bot")
 async def test_a_guild_created_while_connected_is_dispatched(
-    fake: FakeDiscord, probe: Probe, bot: Any
+    fake: FakeDiscord, probe: Probe
 ) -> None:
     late = fake.add_guild("Late guild")
 
