@@ -21,6 +21,8 @@ from bot.store.database import sqlite_path
 # Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
 # the request changes nothing on it.
 PROBE_TASK_ID = "tessera-check"
+# Bind addresses meaning "every interface": nobody can connect to them as written.
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 (recognised here, not bound)
 SECRET_ENV = "TESSERA_PROVIDER__API_SECRET"  # noqa: S105 (a variable name, not a secret)
 
 
@@ -97,15 +99,33 @@ def database_finding(url: str) -> Finding:
     return Finding(Severity.OK, f"database: {path}")
 
 
+def webhook_finding(settings: ProviderSettings) -> Finding | None:
+    """A warning when the hook URL given to the provider would point at a wildcard address."""
+    if settings.webhook_host is None or settings.webhook_public_url is not None:
+        return None
+    if settings.webhook_host in WILDCARD_HOSTS:
+        return Finding(
+            Severity.WARNING,
+            f"provider.webhook_public_url: not set, so the provider would be told to call "
+            f"{settings.webhook_host!r} port {settings.webhook_port}, which it cannot reach; "
+            "set it to the address the provider sees (polling still works meanwhile)",
+        )
+    return None
+
+
 def offline_findings(settings: Settings) -> list[Finding]:
-    """Findings that need no network: the token's shape and the database location."""
+    """Findings that need no network: the token, the database location, the webhook."""
     problem = token_problem(token_of(settings))
     token_finding = (
         Finding(Severity.ERROR, problem)
         if problem
         else Finding(Severity.OK, "discord.token: well formed")
     )
-    return [token_finding, database_finding(settings.database.url)]
+    findings = [token_finding, database_finding(settings.database.url)]
+    webhook = webhook_finding(settings.provider)
+    if webhook is not None:
+        findings.append(webhook)
+    return findings
 
 
 async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:

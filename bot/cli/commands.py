@@ -9,7 +9,7 @@ from typing import TextIO
 
 import httpx
 
-from bot.cli.check import Severity, run_check
+from bot.cli.check import WILDCARD_HOSTS, Severity, run_check
 from bot.cli.invite import PERMISSION_REASONS, SCOPES, invite_url, required_permissions
 from bot.cli.token import application_id_from_token, token_of, token_problem
 from bot.errors import ConfigError
@@ -119,6 +119,6 @@ def health_command(args: argparse.Namespace) -> int:
 
 def _loopback_if_wildcard(host: str) -> str:
     # A wildcard bind address is reachable on loopback from the same host or container.
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104
+    if host in WILDCARD_HOSTS:
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host

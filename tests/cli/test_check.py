@@ -10,7 +10,14 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.cli import main
-from bot.cli.check import Finding, Severity, database_finding, probe_provider, public_url
+from bot.cli.check import (
+    Finding,
+    Severity,
+    database_finding,
+    probe_provider,
+    public_url,
+    webhook_finding,
+)
 from bot.settings import ProviderSettings
 from tests.cli.conftest import TOKEN
 
@@ -224,3 +231,35 @@ def test_check_reports_every_configuration_problem_and_exits_2(
     assert any("provider.core_size: unknown setting" in line for line in problems)
     assert any("scheduler.relax_share" in line for line in problems)
     assert TOKEN not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "warned"),
+    [
+        (None, None, False),
+        ("0.0.0.0", None, True),
+        ("::", None, True),
+        ("0.0.0.0", "http://tessera:8787", False),
+        ("10.0.0.5", None, False),
+    ],
+)
+def test_webhook_on_a_wildcard_address_needs_a_public_url(
+    host: str | None, public_url: str | None, warned: bool
+) -> None:
+    finding = webhook_finding(ProviderSettings(webhook_host=host, webhook_public_url=public_url))
+    if warned:
+        assert finding is not None
+        assert finding.severity is Severity.WARNING
+        assert finding.message.startswith("provider.webhook_public_url: not set")
+    else:
+        assert finding is None
+
+
+def test_a_warning_does_not_fail_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_PROVIDER__WEBHOOK_HOST", "0.0.0.0")
+    assert main(["check", "--offline"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith("warning: provider.webhook_public_url: not set")
