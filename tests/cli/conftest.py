@@ -1,8 +1,10 @@
 import base64
-import os
 from pathlib import Path
 
 import pytest
+
+# The settings tests' autouse fixture: clears TESSERA_* and DISCORD_TOKEN, hides the TOML file.
+from tests.test_settings import _clean_env  # noqa: F401
 
 APPLICATION_ID = 123456789012345678
 TOKEN = (
@@ -13,10 +15,9 @@ TOKEN = (
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No settings leak in from the developer's shell; the TOML file is absent."""
-    for name in list(os.environ):
-        if name.startswith("TESSERA_") or name == "DISCORD_TOKEN":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("TESSERA_CONFIG", str(tmp_path / "absent.toml"))
+def database_in_tmp(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No settings leak in from the shell (``_clean_env``); the database lives in tmp_path."""
+    request.getfixturevalue("_clean_env")
     monkeypatch.setenv("TESSERA_DATABASE__URL", f"sqlite:///{tmp_path / 'data' / 'tessera.db'}")
