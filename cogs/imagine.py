@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.prompt import PromptError, suggest
+from bot.prompt import DEFAULT_VERSION, PromptError, suggest
 from bot.quota import format_credits
 from bot.ui.channel import require_channel_permissions
 from bot.ui.confirm import ConfirmView, confirm_question
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_MAX_LENGTH = 6000
-DEFAULT_VERSION = "7"
 
 
 class ImagineCog(commands.Cog):

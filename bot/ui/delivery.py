@@ -52,17 +52,23 @@ class DiscordDeliverer:
         # The job handed over may predate its status message id; read the stored one.
         current = await self._jobs.get(job.id)
         try:
-            message = await self._post(current, task, image, current.status_message_id)
-        except discord.NotFound:
-            message = await self._post(current, task, image, None)
+            message = await self._post_replying(current, task, image)
         except discord.HTTPException as exc:
-            if current.status_message_id is None or exc.code not in (
-                _UNKNOWN_MESSAGE,
-                _INVALID_FORM,
-            ):
-                raise _as_delivery_failure(exc) from exc
-            message = await self._post(current, task, image, None)
+            raise _as_delivery_failure(exc) from exc
         return message.id
+
+    async def _post_replying(
+        self, job: Job, task: TaskState, image: DownloadedImage
+    ) -> discord.Message:
+        """Reply to the status message; without the reply when that message is gone."""
+        if job.status_message_id is None:
+            return await self._post(job, task, image, None)
+        try:
+            return await self._post(job, task, image, job.status_message_id)
+        except discord.HTTPException as exc:
+            if exc.code not in (_UNKNOWN_MESSAGE, _INVALID_FORM):
+                raise
+        return await self._post(job, task, image, None)
 
     async def _download(self, url: str) -> DownloadedImage:
         try:
@@ -87,23 +93,17 @@ class DiscordDeliverer:
                 reference=reference,  # type: ignore[arg-type]
                 allowed_mentions=NO_MENTIONS,
             )
-        except discord.NotFound:
-            if reply_to is None:
-                raise _unknown_channel() from None
-            raise
         except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryFailed(
                 "Discord did not accept the result; trying again.", retryable=True
             ) from exc
 
 
-def _unknown_channel() -> DeliveryFailed:
-    return DeliveryFailed("The channel of this job no longer exists.", retryable=False)
-
-
 def _as_delivery_failure(exc: discord.HTTPException) -> DeliveryFailed:
     if isinstance(exc, discord.Forbidden):
         return DeliveryFailed("I am no longer allowed to post in this channel.", retryable=False)
+    if isinstance(exc, discord.NotFound):
+        return DeliveryFailed("The channel of this job no longer exists.", retryable=False)
     return DeliveryFailed(
         f"Discord refused the result ({exc.status}).",
         retryable=exc.status >= 500 or exc.status == 429,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.prompt import Prompt, PromptError, PromptIssue, expand_prompt, parse_prompt
+from bot.prompt import (
+    DEFAULT_VERSION,
+    Prompt,
+    PromptError,
+    PromptIssue,
+    expand_prompt,
+    parse_prompt,
+)
 
 MAX_JOBS = 40
 """The most jobs one ``/imagine`` may expand to (permutations times ``--repeat``)."""
@@ -18,7 +25,7 @@ def build_prompts(
     defaults: Sequence[str] = (),
     suffix: str = "",
     options: Mapping[str, str] | None = None,
-    default_version: str = "7",
+    default_version: str = DEFAULT_VERSION,
 ) -> list[Prompt]:
     """Expand permutations and ``--repeat``, then parse each job text with the layers.
 

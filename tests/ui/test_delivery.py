@@ -155,3 +155,16 @@ async def test_a_task_without_an_image_is_final() -> None:
     with pytest.raises(DeliveryFailed) as caught:
         await deliverer(ScriptedChannel(), Provider(), job).deliver(job, empty)
     assert not caught.value.retryable
+
+
+async def test_a_refusal_of_the_fallback_post_is_a_delivery_failure() -> None:
+    errors: list[BaseException] = [
+        http_error(discord.NotFound, 404, 10008),
+        http_error(discord.Forbidden, 403, 50013),
+    ]
+    channel = ScriptedChannel(errors=errors)
+    job = make_job(status_message_id=77)
+    with pytest.raises(DeliveryFailed) as caught:
+        await deliverer(channel, Provider(), job).deliver(job, TASK)
+    assert not caught.value.retryable
+    assert len(channel.sent) == 2
