@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_FLUSH_SECONDS = 3.0
+"""How long close() waits for the last status edits before dropping them."""
+
 
 class Runtime:
     """Owns the database, the provider client, the services, the bot and every task."""
@@ -205,7 +208,15 @@ class Runtime:
             await self.close()
 
     async def close(self) -> None:
-        """Stop everything in the reverse order of ``start``; safe to call twice."""
+        """Stop everything, the dispatcher first; safe to call twice.
+
+        The dispatcher stops before the bot: a delivery cut off by a closed Discord session
+        would count as failed and be refunded, while a cancelled one is simply delivered
+        after the next start (the job stays ``running`` in the database).
+        """
+        if self._services is not None:
+            await self.services.dispatcher.stop()
+        await self._stop_feed()
         if self._bot is not None and self._logged_in:
             # discord.py's sharded client cannot close before it has logged in.
             await self._bot.close()
@@ -214,30 +225,39 @@ class Runtime:
             # What ended the bot (a refused token...) is start()'s to report, not close()'s.
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
-        if self._subscription is not None:
-            self._subscription.close()
-            self._subscription = None
-        if self._feed is not None:
-            self._feed.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._feed
-            self._feed = None
-        if self._services is not None:
-            if self.services.board is not None:
-                await self.services.board.close()
-            await self.services.dispatcher.stop()
-            await self.services.provider.aclose()
         if self._receiver is not None:
             await self._receiver.aclose()
             self._receiver = None
         if self._observability is not None:
             await self._observability.close()
             self._observability = None
+        if self._services is not None:
+            await self.services.provider.aclose()
         if self._database is not None:
             await self._database.close()
             self._database = None
         self._services = None
         self._bot = None
+
+    async def _stop_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed
+            self._feed = None
+        board = self._services.board if self._services is not None else None
+        if self._subscription is not None:
+            if board is not None:
+                for event in self._subscription.pending():
+                    self._on_event(event)
+            self._subscription.close()
+            self._subscription = None
+        if board is not None:
+            # Last status edits, best effort: a rate-limited channel must not hold up shutdown.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_FLUSH_SECONDS):
+                    await board.flush()
+            await board.close()
 
     async def _refresh_metrics(self) -> None:
         if self._bot is not None:
