@@ -86,10 +86,7 @@ class Runtime:
     @property
     def board(self) -> StatusBoard:
         """The status-message board (after ``open``)."""
-        board = self.services.board
-        if board is None:
-            raise RuntimeError("the runtime always has a status board")
-        return board
+        return self.services.board
 
     async def open(self) -> None:
         """Open the database and build the services and the bot; connects to nothing else."""

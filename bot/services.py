@@ -30,5 +30,5 @@ class Services:
     provider: ImageProvider
     dispatcher: Dispatcher
     events: JobEvents
-    board: StatusBoard | None = None
-    """Status messages of jobs; None where nothing posts to Discord (service-only tests)."""
+    board: StatusBoard
+    """Posts and edits the public status messages of jobs."""

@@ -14,7 +14,7 @@ from bot.quota import format_credits
 from bot.ui.channel import require_channel_permissions
 from bot.ui.confirm import ConfirmView, confirm_question
 from bot.ui.errors import send_error
-from bot.ui.presses import board_of, role_ids
+from bot.ui.presses import role_ids
 from bot.ui.prompting import build_prompts, describe_prompt_error
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class ImagineCog(commands.Cog):
             prompts=prompts,
             speed=speed,
         )
-        await board_of(services).announce_all(jobs)
+        await services.board.announce_all(jobs)
         try:
             await interaction.followup.send(_queued_note(jobs), ephemeral=True)
         except discord.HTTPException:

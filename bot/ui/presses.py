@@ -15,20 +15,12 @@ from bot.ui.status import info_embed, refund_note
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from bot.ui.board import StatusBoard
 
 
 def services_of(interaction: discord.Interaction[Any]) -> Services:
     """The services container of the bot that received ``interaction``."""
     services: Services = interaction.client.services
     return services
-
-
-def board_of(services: Services) -> StatusBoard:
-    """The status board; every bot that shows job buttons has one."""
-    if services.board is None:
-        raise RuntimeError("the services container has no status board")
-    return services.board
 
 
 def role_ids(user: discord.User | discord.Member) -> list[int]:
@@ -90,4 +82,4 @@ async def _run_action(
         role_ids=role_ids(interaction.user),
         channel_id=interaction.channel_id,
     )
-    await board_of(services).announce(child)
+    await services.board.announce(child)
