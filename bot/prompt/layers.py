@@ -67,6 +67,7 @@ def _resolve(
     resolved: list[tuple[RawParameter, ParamSpec, str | None]] = []
     pending = [(raw, layer.origin) for raw in layer.parameters]
     unknown = 0
+    expanded: set[str] = set()
     for raw, origin in pending:
         spec = BY_NAME.get(raw.name)
         if spec is not None:
@@ -77,6 +78,12 @@ def _resolve(
             message = f"{raw.written} is not supported here: {rejected[1]}."
             log.error(codes.UNSUPPORTED_PARAMETER, message, raw.span, rejected[0], origin)
         elif raw.name in options and origin == layer.origin:
+            if raw.name in expanded:
+                # Each option once: repeating one would only duplicate its parameters anyway.
+                message = f"{raw.written} is written twice: keep one."
+                log.error(codes.DUPLICATE_PARAMETER, message, raw.span, None, origin)
+                continue
+            expanded.add(raw.name)
             pending.extend(_expand_option(raw, options[raw.name], origin, log))
         else:
             unknown += 1

@@ -300,5 +300,10 @@ class TestCustomOptions:
         error = refused("cat --mine", options={"mine": "--s 5000"})
         assert "--mine" in error.issues[0].message
 
+    def test_option_written_twice_expands_once(self) -> None:
+        error = refused("cat " + "--mine " * 800, options={"mine": "--ar 3:2 --s 50"})
+        assert {issue.code for issue in error.issues} == {"duplicate_parameter"}
+        assert len(error.issues) == 799
+
     def test_option_with_text_is_refused(self) -> None:
         assert refused("cat --mine", options={"mine": "dog --s 5"}).code == "invalid_value"
