@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.runtime import Runtime
-from tests.e2e.world import EXTENSIONS, make_settings
+from tests.e2e.world import EXTENSIONS, World, make_settings, running
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 
@@ -55,3 +55,26 @@ async def test_start_without_a_token_names_the_setting(
             await runtime.start()
     finally:
         await runtime.close()
+
+
+async def test_the_webhook_receiver_delivers_without_polling(
+    tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
+) -> None:
+    guild = discord_fake.add_guild("Guild")
+    channel = discord_fake.add_channel(guild)
+    member = discord_fake.add_member(guild, "alice")
+    settings = make_settings(tmp_path / "t.db", discord_fake, proxy)
+    hooked = settings.provider.model_copy(update={"webhook_host": "127.0.0.1", "webhook_port": 0})
+    settings = settings.model_copy(update={"provider": hooked})
+    async with running(settings, discord_fake) as runtime:
+        world = World(discord_fake, proxy, settings, runtime, guild, channel, member)
+        await world.imagine("a hooked fish")
+        await runtime.settle()
+        [task] = proxy.tasks.values()
+        assert task.notify_hook is not None
+        polls = proxy.count("list-by")
+        await proxy.complete_all()
+        # No settle(): the provider's callbacks alone drive the job to its result.
+        result = await world.result_for(lambda m: True)
+        assert result.content.startswith("**a hooked fish")
+        assert proxy.count("list-by") == polls
