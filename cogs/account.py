@@ -31,6 +31,7 @@ from bot.ui.account import (
 )
 from bot.ui.presses import role_ids
 from bot.ui.text import escape_prompt
+from cogs.queue import ACTIVE_JOBS_LIMIT
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
@@ -102,7 +103,9 @@ class AccountCog(commands.Cog, name="Account"):
         balance = await self.services.quota.balance(
             guild_id=guild_id, user_id=user.id, role_ids=role_ids(user)
         )
-        jobs = await self.services.jobs.user_jobs(guild_id=guild_id, user_id=user.id)
+        jobs = await self.services.jobs.user_jobs(
+            guild_id=guild_id, user_id=user.id, limit=ACTIVE_JOBS_LIMIT
+        )
         embed = info_embed(
             speed=settings.speed,
             balance=balance,

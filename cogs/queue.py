@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
+ACTIVE_JOBS_LIMIT = 100
+"""More than any sane per-member limit on waiting plus running jobs."""
+
+
 class QueueCog(commands.Cog, name="Queue"):
     """Members look at and cancel their own jobs."""
 
@@ -31,7 +35,10 @@ class QueueCog(commands.Cog, name="Queue"):
 
     async def _active_jobs(self, interaction: discord.Interaction[Any]) -> list[Job]:
         return await self.services.jobs.user_jobs(
-            guild_id=interaction.guild_id or 0, user_id=interaction.user.id, active_only=True
+            guild_id=interaction.guild_id or 0,
+            user_id=interaction.user.id,
+            active_only=True,
+            limit=ACTIVE_JOBS_LIMIT,
         )
 
     @app_commands.command(name="queue", description="Your waiting and running jobs")
@@ -58,11 +65,16 @@ class QueueCog(commands.Cog, name="Queue"):
             if not jobs:
                 raise JobNotFound("You have no waiting or running jobs to cancel.")
             job_id = max(jobs, key=lambda job: (job.created_at, job.id)).id
-        job = await self.services.jobs.cancel(job_id, user_id=interaction.user.id)
-        unit = self.services.settings.quota.unit_name
-        await interaction.followup.send(
-            cancelled_message(job, unit=unit), ephemeral=True, allowed_mentions=NO_MENTIONS
+        service = self.services.jobs
+        # Moderators may cancel anyone's job, but only in the server they moderate.
+        moderator = interaction.permissions.manage_guild
+        if moderator:
+            moderator = (await service.get(job_id)).guild_id == interaction.guild_id
+        job = await service.cancel(job_id, user_id=interaction.user.id, moderator=moderator)
+        text = cancelled_message(
+            job, unit=self.services.settings.quota.unit_name, by=interaction.user.id
         )
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @cancel.autocomplete("job_id")
     async def cancel_job_id(

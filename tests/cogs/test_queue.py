@@ -117,3 +117,29 @@ async def test_cancel_autocomplete_offers_active_jobs_newest_first(world: World)
     assert str(everything[0]["name"]).startswith(f"#{third} · waiting · a blue whale")
     assert [c["value"] for c in await choices("whale")] == [third]
     assert [c["value"] for c in await choices(f"#{second}")] == [second]
+
+
+async def test_a_moderator_cancels_a_members_job_in_their_server_only(world: World) -> None:
+    (job_id,) = await world.submit("a fox")
+    record = await world.slash("cancel", {"job_id": job_id}, user=world.moderator.user)
+    await record.response()
+    await world.discord.wait_until(lambda: record.original and not record.original.loading)
+    assert record.original is not None
+    assert record.original.content.startswith(f"Job `#{job_id}` of <@{world.member.id}> is")
+    assert (await world.services.jobs.get(job_id)).state is JobState.CANCELLED
+    assert await member_used(world) == 0
+
+
+async def test_a_moderator_elsewhere_cannot_cancel(world: World) -> None:
+    other_guild = world.discord.add_guild("Other")
+    other_channel = world.discord.add_channel(other_guild)
+    outsider = world.discord.add_moderator(other_guild, "outsider")
+    (job_id,) = await world.submit("a fox")
+    record = await world.discord.invoke_slash(
+        other_guild, other_channel, outsider.user, "cancel", {"job_id": job_id}
+    )
+    await record.response()
+    await world.discord.wait_until(lambda: record.original and not record.original.loading)
+    assert record.original is not None
+    assert record.original.embeds[0]["description"] == f"You have no job #{job_id}."
+    assert (await world.services.jobs.get(job_id)).state is JobState.QUEUED

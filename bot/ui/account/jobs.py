@@ -67,10 +67,11 @@ def queue_embed(jobs: Sequence[Job], overview: QueueOverview) -> discord.Embed:
     return embed
 
 
-def cancelled_message(job: Job, *, unit: str) -> str:
-    """What /cancel answers once a job is cancelled."""
+def cancelled_message(job: Job, *, unit: str, by: int | None = None) -> str:
+    """What /cancel answers once a job is cancelled (``by``: who asked, if not the owner)."""
+    whose = f" of <@{job.user_id}>" if by is not None and by != job.user_id else ""
     refund = f" Its {unit} were refunded ({format_credits(job.cost)})." if job.cost else ""
-    return f"Job `#{job.id}` is cancelled.{refund}"
+    return f"Job `#{job.id}`{whose} is cancelled.{refund}"
 
 
 def _percent(part: int, whole: int) -> str:
