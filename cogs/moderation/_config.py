@@ -185,6 +185,9 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
             await reply_privately(interaction, "Prompts use the bot's default version again.")
             return
         stored = check_version(cleaned)
+        # The server's default parameters must still parse on the new version.
+        current = await self._current(interaction)
+        check_defaults(current.default_params, default_version=stored)
         await self._update(interaction, default_version=stored)
         await reply_privately(
             interaction, f"Prompts use version {escape_prompt(stored)} by default."

@@ -301,3 +301,10 @@ async def test_guild_config_show(world: World) -> None:
     assert fields["Banned words"] == "cat"
     assert fields["Default version"] == "6.1"
     assert fields["Relax policy"] == "offer"
+
+
+async def test_default_version_must_suit_the_default_params(world: World) -> None:
+    await moderate(world, "guild-config default-params", {"text": "--q 4"})
+    refused = await moderate(world, "guild-config default-version", {"version": "6"})
+    assert "V7" in error_text(refused)
+    assert (await world.services.guild_config.get(world.guild.id)).default_version is None
