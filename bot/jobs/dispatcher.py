@@ -263,16 +263,16 @@ class Dispatcher:
             self._dirty = True  # another process may have queued jobs
         self._wake.clear()
 
-    def _start_delivery(self, job_id: int, task: TaskState) -> None:
-        delivery = asyncio.create_task(self._deliver(job_id, task), name=f"deliver-{job_id}")
+    def _start_delivery(self, job: Job, task: TaskState) -> None:
+        delivery = asyncio.create_task(self._deliver(job, task), name=f"deliver-{job.id}")
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, job_id: int, task: TaskState) -> None:
+    async def _deliver(self, job: Job, task: TaskState) -> None:
         try:
-            await self._settler.deliver(job_id, task)
+            await self._settler.deliver(job, task)
         except Exception:
             # The job stays running with a finished task: recovery delivers it again.
-            log.exception("delivery of job %s failed", job_id)
+            log.exception("delivery of job %s failed", job.id)
         finally:
             self._wake.set()

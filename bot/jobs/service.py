@@ -134,11 +134,10 @@ class JobService:
             for prompt in prompts:
                 self._check_words(config, _words_of(prompt))
             await self._check_waiting(tx, config, user_id, len(prompts))
-            ids = []
+            jobs = []
             for prompt in prompts:
                 new, relax_text = self._new_imagine(guild_id, channel_id, user_id, prompt, speed)
-                ids.append(await self._queue(tx, config, role_ids, new, relax_text))
-            jobs = await self._repo.get_many(tx, ids)
+                jobs.append(await self._queue(tx, config, role_ids, new, relax_text))
         self._announce(jobs)
         return jobs
 
@@ -168,10 +167,7 @@ class JobService:
             self._check_words(config, parent.prompt)
             await self._check_waiting(tx, config, user_id, 1)
             new = self._new_action(parent, action, index, user_id, channel_id)
-            job_id = await self._queue(tx, config, role_ids, new, new.prompt)
-            job = await self._repo.get(tx, job_id)
-        if job is None:  # pragma: no cover - inserted in this very transaction
-            raise RuntimeError(f"job {job_id} vanished inside its own transaction")
+            job = await self._queue(tx, config, role_ids, new, new.prompt)
         self._announce([job])
         return job
 
@@ -315,15 +311,15 @@ class JobService:
         role_ids: Sequence[int],
         new: NewJob,
         relax_text: str,
-    ) -> int:
-        job_id = await self._repo.insert(tx, new, now=self._clock())
+    ) -> Job:
+        job = await self._repo.insert(tx, new, now=self._clock())
         try:
             await self._quota.reserve(
                 tx,
                 guild_id=new.guild_id,
                 user_id=new.user_id,
                 role_ids=role_ids,
-                job_id=job_id,
+                job_id=job.id,
                 amount=new.cost,
             )
         except QuotaExceeded as exc:
@@ -337,18 +333,19 @@ class JobService:
                     scope=exc.scope,
                 ) from exc
             cost = self._cost(new.kind, SpeedMode.RELAX, new.params)
-            await self._repo.set_speed(
-                tx, job_id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text
+            relaxed = await self._repo.set_speed(
+                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text
             )
             await self._quota.reserve(
                 tx,
                 guild_id=new.guild_id,
                 user_id=new.user_id,
                 role_ids=role_ids,
-                job_id=job_id,
+                job_id=job.id,
                 amount=cost,
             )
-        return job_id
+            job = relaxed or job
+        return job
 
     # --- checks --------------------------------------------------------------------------
 

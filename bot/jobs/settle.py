@@ -8,6 +8,7 @@ recovery delivers it again and the charge still happens once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +22,8 @@ from bot.store.job_models import Job, JobEvent, JobState
 from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)
+
+_Delivered = tuple[int, TaskState, int | None, "asyncio.Future[None]"]
 
 
 def result_urls(task: TaskState) -> tuple[str, ...]:
@@ -55,6 +58,8 @@ class Settler:
         self._sleep = sleep
         self._attempts = delivery_attempts
         self._backoff = delivery_backoff
+        self._delivered: list[_Delivered] = []
+        self._flushing = False
 
     async def fail_in(
         self,
@@ -99,13 +104,15 @@ class Settler:
         if job is not None:
             self._events.publish(JobEvent(kind="failed", job=job))
 
-    async def deliver(self, job_id: int, task: TaskState) -> None:
+    async def deliver(self, job: Job, task: TaskState) -> None:
         """Post a finished task's result, retrying a bounded number of times, then settle."""
         for attempt in range(1, self._attempts + 1):
-            async with self._db.transaction() as tx:
-                job = await self._repo.get(tx, job_id)
-            if job is None or job.state is not JobState.RUNNING:
-                return  # cancelled while the provider finished: the result is ignored
+            if attempt > 1:
+                async with self._db.transaction() as tx:
+                    current = await self._repo.get(tx, job.id)
+                if current is None or current.state is not JobState.RUNNING:
+                    return  # cancelled meanwhile: the result is ignored
+                job = current
             try:
                 message_id = await self._deliverer.deliver(job, task)
             except DeliveryFailed as exc:
@@ -113,29 +120,61 @@ class Settler:
                     await self._sleep(self._backoff * 2 ** (attempt - 1))
                     continue
                 await self.fail(
-                    job_id,
+                    job.id,
                     JobState.RUNNING,
                     FailureKind.DELIVERY,
                     f"The image was made but could not be posted: {exc.message}",
                 )
                 return
-            await self._succeed(job_id, task, message_id)
+            await self._succeed(job.id, task, message_id)
             return
 
     async def _succeed(self, job_id: int, task: TaskState, message_id: int | None) -> None:
-        async with self._db.transaction() as tx:
-            job = await self._repo.transition(
-                tx,
-                job_id,
-                JobState.RUNNING,
-                JobState.SUCCEEDED,
-                now=self._clock(),
-                progress=100,
-                result_urls=result_urls(task),
-                provider_buttons=task.buttons,
-                result_message_id=message_id,
-            )
-            if job is not None:
-                await self._quota.commit(tx, job_id=job_id)
-        if job is not None:
-            self._events.publish(JobEvent(kind="succeeded", job=job))
+        """Mark delivered and charge; deliveries finishing together share one transaction."""
+        done = asyncio.get_running_loop().create_future()
+        self._delivered.append((job_id, task, message_id, done))
+        if not self._flushing:
+            self._flushing = True
+            try:
+                while self._delivered:
+                    batch, self._delivered = self._delivered, []
+                    await self._commit(batch)
+            finally:
+                self._flushing = False
+        await done
+
+    async def _commit(self, batch: list[_Delivered]) -> None:
+        events: list[JobEvent] = []
+        try:
+            async with self._db.transaction() as tx:
+                for job_id, task, message_id, _ in batch:
+                    job = await self._repo.transition(
+                        tx,
+                        job_id,
+                        JobState.RUNNING,
+                        JobState.SUCCEEDED,
+                        now=self._clock(),
+                        progress=100,
+                        result_urls=result_urls(task),
+                        provider_buttons=task.buttons,
+                        result_message_id=message_id,
+                    )
+                    if job is not None:
+                        await self._quota.commit(tx, job_id=job_id)
+                        events.append(JobEvent(kind="succeeded", job=job))
+        except Exception as exc:
+            # Their jobs stay running with finished tasks, so recovery delivers them again.
+            for *_, waiter in batch:
+                if not waiter.done():  # a waiter whose task was cancelled is done already
+                    waiter.set_exception(exc)
+            return
+        except BaseException:
+            for *_, waiter in [*batch, *self._delivered]:
+                waiter.cancel()
+            self._delivered = []
+            raise
+        for event in events:
+            self._events.publish(event)
+        for *_, waiter in batch:
+            if not waiter.done():
+                waiter.set_result(None)

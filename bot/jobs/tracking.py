@@ -20,13 +20,13 @@ from bot.jobs.submitting import Submitter
 from bot.providers.base import ImageProvider, TaskState, TaskStatus
 from bot.settings import SchedulerSettings
 from bot.store.database import Database, Transaction
-from bot.store.job_models import JobEvent, JobState
+from bot.store.job_models import Job, JobEvent, JobState
 from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[int, TaskState], None]
-"""Start delivering a finished task (job id, final task state) outside the slot."""
+Deliver = Callable[[Job, TaskState], None]
+"""Start delivering a finished task (its job, final task state) outside the slot."""
 
 
 def _duration(seconds: float) -> str:
@@ -81,6 +81,7 @@ class Tracker:
         changed = False
         events: list[JobEvent] = []
         forgotten: list[InFlight] = []
+        finished: dict[int, TaskState] = {}
         async with self._db.transaction() as tx:
             for task_id in task_ids:
                 flight = self._slots.by_task(task_id)
@@ -102,8 +103,18 @@ class Tracker:
                             events,
                         )
                     continue
+                if state.status is TaskStatus.SUCCESS and not flight.abandoned:
+                    self._slots.release(flight)
+                    finished[flight.job_id] = state
+                    changed = True
+                    continue
                 changed |= await self._track(tx, flight, state, events)
+            # Read the finished jobs here, in one query, rather than one transaction each.
+            done = await self._repo.get_many(tx, list(finished))
         self._publish(events)
+        for job in done:
+            if job.state is JobState.RUNNING:
+                self._deliver(job, finished[job.id])
         for flight in forgotten:
             await self._resubmit(flight)
         return changed
@@ -113,10 +124,6 @@ class Tracker:
     ) -> bool:
         if flight.abandoned:
             return self._slots.release(flight) if state.terminal else self._moved(flight, state)
-        if state.status is TaskStatus.SUCCESS:
-            self._slots.release(flight)
-            self._deliver(flight.job_id, state)
-            return True
         if state.status is TaskStatus.FAILURE:
             message = state.failure_message or "The image provider could not make this image."
             await self._fail(

@@ -133,11 +133,17 @@ class MemoryProvider:
     peak_active: int = 0
     closed: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _live: set[str] = field(default_factory=set)
 
     @property
     def active(self) -> int:
         """Tasks the provider is working on (not finished, not cancelled)."""
-        return sum(not task.status.terminal for task in self.tasks.values())
+        self._live = {task_id for task_id in self._live if self._working(task_id)}
+        return len(self._live)
+
+    def _working(self, task_id: str) -> bool:
+        task = self.tasks.get(task_id)
+        return task is not None and not task.status.terminal
 
     def _accept(self, request: ImagineRequest | ActionRequest) -> Submission:
         self.requests.append(request)
@@ -147,6 +153,7 @@ class MemoryProvider:
         task_id = f"task-{next(self._ids)}"
         script = self.scripts.popleft() if self.scripts else self.default
         self.tasks[task_id] = FakeTask(task_id, str(request.job_id), request, script)
+        self._live.add(task_id)
         self.peak_active = max(self.peak_active, self.active)
         return Submission(task_id=task_id)
 

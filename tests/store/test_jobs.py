@@ -40,7 +40,7 @@ def new_job(guild: int = 1, user: int = 10, **changes: object) -> NewJob:
 
 async def insert(db: Database, *jobs: NewJob, now: float = 5.0) -> list[int]:
     async with db.transaction() as tx:
-        return [await repo.insert(tx, job, now=now) for job in jobs]
+        return [(await repo.insert(tx, job, now=now)).id for job in jobs]
 
 
 async def test_a_new_job_round_trips_as_a_frozen_model(db: Database) -> None:
