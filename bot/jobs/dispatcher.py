@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from bot.jobs.delivery import Deliverer
 from bot.jobs.events import JobEvents
 from bot.jobs.inflight import Slots
+from bot.jobs.parts import Parts
 from bot.jobs.policy import FairScheduler, Limits
 from bot.jobs.recovery import Recovery, RecoveryReport, entry_of, load_limits
 from bot.jobs.service import JobService
@@ -80,32 +81,25 @@ class Dispatcher:
             sleep=sleep,
             delivery_attempts=delivery_attempts,
         )
-        self._submitter = Submitter(
-            db,
-            self._repo,
-            provider,
-            self._settler,
-            events,
-            self.slots,
-            self.policy,
+        self._parts = Parts(
+            db=db,
+            repo=self._repo,
+            provider=provider,
+            settler=self._settler,
+            events=events,
+            slots=self.slots,
+            policy=self.policy,
+            settings=scheduler,
             clock=clock,
+        )
+        self._submitter = Submitter(
+            self._parts,
             max_attempts=max_submit_attempts,
             retry_delay=retry_delay,
             max_retry_delay=max_retry_delay,
             busy_delay=busy_delay,
         )
-        self._tracker = Tracker(
-            db,
-            self._repo,
-            provider,
-            self._settler,
-            self._submitter,
-            events,
-            self.slots,
-            scheduler,
-            clock=clock,
-            deliver=self._start_delivery,
-        )
+        self._tracker = Tracker(self._parts, self._submitter, deliver=self._start_delivery)
         self._deliveries: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -121,17 +115,7 @@ class Dispatcher:
     async def recover(self) -> RecoveryReport:
         """Rebuild the queue and the slots from the database (once per dispatcher)."""
         async with self._lock:
-            report = await Recovery(
-                self._db,
-                self._repo,
-                self._provider,
-                self._settler,
-                self._guilds,
-                self._settings,
-                self.policy,
-                self.slots,
-                clock=self._clock,
-            ).run()
+            report = await Recovery(self._parts, self._guilds).run()
             self._high_water = max(self._high_water, report.last_job_id)
             self._recovered = True
         return report

@@ -10,20 +10,18 @@ provider has no record. Nothing is charged here, so nothing can be charged twice
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import FailureKind, ProviderError
-from bot.jobs.inflight import Slots
+from bot.jobs.parts import Parts
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
-from bot.jobs.settle import Settler
-from bot.providers.base import ImageProvider, TaskState
+from bot.providers.base import TaskState
 from bot.settings import SchedulerSettings
-from bot.store.database import Database, Transaction
+from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.job_models import JobState
-from bot.store.jobs import JobRepository, PendingJob
+from bot.store.jobs import PendingJob
 
 log = logging.getLogger(__name__)
 
@@ -66,43 +64,28 @@ async def load_limits(
 class Recovery:
     """Runs recovery against the dispatcher's policy and slots."""
 
-    def __init__(
-        self,
-        db: Database,
-        repo: JobRepository,
-        provider: ImageProvider,
-        settler: Settler,
-        guilds: GuildConfigRepository,
-        settings: SchedulerSettings,
-        policy: FairScheduler,
-        slots: Slots,
-        *,
-        clock: Callable[[], float],
-    ) -> None:
-        self._db = db
-        self._repo = repo
-        self._provider = provider
-        self._settler = settler
+    def __init__(self, parts: Parts, guilds: GuildConfigRepository) -> None:
+        self._p = parts
         self._guilds = guilds
-        self._settings = settings
-        self._policy = policy
-        self._slots = slots
-        self._clock = clock
 
     async def run(self) -> RecoveryReport:
         """Load every unfinished job (one query) and put it back where it belongs."""
-        async with self._db.transaction() as tx:
-            pending = await self._repo.unfinished(tx)
+        async with self._p.db.transaction() as tx:
+            pending = await self._p.repo.unfinished(tx)
             await load_limits(
-                tx, self._guilds, self._settings, self._policy, {job.guild_id for job in pending}
+                tx,
+                self._guilds,
+                self._p.settings,
+                self._p.policy,
+                {job.guild_id for job in pending},
             )
-        now = self._clock()
+        now = self._p.clock()
         counts = {"queued": 0, "running": 0, "matched": 0, "requeued": 0, "failed": 0}
         submitting: list[PendingJob] = []
         orphaned: list[PendingJob] = []
         for job in pending:
             if job.state is JobState.QUEUED:
-                self._policy.add(entry_of(job))
+                self._p.policy.add(entry_of(job))
                 counts["queued"] += 1
             elif job.state is JobState.SUBMITTING:
                 submitting.append(job)
@@ -112,7 +95,7 @@ class Recovery:
                 self._resume(job, job.provider_task_id, now)
                 counts["running"] += 1
         for job in orphaned:
-            await self._settler.fail(
+            await self._p.settler.fail(
                 job.id, JobState.RUNNING, FailureKind.PROVIDER_ERROR, "The job's task was lost."
             )
             counts["failed"] += 1
@@ -124,15 +107,15 @@ class Recovery:
             elif await self._match(job, task, now):
                 counts["matched"] += 1
         if requeue:
-            async with self._db.transaction() as tx:
-                back = await self._repo.transition_many(
+            async with self._p.db.transaction() as tx:
+                back = await self._p.repo.transition_many(
                     tx, [job.id for job in requeue], JobState.SUBMITTING, JobState.QUEUED, now=now
                 )
             moved = {job.id for job in back}
             # They were picked before every job still queued: back to the head, in order.
             for job in reversed(requeue):
                 if job.id in moved:
-                    self._policy.add(entry_of(job), front=True)
+                    self._p.policy.add(entry_of(job), front=True)
             counts["requeued"] = len(moved)
         last = max((job.id for job in pending), default=0)
         report = RecoveryReport(**counts, last_job_id=last)
@@ -141,30 +124,22 @@ class Recovery:
 
     def _resume(self, job: PendingJob, task_id: str, now: float) -> None:
         entry = entry_of(job)
-        self._policy.mark_running(entry)
-        flight = self._slots.occupy(entry, now=now, task_id=task_id)
+        self._p.policy.mark_running(entry)
+        flight = self._p.slots.occupy(entry, now=now, task_id=task_id)
         flight.started_at = job.started_at if job.started_at is not None else now
         flight.began = job.progress > 0
 
     async def _find(self, job: PendingJob) -> TaskState | None:
         try:
-            return await self._provider.find_by_state(str(job.id))
+            return await self._p.provider.find_by_state(str(job.id))
         except ProviderError as exc:
             # Unknown counts as never received: a duplicate provider task costs no credits.
             log.warning("could not look up job %s at the provider: %s", job.id, exc.message)
             return None
 
     async def _match(self, job: PendingJob, task: TaskState, now: float) -> bool:
-        async with self._db.transaction() as tx:
-            running = await self._repo.transition(
-                tx,
-                job.id,
-                JobState.SUBMITTING,
-                JobState.RUNNING,
-                now=now,
-                provider_task_id=task.task_id,
-                started_at=now,
-            )
+        async with self._p.db.transaction() as tx:
+            running = await self._p.repo.start(tx, job.id, task_id=task.task_id, now=now)
         if running is None:
             return False
         self._resume(job, task.task_id, now)

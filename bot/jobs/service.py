@@ -264,8 +264,7 @@ class JobService:
             seed=int(params.seed),
             seed_explicit=seed_explicit,
             speed=job_speed,
-            cost=self._cost(JobKind.IMAGINE, job_speed, dumped),
-            weight=self._cost(JobKind.IMAGINE, SpeedMode.FAST, dumped),
+            **self._prices(JobKind.IMAGINE, job_speed, dumped),
         )
         return new, relax_text
 
@@ -291,9 +290,15 @@ class JobService:
             seed=seed,
             seed_explicit=parent.seed_explicit,
             speed=parent.speed,
-            cost=self._cost(kind, parent.speed, params),
-            weight=self._cost(kind, SpeedMode.FAST, params),
+            **self._prices(kind, parent.speed, params),
         )
+
+    def _prices(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> dict[str, int]:
+        """The job's cost, and its scheduling weight (the cost at fast speed)."""
+        return {
+            "cost": self._cost(kind, speed, params),
+            "weight": self._cost(kind, SpeedMode.FAST, params),
+        }
 
     def _cost(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> int:
         return self._costs.cost(
@@ -314,14 +319,7 @@ class JobService:
     ) -> Job:
         job = await self._repo.insert(tx, new, now=self._clock())
         try:
-            await self._quota.reserve(
-                tx,
-                guild_id=new.guild_id,
-                user_id=new.user_id,
-                role_ids=role_ids,
-                job_id=job.id,
-                amount=new.cost,
-            )
+            await self._reserve(tx, job, role_ids, new.cost)
         except QuotaExceeded as exc:
             if new.speed is not SpeedMode.FAST or config.relax_policy is RelaxPolicy.DENY:
                 raise
@@ -336,16 +334,21 @@ class JobService:
             relaxed = await self._repo.set_speed(
                 tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text
             )
-            await self._quota.reserve(
-                tx,
-                guild_id=new.guild_id,
-                user_id=new.user_id,
-                role_ids=role_ids,
-                job_id=job.id,
-                amount=cost,
-            )
+            await self._reserve(tx, job, role_ids, cost)
             job = relaxed or job
         return job
+
+    async def _reserve(
+        self, tx: Transaction, job: Job, role_ids: Sequence[int], amount: int
+    ) -> None:
+        await self._quota.reserve(
+            tx,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            role_ids=role_ids,
+            job_id=job.id,
+            amount=amount,
+        )
 
     # --- checks --------------------------------------------------------------------------
 

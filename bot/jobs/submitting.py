@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.errors import (
     FailureKind,
@@ -20,14 +20,12 @@ from bot.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from bot.jobs.events import JobEvents
-from bot.jobs.inflight import InFlight, Slots
-from bot.jobs.policy import FairScheduler, QueueEntry
-from bot.jobs.settle import Settler
-from bot.providers.base import ActionRequest, ImageProvider, ImagineRequest, Submission
-from bot.store.database import Database, Transaction
+from bot.jobs.inflight import InFlight
+from bot.jobs.parts import Parts
+from bot.jobs.policy import QueueEntry
+from bot.providers.base import ActionRequest, ImagineRequest, Submission
+from bot.store.database import Transaction
 from bot.store.job_models import Job, JobEvent, JobKind, JobState
-from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +37,14 @@ class Submitter:
 
     def __init__(
         self,
-        db: Database,
-        repo: JobRepository,
-        provider: ImageProvider,
-        settler: Settler,
-        events: JobEvents,
-        slots: Slots,
-        policy: FairScheduler,
+        parts: Parts,
         *,
-        clock: Callable[[], float],
         max_attempts: int,
         retry_delay: float,
         max_retry_delay: float,
         busy_delay: float,
     ) -> None:
-        self._db = db
-        self._repo = repo
-        self._provider = provider
-        self._settler = settler
-        self._events = events
-        self._slots = slots
-        self._policy = policy
-        self._clock = clock
+        self._p = parts
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -70,14 +54,14 @@ class Submitter:
     async def request(self, job: Job, parent: Job | None) -> Submission:
         """Ask the provider to start this job (a reroll is a new grid with its new seed)."""
         if job.action is None or job.kind is JobKind.REROLL:
-            return await self._provider.submit_imagine(
+            return await self._p.provider.submit_imagine(
                 ImagineRequest(job_id=job.id, prompt=job.prompt, speed=job.speed)
             )
         if parent is None or parent.provider_task_id is None:
             raise ProviderRejected(
                 "The original image is no longer available.", kind=FailureKind.PARENT_EXPIRED
             )
-        return await self._provider.submit_action(
+        return await self._p.provider.submit_action(
             ActionRequest(
                 job_id=job.id,
                 parent_task_id=parent.provider_task_id,
@@ -91,20 +75,20 @@ class Submitter:
     async def parents_of(self, tx: Transaction, jobs: Sequence[Job]) -> dict[int, Job]:
         """The parent records the action jobs need, by id."""
         ids = sorted({job.parent_id for job in jobs if job.parent_id is not None})
-        return {parent.id: parent for parent in await self._repo.get_many(tx, ids)}
+        return {parent.id: parent for parent in await self._p.repo.get_many(tx, ids)}
 
     async def dispatch(self) -> bool:
         """Start as many jobs as there are free slots; whether any was picked."""
-        now = self._clock()
-        if now < self.paused_until or getattr(self._provider, "circuit_open", False):
+        now = self._p.clock()
+        if now < self.paused_until or getattr(self._p.provider, "circuit_open", False):
             return False
         picked: list[QueueEntry] = []
-        while len(picked) < self._slots.free and (entry := self._policy.pick(now)) is not None:
+        while len(picked) < self._p.slots.free and (entry := self._p.policy.pick(now)) is not None:
             picked.append(entry)
         if not picked:
             return False
-        async with self._db.transaction() as tx:
-            claimed = await self._repo.transition_many(
+        async with self._p.db.transaction() as tx:
+            claimed = await self._p.repo.transition_many(
                 tx,
                 [entry.job_id for entry in picked],
                 JobState.QUEUED,
@@ -117,9 +101,9 @@ class Submitter:
         flights = []
         for entry in picked:
             if entry.job_id in by_id:
-                flights.append(self._slots.occupy(entry, now=now))
+                flights.append(self._p.slots.occupy(entry, now=now))
             else:
-                self._policy.finish(entry.job_id)  # cancelled before it could start
+                self._p.policy.finish(entry.job_id)  # cancelled before it could start
         outcomes = await asyncio.gather(
             *(
                 self.request(by_id[f.job_id], self._parent(by_id[f.job_id], parents))
@@ -137,22 +121,19 @@ class Submitter:
     async def _record(
         self, jobs: list[Job], flights: list[InFlight], outcomes: Sequence[Outcome]
     ) -> None:
-        now = self._clock()
+        now = self._p.clock()
         events: list[JobEvent] = []
         requeued: list[InFlight] = []
         orphans: list[InFlight] = []
-        async with self._db.transaction() as tx:
+        async with self._p.db.transaction() as tx:
             for job, flight, outcome in zip(jobs, flights, outcomes, strict=True):
                 if isinstance(outcome, Submission):
-                    self._slots.attach(flight, outcome.task_id)
-                    started = await self._repo.transition(
+                    self._p.slots.attach(flight, outcome.task_id)
+                    started = await self._p.repo.start(
                         tx,
                         job.id,
-                        JobState.SUBMITTING,
-                        JobState.RUNNING,
+                        task_id=outcome.task_id,
                         now=now,
-                        provider_task_id=outcome.task_id,
-                        started_at=now,
                         queue_position=outcome.queue_position,
                     )
                     if started is None:
@@ -163,27 +144,29 @@ class Submitter:
                     continue
                 delay = self._retry_after(job, outcome)
                 if delay is not None:
-                    back = await self._repo.transition(
+                    back = await self._p.repo.transition(
                         tx, job.id, JobState.SUBMITTING, JobState.QUEUED, now=now
                     )
                     if back is not None:
                         events.append(JobEvent(kind="queued", job=back))
                         requeued.append(flight)
                     else:
-                        self._slots.release(flight)
+                        self._p.slots.release(flight)
                     self.paused_until = max(self.paused_until, now + delay)
                     continue
-                self._slots.release(flight)
+                self._p.slots.release(flight)
                 kind, message = self._failure(outcome)
-                failed = await self._settler.fail_in(tx, job.id, JobState.SUBMITTING, kind, message)
+                failed = await self._p.settler.fail_in(
+                    tx, job.id, JobState.SUBMITTING, kind, message
+                )
                 if failed is not None:
                     events.append(JobEvent(kind="failed", job=failed))
         # Back to the head of their lines, in reverse so their order is kept.
         for flight in reversed(requeued):
-            self._slots.release(flight)
-            self._policy.add(flight.entry, front=True)
+            self._p.slots.release(flight)
+            self._p.policy.add(flight.entry, front=True)
         for event in events:
-            self._events.publish(event)
+            self._p.events.publish(event)
         for flight in orphans:
             await self.stop(flight)
 
@@ -207,12 +190,12 @@ class Submitter:
     async def stop(self, flight: InFlight) -> None:
         """Stop a cancelled job's provider task where supported, freeing its slot."""
         flight.abandoned = True
-        if flight.task_id is None or not self._provider.capabilities.cancel:
+        if flight.task_id is None or not self._p.provider.capabilities.cancel:
             return  # the slot stays held until the provider reports the task finished
         try:
-            stopped = await self._provider.cancel(flight.task_id)
+            stopped = await self._p.provider.cancel(flight.task_id)
         except ProviderError as exc:
             log.warning("could not cancel task %s: %s", flight.task_id, exc.message)
             return
         if stopped:
-            self._slots.release(flight)
+            self._p.slots.release(flight)

@@ -13,15 +13,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from bot.errors import FailureKind, ProviderError
-from bot.jobs.events import JobEvents
-from bot.jobs.inflight import InFlight, Slots
-from bot.jobs.settle import Settler
+from bot.jobs.inflight import InFlight
+from bot.jobs.parts import Parts
 from bot.jobs.submitting import Submitter
-from bot.providers.base import ImageProvider, TaskState, TaskStatus
-from bot.settings import SchedulerSettings
-from bot.store.database import Database, Transaction
+from bot.providers.base import TaskState, TaskStatus
+from bot.store.database import Transaction
 from bot.store.job_models import Job, JobEvent, JobState
-from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)
 
@@ -39,38 +36,18 @@ def _duration(seconds: float) -> str:
 class Tracker:
     """Applies what the provider says about in-flight tasks to jobs."""
 
-    def __init__(
-        self,
-        db: Database,
-        repo: JobRepository,
-        provider: ImageProvider,
-        settler: Settler,
-        submitter: Submitter,
-        events: JobEvents,
-        slots: Slots,
-        settings: SchedulerSettings,
-        *,
-        clock: Callable[[], float],
-        deliver: Deliver,
-    ) -> None:
-        self._db = db
-        self._repo = repo
-        self._provider = provider
-        self._settler = settler
+    def __init__(self, parts: Parts, submitter: Submitter, *, deliver: Deliver) -> None:
+        self._p = parts
         self._submitter = submitter
-        self._events = events
-        self._slots = slots
-        self._settings = settings
-        self._clock = clock
         self._deliver = deliver
 
     async def poll(self) -> bool:
         """Fetch every tracked task at once and apply the answers; whether anything changed."""
-        task_ids = self._slots.task_ids()
+        task_ids = self._p.slots.task_ids()
         if not task_ids:
             return False
         try:
-            states = await self._provider.fetch_many(task_ids)
+            states = await self._p.provider.fetch_many(task_ids)
         except ProviderError as exc:
             log.warning("status poll failed: %s", exc.message)
             return False
@@ -82,16 +59,16 @@ class Tracker:
         events: list[JobEvent] = []
         forgotten: list[InFlight] = []
         finished: dict[int, TaskState] = {}
-        async with self._db.transaction() as tx:
+        async with self._p.db.transaction() as tx:
             for task_id in task_ids:
-                flight = self._slots.by_task(task_id)
+                flight = self._p.slots.by_task(task_id)
                 if flight is None:
                     continue
                 state = states.get(task_id)
                 if state is None:
                     changed = True
                     if flight.abandoned:
-                        self._slots.release(flight)
+                        self._p.slots.release(flight)
                     elif not flight.began and not flight.resubmitted:
                         forgotten.append(flight)
                     else:
@@ -104,13 +81,13 @@ class Tracker:
                         )
                     continue
                 if state.status is TaskStatus.SUCCESS and not flight.abandoned:
-                    self._slots.release(flight)
+                    self._p.slots.release(flight)
                     finished[flight.job_id] = state
                     changed = True
                     continue
                 changed |= await self._track(tx, flight, state, events)
             # Read the finished jobs here, in one query, rather than one transaction each.
-            done = await self._repo.get_many(tx, list(finished))
+            done = await self._p.repo.get_many(tx, list(finished))
         self._publish(events)
         for job in done:
             if job.state is JobState.RUNNING:
@@ -123,7 +100,7 @@ class Tracker:
         self, tx: Transaction, flight: InFlight, state: TaskState, events: list[JobEvent]
     ) -> bool:
         if flight.abandoned:
-            return self._slots.release(flight) if state.terminal else self._moved(flight, state)
+            return self._p.slots.release(flight) if state.terminal else self._moved(flight, state)
         if state.status is TaskStatus.FAILURE:
             message = state.failure_message or "The image provider could not make this image."
             await self._fail(
@@ -131,14 +108,14 @@ class Tracker:
             )
             return True
         if state.status is TaskStatus.CANCEL:
-            self._slots.release(flight)
-            job = await self._settler.cancel_in(tx, flight.job_id, "Cancelled at the provider.")
+            self._p.slots.release(flight)
+            job = await self._p.settler.cancel_in(tx, flight.job_id, "Cancelled at the provider.")
             if job is not None:
                 events.append(JobEvent(kind="cancelled", job=job))
             return True
         if not self._moved(flight, state):
             return False
-        job = await self._repo.update_running(
+        job = await self._p.repo.update_running(
             tx,
             flight.job_id,
             now=flight.changed_at,
@@ -156,7 +133,7 @@ class Tracker:
         if seen == (flight.status, flight.progress, flight.preview_url):
             return False
         flight.status, flight.progress, flight.preview_url = seen
-        flight.changed_at = self._clock()
+        flight.changed_at = self._p.clock()
         flight.began |= state.status is TaskStatus.IN_PROGRESS or state.progress > 0
         return True
 
@@ -168,18 +145,18 @@ class Tracker:
         message: str,
         events: list[JobEvent],
     ) -> None:
-        self._slots.release(flight)
-        job = await self._settler.fail_in(tx, flight.job_id, JobState.RUNNING, kind, message)
+        self._p.slots.release(flight)
+        job = await self._p.settler.fail_in(tx, flight.job_id, JobState.RUNNING, kind, message)
         if job is not None:
             events.append(JobEvent(kind="failed", job=job))
 
     async def _resubmit(self, flight: InFlight) -> None:
         old_task_id = flight.task_id
-        async with self._db.transaction() as tx:
-            job = await self._repo.get(tx, flight.job_id)
+        async with self._p.db.transaction() as tx:
+            job = await self._p.repo.get(tx, flight.job_id)
             parents = await self._submitter.parents_of(tx, [job] if job else [])
         if job is None or job.state is not JobState.RUNNING or old_task_id is None:
-            self._slots.release(flight)
+            self._p.slots.release(flight)
             return
         log.warning("provider forgot task %s of job %s; submitting again", old_task_id, job.id)
         try:
@@ -187,54 +164,57 @@ class Tracker:
                 job, parents.get(job.parent_id) if job.parent_id else None
             )
         except ProviderError as exc:
-            self._slots.release(flight)
-            await self._settler.fail(
+            self._p.slots.release(flight)
+            await self._p.settler.fail(
                 job.id,
                 JobState.RUNNING,
                 exc.kind,
                 f"The image provider lost this job and refused it again: {exc.message}",
             )
             return
-        async with self._db.transaction() as tx:
-            moved = await self._repo.replace_task(
+        async with self._p.db.transaction() as tx:
+            moved = await self._p.repo.replace_task(
                 tx,
                 job.id,
                 old_task_id=old_task_id,
                 new_task_id=submission.task_id,
-                now=self._clock(),
+                now=self._p.clock(),
             )
-        self._slots.attach(flight, submission.task_id)
+        self._p.slots.attach(flight, submission.task_id)
         flight.resubmitted = True
-        flight.progress, flight.status, flight.changed_at = -1, None, self._clock()
+        flight.progress, flight.status, flight.changed_at = -1, None, self._p.clock()
         if moved is None:
             await self._submitter.stop(flight)
 
     async def watchdog(self) -> bool:
         """Fail tasks that stalled or ran too long; whether any was stopped."""
-        now = self._clock()
+        now = self._p.clock()
         expired: list[tuple[InFlight, str]] = []
-        for flight in self._slots:
+        for flight in self._p.slots:
             if flight.task_id is None:
                 continue
-            stalled = now - flight.changed_at > self._settings.stall_timeout
+            stalled = now - flight.changed_at > self._p.settings.stall_timeout
             if flight.abandoned:
                 if stalled:
-                    self._slots.release(flight)  # the provider never let go: stop waiting
+                    self._p.slots.release(flight)  # the provider never let go: stop waiting
                 continue
             if stalled:
                 expired.append(
-                    (flight, f"It made no progress for {_duration(self._settings.stall_timeout)}.")
+                    (
+                        flight,
+                        f"It made no progress for {_duration(self._p.settings.stall_timeout)}.",
+                    )
                 )
-            elif now - flight.started_at > self._settings.job_timeout:
+            elif now - flight.started_at > self._p.settings.job_timeout:
                 expired.append(
-                    (flight, f"It ran longer than {_duration(self._settings.job_timeout)}.")
+                    (flight, f"It ran longer than {_duration(self._p.settings.job_timeout)}.")
                 )
         if not expired:
             return False
         for flight, _ in expired:
             await self._submitter.stop(flight)
         events: list[JobEvent] = []
-        async with self._db.transaction() as tx:
+        async with self._p.db.transaction() as tx:
             for flight, reason in expired:
                 await self._fail(
                     tx, flight, FailureKind.TIMEOUT, f"The job was stopped: {reason}", events
@@ -244,4 +224,4 @@ class Tracker:
 
     def _publish(self, events: list[JobEvent]) -> None:
         for event in events:
-            self._events.publish(event)
+            self._p.events.publish(event)

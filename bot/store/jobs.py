@@ -255,6 +255,27 @@ class JobRepository:
         rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
         return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
 
+    async def start(
+        self,
+        tx: Transaction,
+        job_id: int,
+        *,
+        task_id: str,
+        now: float,
+        queue_position: int | None = None,
+    ) -> Job | None:
+        """The provider took a submitting job as ``task_id``; None when it moved on."""
+        return await self.transition(
+            tx,
+            job_id,
+            JobState.SUBMITTING,
+            JobState.RUNNING,
+            now=now,
+            provider_task_id=task_id,
+            started_at=now,
+            queue_position=queue_position,
+        )
+
     async def update_running(
         self,
         tx: Transaction,

@@ -14,7 +14,7 @@ import pytest
 
 from bot.jobs import DeliveryFailed, Dispatcher, Job, JobEvent, JobEvents, JobService
 from bot.prompt import parse_prompt
-from bot.providers.base import TaskState
+from bot.providers.base import Action, TaskState
 from bot.quota import Balance, CostModel, QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings, Settings
 from bot.speed import SpeedMode
@@ -105,6 +105,16 @@ class System:
             role_ids=[],
             prompts=[parse_prompt(text) for text in texts],
             speed=speed,
+        )
+
+    async def press(self, parent_id: int, action: Action, index: int = 0, user: int = USER) -> Job:
+        return await self.jobs.submit_action(
+            parent_id=parent_id,
+            action=action,
+            index=index,
+            user_id=user,
+            role_ids=[],
+            channel_id=CHANNEL,
         )
 
     async def job(self, job_id: int) -> Job:

@@ -8,7 +8,7 @@ from bot.providers.base import Action, ActionRequest, Capabilities, ImagineReque
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.speed import SpeedMode
 from tests.fakes.memory_provider import MemoryProvider, Script
-from tests.jobs.conftest import CHANNEL, USER, System, build
+from tests.jobs.conftest import USER, System, build
 
 
 async def states(system: System, *job_ids: int) -> list[JobState]:
@@ -315,13 +315,10 @@ async def test_a_webhook_push_is_applied_without_waiting_for_a_poll(system: Syst
 async def test_an_action_goes_to_the_parent_task_with_its_buttons(system: System) -> None:
     (parent,) = await system.imagine("a fox")
     await system.dispatcher.drain()
-    child = await system.jobs.submit_action(
-        parent_id=parent.id,
-        action=Action.VARIATION,
-        index=2,
-        user_id=USER,
-        role_ids=[],
-        channel_id=CHANNEL,
+    child = await system.press(
+        parent.id,
+        Action.VARIATION,
+        2,
     )
     await system.dispatcher.drain()
     request = system.provider.requests[-1]

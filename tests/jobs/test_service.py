@@ -139,23 +139,13 @@ async def succeed(system: System, job_id: int) -> None:
 async def test_an_action_rebuilds_the_child_from_the_parents_record(system: System) -> None:
     (parent,) = await system.imagine("a fox --q 2")
     with pytest.raises(NotAllowed, match="not finished"):
-        await system.jobs.submit_action(
-            parent_id=parent.id,
-            action=Action.UPSCALE,
-            index=1,
-            user_id=USER,
-            role_ids=[],
-            channel_id=CHANNEL,
+        await system.press(
+            parent.id,
+            Action.UPSCALE,
+            1,
         )
     await succeed(system, parent.id)
-    child = await system.jobs.submit_action(
-        parent_id=parent.id,
-        action=Action.UPSCALE,
-        index=3,
-        user_id=USER + 1,
-        role_ids=[],
-        channel_id=CHANNEL,
-    )
+    child = await system.press(parent.id, Action.UPSCALE, 3, user=USER + 1)
     assert (child.kind, child.action, child.action_index, child.parent_id) == (
         JobKind.UPSCALE,
         Action.UPSCALE,
@@ -174,13 +164,10 @@ async def test_a_reroll_draws_a_new_seed_unless_the_seed_was_written(system: Sys
     free, fixed = await system.imagine("a fox", "a fox --seed 5")
     await system.dispatcher.drain()
     rerolls = [
-        await system.jobs.submit_action(
-            parent_id=job.id,
-            action=Action.REROLL,
-            index=0,
-            user_id=USER,
-            role_ids=[],
-            channel_id=CHANNEL,
+        await system.press(
+            job.id,
+            Action.REROLL,
+            0,
         )
         for job in (free, fixed)
     ]
@@ -195,22 +182,12 @@ async def test_owner_button_policy_refuses_other_members(system: System) -> None
     await succeed(system, parent.id)
     await system.guilds.update(GUILD, button_policy="owner")
     with pytest.raises(NotAllowed, match="person who made"):
-        await system.jobs.submit_action(
-            parent_id=parent.id,
-            action=Action.VARIATION,
-            index=2,
-            user_id=USER + 1,
-            role_ids=[],
-            channel_id=CHANNEL,
-        )
+        await system.press(parent.id, Action.VARIATION, 2, user=USER + 1)
     with pytest.raises(JobNotFound):
-        await system.jobs.submit_action(
-            parent_id=999,
-            action=Action.VARIATION,
-            index=2,
-            user_id=USER,
-            role_ids=[],
-            channel_id=CHANNEL,
+        await system.press(
+            999,
+            Action.VARIATION,
+            2,
         )
 
 
