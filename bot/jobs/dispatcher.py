@@ -239,13 +239,14 @@ class Dispatcher:
         try:
             await asyncio.wait({waker, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            # Cleared before any other await, so a wake() from now on starts the next round.
+            self._wake.clear()
             for pending in (waker, sleeper):
                 pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(waker, sleeper, return_exceptions=True)
         if sleeper.done() and not sleeper.cancelled():
             self._dirty = True  # another process may have queued jobs
-        self._wake.clear()
 
     def _start_delivery(self, job: Job, task: TaskState) -> None:
         delivery = asyncio.create_task(self._deliver(job, task), name=f"deliver-{job.id}")

@@ -4,7 +4,7 @@ import pytest
 
 from bot.errors import FailureKind, ProviderBusy, ProviderRejected, ProviderUnavailable
 from bot.jobs import DeliveryFailed, JobState
-from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest
+from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest, Submission
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.speed import SpeedMode
 from tests.fakes.memory_provider import MemoryProvider, Script
@@ -380,5 +380,45 @@ async def test_running_limits_per_user_leave_slots_to_others(tmp_path: Path) -> 
         assert len(system.provider.requests) == 1
         await system.dispatcher.drain()
         assert system.provider.peak_active == 1
+    finally:
+        await system.db.close()
+
+
+async def test_a_guilds_configured_running_limit_holds_at_the_provider(system: System) -> None:
+    await system.guilds.update(1, max_running_per_guild=1)
+    system.provider.default = Script(polls=2)
+    jobs = await system.imagine("a", "b")
+    jobs += await system.imagine("c", user=USER + 1)
+    await system.dispatcher.drain()
+    assert system.provider.peak_active == 1
+    assert set(await states(system, *(job.id for job in jobs))) == {JobState.SUCCEEDED}
+
+
+class CancelWhileSubmitting(MemoryProvider):
+    """The owner cancels while the provider call is in flight."""
+
+    system: System | None = None
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        submission = await super().submit_imagine(request)
+        assert self.system is not None
+        await self.system.jobs.cancel(request.job_id, user_id=USER)
+        return submission
+
+
+async def test_a_cancel_during_submission_wins_and_stops_the_new_task(tmp_path: Path) -> None:
+    provider = CancelWhileSubmitting()
+    system = await build(tmp_path / "t.db", provider=provider)
+    provider.system = system
+    try:
+        (job,) = await system.imagine("a fox")
+        await system.dispatcher.drain()
+        cancelled = await system.job(job.id)
+        assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
+        assert provider.cancelled == ["task-1"]
+        assert system.deliverer.delivered == []
+        assert system.dispatcher.in_flight == 0
+        assert (await system.balance()).member_reserved == 0
+        assert system.kinds(job.id) == ["queued", "cancelled"]
     finally:
         await system.db.close()
