@@ -167,7 +167,7 @@ class JobService:
             self._check_words(config, parent.prompt)
             await self._check_waiting(tx, config, user_id, 1)
             new = self._new_action(parent, action, index, user_id, channel_id)
-            job = await self._queue(tx, config, role_ids, new, new.prompt)
+            job = await self._queue(tx, config, role_ids, new, lambda: new.prompt)
         self._announce([job])
         return job
 
@@ -239,8 +239,8 @@ class JobService:
 
     def _new_imagine(
         self, guild_id: int, channel_id: int, user_id: int, prompt: JobPrompt, speed: SpeedMode
-    ) -> tuple[NewJob, str]:
-        """The job, and its text should it fall back to relax (a written speed flag changes)."""
+    ) -> tuple[NewJob, Callable[[], str]]:
+        """The job, and how to write its text should it fall back to relax."""
         params = prompt.params
         job_speed = SpeedMode(params.speed) if getattr(params, "speed", None) else speed
         seed_explicit = "seed" in prompt.explicit and params.seed is not None
@@ -249,11 +249,15 @@ class JobService:
         params = prompt.params
         dumped: dict[str, Any] = params.model_dump(mode="json")
         text = prompt.to_prompt()
-        relax_text = (
-            prompt.with_params(speed=SpeedMode.RELAX).to_prompt()
-            if getattr(params, "speed", None)
-            else text
-        )
+        written = prompt
+
+        def relax_text() -> str:
+            # Only a written speed flag is in the text; rewriting it re-validates the prompt,
+            # so it is done only when the fall-back happens.
+            if getattr(written.params, "speed", None) is None:
+                return text
+            return written.with_params(speed=SpeedMode.RELAX).to_prompt()
+
         new = NewJob(
             guild_id=guild_id,
             channel_id=channel_id,
@@ -315,7 +319,7 @@ class JobService:
         config: GuildConfig,
         role_ids: Sequence[int],
         new: NewJob,
-        relax_text: str,
+        relax_text: Callable[[], str],
     ) -> Job:
         job = await self._repo.insert(tx, new, now=self._clock())
         try:
@@ -332,7 +336,7 @@ class JobService:
                 ) from exc
             cost = self._cost(new.kind, SpeedMode.RELAX, new.params)
             relaxed = await self._repo.set_speed(
-                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text
+                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text()
             )
             await self._reserve(tx, job, role_ids, cost)
             job = relaxed or job
