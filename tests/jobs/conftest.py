@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.jobs import DeliveryFailed, Dispatcher, Job, JobEvent, JobEvents, JobService
+from bot.jobs import (
+    DeliveryFailed,
+    Dispatcher,
+    Job,
+    JobEvent,
+    JobEvents,
+    JobService,
+    JobState,
+)
 from bot.prompt import parse_prompt
 from bot.providers.base import Action, TaskState
 from bot.quota import Balance, CostModel, QuotaService
@@ -139,6 +147,10 @@ class System:
             provider_settings=self.provider_settings,
             **overrides,
         )
+
+
+async def states(system: System, *job_ids: int) -> list[JobState]:
+    return [(await system.job(job_id)).state for job_id in job_ids]
 
 
 async def build(

@@ -1,0 +1,116 @@
+from pathlib import Path
+
+import pytest
+
+from bot.errors import FailureKind, ProviderBusy, ProviderRejected, ProviderUnavailable
+from bot.jobs import JobState
+from bot.providers.base import ImagineRequest, Submission
+from bot.settings import ProviderSettings
+from tests.fakes.memory_provider import MemoryProvider
+from tests.jobs.conftest import USER, System, build, states
+
+
+async def test_provider_busy_keeps_the_job_queued_uncharged_in_its_place(tmp_path: Path) -> None:
+    system = await build(tmp_path / "t.db", provider_settings=ProviderSettings(max_concurrency=1))
+    try:
+        system.provider.submit_errors.extend([ProviderBusy("queue full")])
+        first, second = await system.imagine("first", "second")
+        await system.dispatcher.drain()
+        assert await states(system, first.id, second.id) == [JobState.QUEUED, JobState.QUEUED]
+        assert (await system.job(first.id)).attempts == 1
+        assert (await system.balance()).member_used == 0
+        assert len(system.provider.requests) == 1
+        system.clock.advance(5.0)
+        await system.dispatcher.drain()
+        assert [request.job_id for request in system.provider.requests] == [
+            first.id,
+            first.id,
+            second.id,
+        ]
+        assert await states(system, first.id, second.id) == [JobState.SUCCEEDED] * 2
+        assert (await system.balance()).member_used == 2000
+    finally:
+        await system.db.close()
+
+
+async def test_an_unreachable_provider_is_retried_with_backoff_then_refunded(
+    system: System,
+) -> None:
+    system.provider.submit_errors.extend([ProviderUnavailable("down")] * 5)
+    (job,) = await system.imagine("a fox")
+    delays = []
+    for _ in range(5):
+        await system.dispatcher.drain()
+        paused = system.dispatcher._submitter.paused_until - system.clock.now
+        delays.append(paused)
+        system.clock.advance(max(paused, 0))
+    failed = await system.job(job.id)
+    assert failed.state is JobState.FAILED
+    assert failed.failure_kind is FailureKind.UNAVAILABLE
+    assert failed.attempts == 5
+    assert delays[:4] == [2.0, 4.0, 8.0, 16.0]
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (0, 0)
+
+
+async def test_an_unreachable_provider_recovers_within_the_attempts(system: System) -> None:
+    system.provider.submit_errors.extend([ProviderUnavailable("down")] * 2)
+    (job,) = await system.imagine("a fox")
+    for _ in range(3):
+        await system.dispatcher.drain()
+        system.clock.advance(60)
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert (await system.balance()).member_used == 1000
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (ProviderRejected("banned: gore", kind=FailureKind.BANNED_PROMPT), "banned_prompt"),
+        (ProviderRejected("expired", kind=FailureKind.PARENT_EXPIRED), "parent_expired"),
+    ],
+)
+async def test_a_refused_submission_fails_with_its_reason_and_refunds(
+    system: System, error: ProviderRejected, kind: str
+) -> None:
+    system.provider.submit_errors.append(error)
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    failed = await system.job(job.id)
+    assert (failed.state, failed.failure_kind, failed.failure_message) == (
+        JobState.FAILED,
+        FailureKind(kind),
+        error.message,
+    )
+    assert (await system.balance()).member_reserved == 0
+    assert system.kinds(job.id) == ["queued", "failed"]
+
+
+class CancelWhileSubmitting(MemoryProvider):
+    """The owner cancels while the provider call is in flight."""
+
+    system: System | None = None
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        submission = await super().submit_imagine(request)
+        assert self.system is not None
+        await self.system.jobs.cancel(request.job_id, user_id=USER)
+        return submission
+
+
+async def test_a_cancel_during_submission_wins_and_stops_the_new_task(tmp_path: Path) -> None:
+    provider = CancelWhileSubmitting()
+    system = await build(tmp_path / "t.db", provider=provider)
+    provider.system = system
+    try:
+        (job,) = await system.imagine("a fox")
+        await system.dispatcher.drain()
+        cancelled = await system.job(job.id)
+        assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
+        assert provider.cancelled == ["task-1"]
+        assert system.deliverer.delivered == []
+        assert system.dispatcher.in_flight == 0
+        assert (await system.balance()).member_reserved == 0
+        assert system.kinds(job.id) == ["queued", "cancelled"]
+    finally:
+        await system.db.close()
