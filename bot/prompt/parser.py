@@ -9,7 +9,7 @@ from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog, PromptError, PromptIssue
 from bot.prompt.layers import Assignment, Layer, merge, read_layer
 from bot.prompt.numbers import format_number
-from bot.prompt.prompt import Params, Prompt, Segment
+from bot.prompt.prompt import Params, Prompt
 from bot.prompt.rules import check_rules
 from bot.prompt.scanner import Scan, scan
 from bot.prompt.table import (
@@ -51,11 +51,12 @@ def parse_prompt(
         raise PromptError([PromptIssue(code=codes.PROMPT_TOO_LONG, message=message)])
     main = scan(text)
     suffix_scan = scan(suffix) if suffix else _EMPTY
-    layers = [
-        *_default_layers(default_version, defaults, log),
-        Layer(suffix_scan.parameters, _SUFFIX),
-        Layer(main.parameters, None),
-    ]
+    layers = (
+        _default_layers(default_version, defaults, log)
+        if defaults or default_version != DEFAULT_VERSION
+        else []
+    )
+    layers += [Layer(suffix_scan.parameters, _SUFFIX), Layer(main.parameters, None)]
     custom = (
         {
             name.lower().removeprefix("--"): value
@@ -79,12 +80,16 @@ def parse_prompt(
     check_rules(chosen, model, log)
     _notes(image_urls, segments, chosen, model, log)
     log.raise_if_errors()
-    return Prompt(
-        image_urls=image_urls,
-        segments=[Segment(text=t, weight=w) for t, w in segments],
-        params=_params(chosen),
-        explicit=frozenset(chosen),
-        warnings=log.warnings,
+    # One validation of plain data builds the nested models in pydantic-core, faster than
+    # constructing Params and each Segment in Python first.
+    return Prompt.model_validate(
+        {
+            "image_urls": image_urls,
+            "segments": [{"text": t, "weight": w} for t, w in segments],
+            "params": _params(chosen),
+            "explicit": frozenset(chosen),
+            "warnings": log.warnings,
+        }
     )
 
 
@@ -132,26 +137,18 @@ def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[t
     own = main.text.rstrip()
     combined = f"{own} {suffix_text.strip()}" if suffix_text.strip() else own
     result = split_segments(combined)
-    offset = main.text_span[0]
-
-    def place(span: tuple[int, int]) -> tuple[tuple[int, int] | None, str | None]:
-        if span[0] >= len(own):
-            return None, _SUFFIX
-        return (span[0] + offset, span[1] + offset), None
-
     for span in result.malformed:
-        where, origin = place(span)
         message = "Weights are numbers written right after ::, such as ::2, ::0.5 or ::-.5."
-        log.error(codes.WEIGHT_FORMAT, message, where, None, origin)
+        log.error(codes.WEIGHT_FORMAT, message, *_placed(span, len(own), main.text_span[0]))
     if model in WHOLE_WEIGHTS_ONLY:
         for weight in result.weights:
             if weight.value != int(weight.value):
-                where, origin = place(weight.span)
                 message = (
                     f"{MODELS[model].label} takes whole-number weights only: "
                     f"use ::{round(weight.value)} instead of ::{weight.text}."
                 )
-                log.error(codes.WEIGHT_FORMAT, message, where, None, origin)
+                place = _placed(weight.span, len(own), main.text_span[0])
+                log.error(codes.WEIGHT_FORMAT, message, *place)
     if result.segments:
         total = sum(weight for _, weight in result.segments)
         if total <= 0:
@@ -161,6 +158,15 @@ def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[t
             )
             log.error(codes.WEIGHT_SUM, message)
     return result.segments
+
+
+def _placed(
+    span: tuple[int, int], own_length: int, offset: int
+) -> tuple[tuple[int, int] | None, None, str | None]:
+    """Span, parameter and origin of a weight issue: in the prompt, or in the suffix's text."""
+    if span[0] >= own_length:
+        return None, None, _SUFFIX
+    return (span[0] + offset, span[1] + offset), None, None
 
 
 def _check_content(
@@ -209,7 +215,7 @@ def _notes(
         log.warn(codes.IMAGE_WEIGHT_UNUSED, message, image_weight.span, "iw", image_weight.origin)
 
 
-def _params(chosen: dict[str, Assignment]) -> Params:
+def _params(chosen: dict[str, Assignment]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, assignment in chosen.items():
         if name in SPEED_FLAGS:
@@ -218,7 +224,7 @@ def _params(chosen: dict[str, Assignment]) -> Params:
             values["niji"], values["version"] = assignment.value, None
         else:
             values[assignment.spec.target] = assignment.value
-    return Params(**values)
+    return values
 
 
 def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) -> Prompt:

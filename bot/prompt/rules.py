@@ -59,6 +59,8 @@ def _conflict_problems(
 ) -> list[Problem]:
     """Conflicts it declares; with ``outranked_only``, any clash with a higher layer instead."""
     problems: list[Problem] = []
+    if not outranked_only and not assignment.spec.conflicts:
+        return problems
     for other in chosen.values():
         if outranked_only and other.rank > assignment.rank:
             if _clashes(assignment, other) or _clashes(other, assignment):
@@ -74,7 +76,7 @@ def _ratio(text: str) -> float:
 
 
 def _range_for(assignment: Assignment, model: str) -> RangeRule | None:
-    return next((rule for rule in assignment.spec.ranges if model in rule.models), None)
+    return assignment.spec.range_by_model.get(model)
 
 
 def _range_problems(assignment: Assignment, model: str) -> list[Problem]:
@@ -120,7 +122,7 @@ def _model_rank(chosen: dict[str, Assignment]) -> int:
 
 def _leave_out_unfit_settings(chosen: dict[str, Assignment], model: str, log: IssueLog) -> None:
     """Drop settings-layer parameters that a higher layer makes break a rule, until none does."""
-    while True:
+    while any(assignment.origin is not None for assignment in chosen.values()):
         unfit = [
             (assignment, problems[0][1])
             for assignment in chosen.values()
@@ -153,6 +155,8 @@ def check_rules(chosen: dict[str, Assignment], model: str, log: IssueLog) -> Non
     """Leave out unfit settings, then report every broken rule of the table as an error."""
     _leave_out_unfit_settings(chosen, model, log)
     for assignment in chosen.values():
+        if not assignment.spec.has_rules:
+            continue
         for code, message in _problems(assignment, chosen, model):
             log.error(code, message, assignment.span, assignment.spec.name, assignment.origin)
         if assignment.spec.kind is Kind.ASPECT:

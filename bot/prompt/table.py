@@ -94,7 +94,21 @@ class ParamSpec:
         """The numeric values of ``choices`` (``.25`` and ``0.25`` are the same value)."""
         return frozenset(float(choice) for choice in self.choices)
 
-    @property
+    @cached_property
+    def has_rules(self) -> bool:
+        """Whether any rule beyond the value's own shape applies (most parameters: none)."""
+        return bool(self.models or self.value_models or self.ranges or self.needs or self.conflicts)
+
+    @cached_property
+    def range_by_model(self) -> dict[str, RangeRule]:
+        """The range rule that applies on each model (the first listed wins)."""
+        found: dict[str, RangeRule] = {}
+        for rule in self.ranges:
+            for model in rule.models:
+                found.setdefault(model, rule)
+        return found
+
+    @cached_property
     def bounds(self) -> tuple[float, float]:
         """The inclusive range of a numeric parameter."""
         if self.minimum is None or self.maximum is None:

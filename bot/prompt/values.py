@@ -13,7 +13,7 @@ from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog
 from bot.prompt.numbers import MAX_DIGITS, format_number, parse_decimal, parse_integer
 from bot.prompt.scanner import RawParameter, looks_like_url
-from bot.prompt.table import Kind, ParamSpec
+from bot.prompt.table import PARAMETERS, Kind, ParamSpec
 from bot.prompt.versions import NIJI_DEFAULT, VERSION_SPELLINGS
 
 _RATIO = re.compile(r"(\d+):(\d+)")
@@ -240,15 +240,16 @@ _READERS: dict[Kind, Callable[[ParamSpec, RawParameter], Any]] = {
     Kind.STYLE: _style,
 }
 _OPTIONAL_VALUE = {Kind.FLAG, Kind.OPTIONAL_INT, Kind.NIJI}
-
-_MISSING = object()
+# Looked up by name on every parameter: str keys hash in C, Enum members in Python.
+_READER_BY_NAME = {spec.name: _READERS[spec.kind] for spec in PARAMETERS}
+_VALUE_REQUIRED = frozenset(spec.name for spec in PARAMETERS if spec.kind not in _OPTIONAL_VALUE)
 
 
 def read_value(
     spec: ParamSpec, raw: RawParameter, log: IssueLog, origin: str | None
 ) -> tuple[bool, Any]:
     """Read a value; on failure record the issue and return ``(False, None)``."""
-    if not raw.value and spec.kind not in _OPTIONAL_VALUE:
+    if not raw.value and spec.name in _VALUE_REQUIRED:
         log.error(
             codes.MISSING_VALUE,
             f"{raw.written} needs a value: {describe(spec)}.",
@@ -258,7 +259,7 @@ def read_value(
         )
         return False, None
     try:
-        return True, _READERS[spec.kind](spec, raw)
+        return True, _READER_BY_NAME[spec.name](spec, raw)
     except Invalid as problem:
         log.error(problem.code, problem.message, raw.span, spec.name, origin)
         return False, None
