@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ class System:
     seen: list[JobEvent]
     scheduler: SchedulerSettings
     provider_settings: ProviderSettings
+    registry: list[System]
 
     async def imagine(
         self,
@@ -145,6 +146,7 @@ class System:
             deliverer=self.deliverer,
             scheduler=self.scheduler,
             provider_settings=self.provider_settings,
+            registry=self.registry,
             **overrides,
         )
 
@@ -162,6 +164,7 @@ async def build(
     scheduler: SchedulerSettings | None = None,
     provider_settings: ProviderSettings | None = None,
     seed: int = 1,
+    registry: list[System] | None = None,
     **dispatcher_options: Any,
 ) -> System:
     clock = clock or Clock()
@@ -201,7 +204,7 @@ async def build(
         guild_config=guilds,
         **dispatcher_options,
     )
-    return System(
+    system = System(
         path=path,
         db=db,
         clock=clock,
@@ -217,7 +220,10 @@ async def build(
         seen=seen,
         scheduler=scheduler,
         provider_settings=provider_settings,
+        registry=registry if registry is not None else [],
     )
+    system.registry.append(system)
+    return system
 
 
 class _RecordingEvents(JobEvents):
@@ -232,9 +238,23 @@ class _RecordingEvents(JobEvents):
         super().publish(event)
 
 
+Make = Callable[..., Awaitable[System]]
+
+
 @pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    built = await build(tmp_path / "tessera.db")
-    yield built
-    await built.dispatcher.stop()
-    await built.db.close()
+async def make(tmp_path: Path) -> AsyncIterator[Make]:
+    """Build systems on one database file; all of them are stopped and closed afterwards."""
+    registry: list[System] = []
+
+    async def factory(**options: Any) -> System:
+        return await build(tmp_path / "tessera.db", registry=registry, **options)
+
+    yield factory
+    for built in registry:
+        await built.dispatcher.stop()
+        await built.db.close()  # closing a closed database does nothing
+
+
+@pytest.fixture
+async def system(make: Make) -> System:
+    return await make()

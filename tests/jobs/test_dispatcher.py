@@ -1,11 +1,9 @@
-from pathlib import Path
-
 from bot.jobs import JobState
 from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.speed import SpeedMode
 from tests.fakes.memory_provider import MemoryProvider, Script
-from tests.jobs.conftest import USER, System, build, states
+from tests.jobs.conftest import USER, Make, System, states
 
 
 async def test_a_job_runs_is_delivered_once_and_only_then_charged(system: System) -> None:
@@ -61,32 +59,27 @@ async def test_cancelling_a_running_job_stops_the_task_and_ignores_its_result(
 
 
 async def test_without_provider_cancel_the_slot_is_held_until_the_task_ends(
-    tmp_path: Path,
+    make: Make,
 ) -> None:
     provider = MemoryProvider(
         capabilities=Capabilities(cancel=False),
         default=Script(polls=3),
     )
-    system = await build(
-        tmp_path / "t.db", provider=provider, provider_settings=ProviderSettings(max_concurrency=1)
-    )
-    try:
-        first, second = await system.imagine("first", "second")
-        await system.dispatcher._load_new()
-        await system.dispatcher._submitter.dispatch()
-        await system.jobs.cancel(first.id, user_id=USER)
-        await system.dispatcher._tracker.poll()
-        await system.dispatcher._submitter.dispatch()
-        assert len(provider.requests) == 1  # the cancelled task still holds the only slot
-        await system.dispatcher.drain()
-        assert await states(system, first.id, second.id) == [
-            JobState.CANCELLED,
-            JobState.SUCCEEDED,
-        ]
-        assert provider.peak_active == 1
-        assert [job.id for job, _ in system.deliverer.delivered] == [second.id]
-    finally:
-        await system.db.close()
+    system = await make(provider=provider, provider_settings=ProviderSettings(max_concurrency=1))
+    first, second = await system.imagine("first", "second")
+    await system.dispatcher._load_new()
+    await system.dispatcher._submitter.dispatch()
+    await system.jobs.cancel(first.id, user_id=USER)
+    await system.dispatcher._tracker.poll()
+    await system.dispatcher._submitter.dispatch()
+    assert len(provider.requests) == 1  # the cancelled task still holds the only slot
+    await system.dispatcher.drain()
+    assert await states(system, first.id, second.id) == [
+        JobState.CANCELLED,
+        JobState.SUCCEEDED,
+    ]
+    assert provider.peak_active == 1
+    assert [job.id for job, _ in system.deliverer.delivered] == [second.id]
 
 
 async def test_an_action_goes_to_the_parent_task_with_its_buttons(system: System) -> None:
@@ -111,54 +104,43 @@ async def test_an_action_goes_to_the_parent_task_with_its_buttons(system: System
     assert await states(system, child.id) == [JobState.SUCCEEDED]
 
 
-async def test_a_second_guilds_job_waits_at_most_one_slot_turnover(tmp_path: Path) -> None:
-    system = await build(tmp_path / "t.db", provider_settings=ProviderSettings(max_concurrency=1))
-    try:
-        system.provider.default = Script(polls=1)
-        await system.imagine(*[f"flood {n}" for n in range(10)], guild=1)
-        (late,) = await system.imagine("late", guild=2, user=99)
-        await system.dispatcher.drain()
-        order = [request.job_id for request in system.provider.requests]
-        assert order.index(late.id) <= 1
-    finally:
-        await system.db.close()
+async def test_a_second_guilds_job_waits_at_most_one_slot_turnover(make: Make) -> None:
+    system = await make(provider_settings=ProviderSettings(max_concurrency=1))
+    system.provider.default = Script(polls=1)
+    await system.imagine(*[f"flood {n}" for n in range(10)], guild=1)
+    (late,) = await system.imagine("late", guild=2, user=99)
+    await system.dispatcher.drain()
+    order = [request.job_id for request in system.provider.requests]
+    assert order.index(late.id) <= 1
 
 
-async def test_relax_jobs_wait_for_fast_ones_but_get_their_share(tmp_path: Path) -> None:
-    system = await build(
-        tmp_path / "t.db",
+async def test_relax_jobs_wait_for_fast_ones_but_get_their_share(make: Make) -> None:
+    system = await make(
         provider_settings=ProviderSettings(max_concurrency=1),
         scheduler=SchedulerSettings(relax_share=0.5, max_waiting_per_user=50),
     )
-    try:
-        system.provider.default = Script(polls=1)
-        relax = await system.imagine("r1", "r2", speed=SpeedMode.RELAX, user=50)
-        fast = await system.imagine(*[f"f{n}" for n in range(6)], user=60)
-        await system.dispatcher.drain()
-        order = [request.job_id for request in system.provider.requests]
-        assert order.index(relax[0].id) <= 2
-        assert order.index(relax[1].id) <= 5
-        assert set(order) == {job.id for job in relax + fast}
-    finally:
-        await system.db.close()
+    system.provider.default = Script(polls=1)
+    relax = await system.imagine("r1", "r2", speed=SpeedMode.RELAX, user=50)
+    fast = await system.imagine(*[f"f{n}" for n in range(6)], user=60)
+    await system.dispatcher.drain()
+    order = [request.job_id for request in system.provider.requests]
+    assert order.index(relax[0].id) <= 2
+    assert order.index(relax[1].id) <= 5
+    assert set(order) == {job.id for job in relax + fast}
 
 
-async def test_running_limits_per_user_leave_slots_to_others(tmp_path: Path) -> None:
-    system = await build(
-        tmp_path / "t.db",
+async def test_running_limits_per_user_leave_slots_to_others(make: Make) -> None:
+    system = await make(
         scheduler=SchedulerSettings(max_running_per_user=1),
         provider_settings=ProviderSettings(max_concurrency=3),
     )
-    try:
-        system.provider.default = Script(polls=2)
-        await system.imagine("a", "b", "c")
-        await system.dispatcher._load_new()
-        await system.dispatcher._submitter.dispatch()
-        assert len(system.provider.requests) == 1
-        await system.dispatcher.drain()
-        assert system.provider.peak_active == 1
-    finally:
-        await system.db.close()
+    system.provider.default = Script(polls=2)
+    await system.imagine("a", "b", "c")
+    await system.dispatcher._load_new()
+    await system.dispatcher._submitter.dispatch()
+    assert len(system.provider.requests) == 1
+    await system.dispatcher.drain()
+    assert system.provider.peak_active == 1
 
 
 async def test_a_guilds_configured_running_limit_holds_at_the_provider(system: System) -> None:

@@ -1,4 +1,5 @@
 from itertools import count
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -210,18 +211,17 @@ operations = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(ops=operations, user_limit=st.integers(1, 3), relax_share=st.sampled_from([0.0, 0.1, 0.5]))
 def test_every_job_is_picked_once_within_limits_and_none_is_lost(
-    ops: list[tuple[object, ...]], user_limit: int, relax_share: float
+    ops: list[tuple[Any, ...]], user_limit: int, relax_share: float
 ) -> None:
     scheduler = make(limits=Limits(running_per_user=user_limit), relax_share=relax_share)
     ids = count(1)
     waiting: set[int] = set()
     running: dict[int, tuple[int, int]] = {}
-    done: set[int] = set()
     for op in ops:
         if op[0] == "add":
             _, guild, user, speed, weight = op
             job_id = next(ids)
-            scheduler.add(QueueEntry(job_id, guild, user, speed, weight))  # type: ignore[arg-type]
+            scheduler.add(QueueEntry(job_id, guild, user, speed, weight))
             waiting.add(job_id)
         elif op[0] == "pick":
             entry = scheduler.pick(0.0)
@@ -232,17 +232,16 @@ def test_every_job_is_picked_once_within_limits_and_none_is_lost(
                 key = (entry.guild_id, entry.user_id)
                 assert sum(1 for other in running.values() if other == key) <= user_limit
         elif op[0] == "finish" and op[1] in running:
-            assert scheduler.finish(op[1]) is not None  # type: ignore[arg-type]
-            del running[op[1]]  # type: ignore[arg-type]
-            done.add(op[1])  # type: ignore[arg-type]
+            assert scheduler.finish(op[1]) is not None
+            del running[op[1]]
         elif op[0] == "remove":
-            removed = scheduler.remove(op[1])  # type: ignore[arg-type]
+            removed = scheduler.remove(op[1])
             assert (removed is not None) == (op[1] in waiting)
-            waiting.discard(op[1])  # type: ignore[arg-type]
+            waiting.discard(op[1])
         elif op[0] == "requeue" and op[1] in running:
-            scheduler.requeue(op[1])  # type: ignore[arg-type]
-            del running[op[1]]  # type: ignore[arg-type]
-            waiting.add(op[1])  # type: ignore[arg-type]
+            scheduler.requeue(op[1])
+            del running[op[1]]
+            waiting.add(op[1])
         assert scheduler.waiting == len(waiting)
         assert scheduler.running == len(running)
     for job_id in list(running):

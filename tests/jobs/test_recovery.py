@@ -1,7 +1,6 @@
 """Crash and restart on a real SQLite file: nothing lost, nothing charged twice."""
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -10,7 +9,7 @@ from bot.providers.base import ImagineRequest, Submission
 from bot.settings import ProviderSettings
 from bot.store.jobs import JobRepository
 from tests.fakes.memory_provider import MemoryProvider, Script
-from tests.jobs.conftest import USER, System, build
+from tests.jobs.conftest import USER, Make, System
 
 
 async def commits(system: System, job_id: int) -> int:
@@ -23,38 +22,32 @@ async def commits(system: System, job_id: int) -> int:
         )
 
 
-async def test_queued_jobs_keep_their_order_across_a_restart(tmp_path: Path) -> None:
-    first = await build(tmp_path / "t.db", provider_settings=ProviderSettings(max_concurrency=1))
+async def test_queued_jobs_keep_their_order_across_a_restart(make: Make) -> None:
+    first = await make(provider_settings=ProviderSettings(max_concurrency=1))
     a = await first.imagine("a1", "a2", "a3")
     b = await first.imagine("b1", "b2", user=USER + 1)
     system = await first.restart()
-    try:
-        report = await system.dispatcher.recover()
-        assert (report.queued, report.running, report.last_job_id) == (5, 0, b[-1].id)
-        await system.dispatcher.drain()
-        order = [request.job_id for request in system.provider.requests]
-        assert order == [a[0].id, b[0].id, a[1].id, b[1].id, a[2].id]
-    finally:
-        await system.db.close()
+    report = await system.dispatcher.recover()
+    assert (report.queued, report.running, report.last_job_id) == (5, 0, b[-1].id)
+    await system.dispatcher.drain()
+    order = [request.job_id for request in system.provider.requests]
+    assert order == [a[0].id, b[0].id, a[1].id, b[1].id, a[2].id]
 
 
-async def test_running_jobs_resume_tracking_and_are_charged_once(tmp_path: Path) -> None:
-    first = await build(tmp_path / "t.db", provider=MemoryProvider(default=Script(ending="stall")))
+async def test_running_jobs_resume_tracking_and_are_charged_once(make: Make) -> None:
+    first = await make(provider=MemoryProvider(default=Script(ending="stall")))
     (job,) = await first.imagine("a fox")
     await first.dispatcher.drain()
     assert (await first.job(job.id)).state is JobState.RUNNING
     system = await first.restart()
-    try:
-        system.provider.finish("task-1")
-        report = await system.dispatcher.recover()
-        assert report.running == 1
-        await system.dispatcher.drain()
-        assert (await system.job(job.id)).state is JobState.SUCCEEDED
-        assert len(system.provider.requests) == 1
-        assert await commits(system, job.id) == 1
-        assert (await system.balance()).member_used == 1000
-    finally:
-        await system.db.close()
+    system.provider.finish("task-1")
+    report = await system.dispatcher.recover()
+    assert report.running == 1
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert len(system.provider.requests) == 1
+    assert await commits(system, job.id) == 1
+    assert (await system.balance()).member_used == 1000
 
 
 class CrashAfterSubmit(MemoryProvider):
@@ -70,50 +63,44 @@ class CrashAfterSubmit(MemoryProvider):
         return submission
 
 
-async def test_a_job_caught_submitting_is_matched_by_its_job_id(tmp_path: Path) -> None:
+async def test_a_job_caught_submitting_is_matched_by_its_job_id(make: Make) -> None:
     provider = CrashAfterSubmit(default=Script(polls=2))
-    first = await build(tmp_path / "t.db", provider=provider)
+    first = await make(provider=provider)
     (job,) = await first.imagine("a fox")
     provider.crash = first
     with pytest.raises(ValueError, match="no active connection"):
         await first.dispatcher.drain()
-    system = await build(tmp_path / "t.db", provider=provider, clock=first.clock)
-    try:
-        assert (await system.job(job.id)).state is JobState.SUBMITTING
-        report = await system.dispatcher.recover()
-        assert (report.matched, report.requeued) == (1, 0)
-        await system.dispatcher.drain()
-        done = await system.job(job.id)
-        assert (done.state, done.provider_task_id) == (JobState.SUCCEEDED, "task-1")
-        assert len(provider.requests) == 1
-        assert await commits(system, job.id) == 1
-    finally:
-        await system.db.close()
+    system = await make(provider=provider, clock=first.clock)
+    assert (await system.job(job.id)).state is JobState.SUBMITTING
+    report = await system.dispatcher.recover()
+    assert (report.matched, report.requeued) == (1, 0)
+    await system.dispatcher.drain()
+    done = await system.job(job.id)
+    assert (done.state, done.provider_task_id) == (JobState.SUCCEEDED, "task-1")
+    assert len(provider.requests) == 1
+    assert await commits(system, job.id) == 1
 
 
-async def test_a_job_the_provider_never_saw_is_submitted_again(tmp_path: Path) -> None:
-    first = await build(tmp_path / "t.db")
+async def test_a_job_the_provider_never_saw_is_submitted_again(make: Make) -> None:
+    first = await make()
     (job,) = await first.imagine("a fox")
     async with first.db.transaction() as tx:
         await JobRepository().transition(
             tx, job.id, JobState.QUEUED, JobState.SUBMITTING, now=first.clock()
         )
     system = await first.restart()
-    try:
-        report = await system.dispatcher.recover()
-        assert (report.matched, report.requeued) == (0, 1)
-        await system.dispatcher.drain()
-        assert (await system.job(job.id)).state is JobState.SUCCEEDED
-        assert len(system.provider.requests) == 1
-        assert (await system.balance()).member_used == 1000
-    finally:
-        await system.db.close()
+    report = await system.dispatcher.recover()
+    assert (report.matched, report.requeued) == (0, 1)
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert len(system.provider.requests) == 1
+    assert (await system.balance()).member_used == 1000
 
 
 async def test_a_delivered_job_whose_commit_was_lost_is_delivered_again_and_charged_once(
-    tmp_path: Path,
+    make: Make,
 ) -> None:
-    first = await build(tmp_path / "t.db")
+    first = await make()
     (job,) = await first.imagine("a fox")
 
     async def crash() -> None:
@@ -122,19 +109,14 @@ async def test_a_delivered_job_whose_commit_was_lost_is_delivered_again_and_char
     first.deliverer.before_return = crash
     await first.dispatcher.drain()  # the commit fails; the delivery task logs it
     first.deliverer.before_return = None
-    system = await build(
-        tmp_path / "t.db", provider=first.provider, deliverer=first.deliverer, clock=first.clock
-    )
-    try:
-        assert (await system.job(job.id)).state is JobState.RUNNING
-        await system.dispatcher.drain()
-        assert (await system.job(job.id)).state is JobState.SUCCEEDED
-        assert [delivered.id for delivered, _ in system.deliverer.delivered] == [job.id, job.id]
-        assert await commits(system, job.id) == 1
-        balance = await system.balance()
-        assert (balance.member_used, balance.member_reserved) == (1000, 0)
-    finally:
-        await system.db.close()
+    system = await make(provider=first.provider, deliverer=first.deliverer, clock=first.clock)
+    assert (await system.job(job.id)).state is JobState.RUNNING
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert [delivered.id for delivered, _ in system.deliverer.delivered] == [job.id, job.id]
+    assert await commits(system, job.id) == 1
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (1000, 0)
 
 
 async def test_the_background_loop_runs_jobs_and_stops_cleanly(system: System) -> None:

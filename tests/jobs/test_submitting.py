@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from bot.errors import FailureKind, ProviderBusy, ProviderRejected, ProviderUnavailable
@@ -7,30 +5,27 @@ from bot.jobs import JobState
 from bot.providers.base import ImagineRequest, Submission
 from bot.settings import ProviderSettings
 from tests.fakes.memory_provider import MemoryProvider
-from tests.jobs.conftest import USER, System, build, states
+from tests.jobs.conftest import USER, Make, System, states
 
 
-async def test_provider_busy_keeps_the_job_queued_uncharged_in_its_place(tmp_path: Path) -> None:
-    system = await build(tmp_path / "t.db", provider_settings=ProviderSettings(max_concurrency=1))
-    try:
-        system.provider.submit_errors.extend([ProviderBusy("queue full")])
-        first, second = await system.imagine("first", "second")
-        await system.dispatcher.drain()
-        assert await states(system, first.id, second.id) == [JobState.QUEUED, JobState.QUEUED]
-        assert (await system.job(first.id)).attempts == 1
-        assert (await system.balance()).member_used == 0
-        assert len(system.provider.requests) == 1
-        system.clock.advance(5.0)
-        await system.dispatcher.drain()
-        assert [request.job_id for request in system.provider.requests] == [
-            first.id,
-            first.id,
-            second.id,
-        ]
-        assert await states(system, first.id, second.id) == [JobState.SUCCEEDED] * 2
-        assert (await system.balance()).member_used == 2000
-    finally:
-        await system.db.close()
+async def test_provider_busy_keeps_the_job_queued_uncharged_in_its_place(make: Make) -> None:
+    system = await make(provider_settings=ProviderSettings(max_concurrency=1))
+    system.provider.submit_errors.extend([ProviderBusy("queue full")])
+    first, second = await system.imagine("first", "second")
+    await system.dispatcher.drain()
+    assert await states(system, first.id, second.id) == [JobState.QUEUED, JobState.QUEUED]
+    assert (await system.job(first.id)).attempts == 1
+    assert (await system.balance()).member_used == 0
+    assert len(system.provider.requests) == 1
+    system.clock.advance(5.0)
+    await system.dispatcher.drain()
+    assert [request.job_id for request in system.provider.requests] == [
+        first.id,
+        first.id,
+        second.id,
+    ]
+    assert await states(system, first.id, second.id) == [JobState.SUCCEEDED] * 2
+    assert (await system.balance()).member_used == 2000
 
 
 async def test_an_unreachable_provider_is_retried_with_backoff_then_refunded(
@@ -98,19 +93,16 @@ class CancelWhileSubmitting(MemoryProvider):
         return submission
 
 
-async def test_a_cancel_during_submission_wins_and_stops_the_new_task(tmp_path: Path) -> None:
+async def test_a_cancel_during_submission_wins_and_stops_the_new_task(make: Make) -> None:
     provider = CancelWhileSubmitting()
-    system = await build(tmp_path / "t.db", provider=provider)
+    system = await make(provider=provider)
     provider.system = system
-    try:
-        (job,) = await system.imagine("a fox")
-        await system.dispatcher.drain()
-        cancelled = await system.job(job.id)
-        assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
-        assert provider.cancelled == ["task-1"]
-        assert system.deliverer.delivered == []
-        assert system.dispatcher.in_flight == 0
-        assert (await system.balance()).member_reserved == 0
-        assert system.kinds(job.id) == ["queued", "cancelled"]
-    finally:
-        await system.db.close()
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    cancelled = await system.job(job.id)
+    assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
+    assert provider.cancelled == ["task-1"]
+    assert system.deliverer.delivered == []
+    assert system.dispatcher.in_flight == 0
+    assert (await system.balance()).member_reserved == 0
+    assert system.kinds(job.id) == ["queued", "cancelled"]

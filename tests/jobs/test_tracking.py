@@ -1,12 +1,10 @@
-from pathlib import Path
-
 import pytest
 
 from bot.errors import FailureKind
 from bot.jobs import JobState
 from bot.settings import SchedulerSettings
 from tests.fakes.memory_provider import Script
-from tests.jobs.conftest import System, build, states
+from tests.jobs.conftest import Make, System, states
 
 
 async def test_a_failed_task_fails_the_job_with_the_providers_reason(system: System) -> None:
@@ -83,27 +81,22 @@ async def test_the_watchdog_fails_a_stalled_task_and_cancels_it(system: System) 
     assert system.dispatcher.in_flight == 0
 
 
-async def test_the_watchdog_fails_an_overlong_task(tmp_path: Path) -> None:
-    system = await build(
-        tmp_path / "t.db", scheduler=SchedulerSettings(stall_timeout=100, job_timeout=250)
-    )
-    try:
-        system.provider.scripts.append(Script(polls=10))
-        (job,) = await system.imagine("a fox")
-        await system.dispatcher._load_new()
-        await system.dispatcher._submitter.dispatch()
-        for _ in range(4):
-            system.clock.advance(60)
-            await system.dispatcher._tracker.poll()  # progress moves: never stalled
-            assert not await system.dispatcher._tracker.watchdog()
+async def test_the_watchdog_fails_an_overlong_task(make: Make) -> None:
+    system = await make(scheduler=SchedulerSettings(stall_timeout=100, job_timeout=250))
+    system.provider.scripts.append(Script(polls=10))
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher._load_new()
+    await system.dispatcher._submitter.dispatch()
+    for _ in range(4):
         system.clock.advance(60)
-        assert await system.dispatcher._tracker.watchdog()
-        failed = await system.job(job.id)
-        assert (failed.state, failed.failure_kind) == (JobState.FAILED, FailureKind.TIMEOUT)
-        assert failed.failure_message == "The job was stopped: It ran longer than 250 seconds."
-        assert (await system.balance()).member_reserved == 0
-    finally:
-        await system.db.close()
+        await system.dispatcher._tracker.poll()  # progress moves: never stalled
+        assert not await system.dispatcher._tracker.watchdog()
+    system.clock.advance(60)
+    assert await system.dispatcher._tracker.watchdog()
+    failed = await system.job(job.id)
+    assert (failed.state, failed.failure_kind) == (JobState.FAILED, FailureKind.TIMEOUT)
+    assert failed.failure_message == "The job was stopped: It ran longer than 250 seconds."
+    assert (await system.balance()).member_reserved == 0
 
 
 async def test_a_webhook_push_is_applied_without_waiting_for_a_poll(system: System) -> None:
