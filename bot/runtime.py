@@ -95,7 +95,9 @@ class Runtime:
         settings = self.settings
         database = await Database.open(settings.database.url)
         self._database = database
-        provider: ImageProvider = MidjourneyProxyProvider(settings.provider)
+        provider: ImageProvider = MidjourneyProxyProvider(
+            settings.provider, observe=self.metrics.observe_provider_call
+        )
         costs = CostModel(settings.quota.costs)
         quota = QuotaService(database, settings.quota, clock=self._clock)
         events = JobEvents()

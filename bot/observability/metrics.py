@@ -1,22 +1,20 @@
 """Prometheus metrics, kept in a registry the runtime owns (never the process-global one).
 
 The runtime builds one ``Metrics`` and hands it to whoever records something: the dispatcher
-(queue depth, jobs by state), the provider client (latency and errors), the message updater
+(queue depth, jobs by state), the provider client (latency and errors, through its
+``observe`` hook), the message updater
 (Discord edits), the bot (guild count). Gauges that mirror the database are refreshed at scrape
 time by the server's ``refresh`` hook, so nobody has to remember to push them.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from bot.errors import ProviderError
 from bot.speed import SpeedMode
 
 EXPOSITION_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
@@ -90,30 +88,15 @@ class Metrics:
         self.jobs_finished.labels(state=state).inc()
 
     def observe_provider_call(
-        self, operation: str, seconds: float, *, error_kind: str | None = None
+        self, operation: str, seconds: float, error_kind: str | None = None
     ) -> None:
-        """Record one provider call's duration, and its failure kind if it failed."""
+        """Record one provider call's duration, and its failure kind if it failed.
+
+        The provider client calls this for every HTTP attempt (``observe=`` in its constructor).
+        """
         self.provider_latency.labels(operation=operation).observe(seconds)
         if error_kind is not None:
             self.provider_errors.labels(operation=operation, kind=error_kind).inc()
-
-    @contextmanager
-    def time_provider_call(self, operation: str) -> Iterator[None]:
-        """Time the block as one provider call; a ``ProviderError`` counts as an error."""
-        started = time.perf_counter()
-        error_kind: str | None = None
-        try:
-            yield
-        except ProviderError as exc:
-            error_kind = exc.kind.value
-            raise
-        except Exception:
-            error_kind = "unexpected"
-            raise
-        finally:
-            self.observe_provider_call(
-                operation, time.perf_counter() - started, error_kind=error_kind
-            )
 
     def count_discord_edit(self, outcome: str = "ok") -> None:
         """Record one status-message edit (``ok``, ``rate_limited`` or ``failed``)."""

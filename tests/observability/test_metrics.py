@@ -1,8 +1,6 @@
-import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.errors import FailureKind, ProviderBusy, ProviderRejected
 from bot.observability.metrics import Metrics
 
 
@@ -54,25 +52,18 @@ def test_guild_count_and_discord_edits() -> None:
 
 def test_provider_calls_are_timed_and_errors_counted_by_kind() -> None:
     metrics = Metrics()
-    with metrics.time_provider_call("fetch_many"):
-        pass
-    with pytest.raises(ProviderBusy), metrics.time_provider_call("submit_imagine"):
-        raise ProviderBusy("queue full")
-    with pytest.raises(ProviderRejected), metrics.time_provider_call("submit_imagine"):
-        raise ProviderRejected("banned", kind=FailureKind.BANNED_PROMPT)
-    with pytest.raises(KeyError), metrics.time_provider_call("download"):
-        raise KeyError("bug")
-    metrics.observe_provider_call("cancel", 0.3, error_kind="unavailable")
+    metrics.observe_provider_call("task/list-by-condition", 0.05)
+    metrics.observe_provider_call("submit/imagine", 0.2, "unavailable")
+    metrics.observe_provider_call("submit/imagine", 0.1)
+    metrics.observe_provider_call("download", 1.5, "delivery")
     samples = _samples(metrics)
     count = "tessera_provider_request_seconds_count"
-    assert samples[(count, (("operation", "fetch_many"),))] == 1
-    assert samples[(count, (("operation", "submit_imagine"),))] == 2
+    assert samples[(count, (("operation", "task/list-by-condition"),))] == 1
+    assert samples[(count, (("operation", "submit/imagine"),))] == 2
     errors = "tessera_provider_errors_total"
-    assert samples[(errors, (("kind", "queue_full"), ("operation", "submit_imagine")))] == 1
-    assert samples[(errors, (("kind", "banned_prompt"), ("operation", "submit_imagine")))] == 1
-    assert samples[(errors, (("kind", "unexpected"), ("operation", "download")))] == 1
-    assert samples[(errors, (("kind", "unavailable"), ("operation", "cancel")))] == 1
-    assert (errors, (("kind", "queue_full"), ("operation", "fetch_many"))) not in samples
+    assert samples[(errors, (("kind", "unavailable"), ("operation", "submit/imagine")))] == 1
+    assert samples[(errors, (("kind", "delivery"), ("operation", "download")))] == 1
+    assert (errors, (("kind", "unavailable"), ("operation", "download"))) not in samples
 
 
 def test_two_runtimes_do_not_share_metrics_or_touch_the_global_registry() -> None:

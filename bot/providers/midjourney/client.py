@@ -46,7 +46,7 @@ from bot.providers.midjourney.polling import PollPacer
 from bot.providers.midjourney.retry import RetryPolicy, retry_unavailable
 from bot.providers.midjourney.routing import SpeedRouter
 from bot.providers.midjourney.status import Lookup, StatusReader
-from bot.providers.midjourney.transport import OutcomeUnknown, ProxyHttp
+from bot.providers.midjourney.transport import CallObserver, OutcomeUnknown, ProxyHttp
 from bot.settings import ProviderSettings
 from bot.speed import SpeedMode
 
@@ -73,8 +73,10 @@ class MidjourneyProxyProvider:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._settings = settings
+        self._observe = observe
         self._router = SpeedRouter(settings)
         self._http = ProxyHttp(
             settings,
@@ -84,6 +86,7 @@ class MidjourneyProxyProvider:
             sleep=sleep,
             rng=rng,
             retry=retry,
+            observe=observe,
         )
         self._status = StatusReader(self._http)
         self._pacer = PollPacer(settings.poll_interval)
@@ -191,6 +194,20 @@ class MidjourneyProxyProvider:
         if url.startswith("/"):
             origin = httpx.URL(self._settings.base_url)
             url = str(origin.copy_with(path=url, query=None, fragment=None))
+        started = time.perf_counter()
+        try:
+            image = await self._download(url, max_bytes)
+        except ProviderError as exc:
+            self._observe_download(started, exc.kind.value)
+            raise
+        self._observe_download(started, None)
+        return image
+
+    def _observe_download(self, started: float, error_kind: str | None) -> None:
+        if self._observe is not None:
+            self._observe("download", time.perf_counter() - started, error_kind)
+
+    async def _download(self, url: str, max_bytes: int) -> DownloadedImage:
         return await download_image(
             self._http.client,
             url,

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ POOL_SIZE = 20
 """Connections kept to the provider: polling is batched, so a few carry all the traffic."""
 KEEPALIVE_SECONDS = 30.0
 Sleep = Callable[[float], Awaitable[None]]
+CallObserver = Callable[[str, float, str | None], None]
+"""Told of every HTTP attempt: operation, seconds, and the failure kind (None on success)."""
+_TASK_ID_SEGMENT = re.compile(r"^task/[^/]+/(fetch|cancel|image-seed)$")
 
 
 class OutcomeUnknown(ProviderUnavailable):
@@ -94,8 +98,10 @@ class ProxyHttp:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._owns_client = client is None
+        self._observe = observe
         self.client = client if client is not None else build_client(settings, transport)
         self.base_url = settings.base_url.rstrip("/")
         self.breaker = CircuitBreaker(
@@ -121,13 +127,16 @@ class ProxyHttp:
     ) -> Reply:
         """One API call; raises ``ProviderUnavailable`` (or ``OutcomeUnknown``) on failure."""
         url = f"{base_url or self.base_url}/{path.lstrip('/')}"
+        operation = operation_name(path)
         attempt = 0
         while True:
             attempt += 1
             self.breaker.before_call()
+            started = time.perf_counter()
             try:
                 reply = await self._send(method, url, body)
             except _Failure as failure:
+                self._record(operation, started, failure.kind)
                 self.breaker.record_failure()
                 give_up = (
                     attempt >= self.retry.attempts
@@ -139,6 +148,7 @@ class ProxyHttp:
                     raise (error_type or ProviderUnavailable)(failure.message) from failure.cause
                 await self.sleep(self.retry.delay(attempt, self.rng))
                 continue
+            self._record(operation, started, "auth" if reply.status in (401, 403) else None)
             self.breaker.record_success()
             if reply.status in (401, 403):
                 raise ProviderError(
@@ -146,6 +156,10 @@ class ProxyHttp:
                     "an operator must check the provider secret."
                 )
             return reply
+
+    def _record(self, operation: str, started: float, error_kind: str | None) -> None:
+        if self._observe is not None:
+            self._observe(operation, time.perf_counter() - started, error_kind)
 
     async def _send(self, method: str, url: str, body: Any) -> Reply:
         try:
@@ -166,12 +180,19 @@ class ProxyHttp:
             return Reply(response.status_code, _decode(response))
         except ValueError as exc:
             log.warning("provider sent unreadable JSON to %s %s", method, _path(url))
-            raise _Failure(MALFORMED_MESSAGE, exc, reached=True) from exc
+            raise _Failure(MALFORMED_MESSAGE, exc, reached=True, kind="malformed") from exc
 
     async def aclose(self) -> None:
         """Close the pool if this object created it."""
         if self._owns_client:
             await self.client.aclose()
+
+
+def operation_name(path: str) -> str:
+    """A low-cardinality name for a call: task ids folded into ``{id}`` (metrics labels)."""
+    path = path.strip("/")
+    match = _TASK_ID_SEGMENT.match(path)
+    return f"task/{{id}}/{match[1]}" if match else path
 
 
 def _path(url: str) -> str:
@@ -180,8 +201,16 @@ def _path(url: str) -> str:
 
 
 class _Failure(Exception):
-    def __init__(self, message: str, cause: BaseException | None, *, reached: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        cause: BaseException | None,
+        *,
+        reached: bool,
+        kind: str = "unavailable",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.cause = cause
         self.reached = reached
+        self.kind = kind
