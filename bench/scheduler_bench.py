@@ -182,7 +182,7 @@ async def throughput(root: Path, *, per_submit: int, count: int = 2000) -> float
         await jobs.submit(
             guild_id=n % 50,
             channel_id=1,
-            user_id=n % 500,
+            user_id=n % 500 + 1,  # Discord ids are never 0 (0 is the guild pool)
             role_ids=[],
             prompts=[prompt] * per_submit,
             speed=SpeedMode.FAST,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from bot.quota.models import Limits, resolve_limits
 from bot.quota.periods import PeriodWindow, period_window
 from bot.settings import QuotaSettings
-from bot.store.budgets import BudgetPeriod, BudgetRepository
+from bot.store.budgets import BudgetPeriod, BudgetRepository, GuildPeriod
 from bot.store.database import Database, Transaction
 from bot.store.ledger import LedgerRepository
 from bot.store.reservations import ReservationRepository
@@ -31,7 +31,17 @@ class QuotaCore:
 
     async def window_in(self, tx: Transaction, guild_id: int) -> PeriodWindow:
         """The guild's current budget period."""
-        choice = await self._budgets.period(tx, guild_id)
+        return self._window(await self._budgets.period(tx, guild_id))
+
+    async def window_and_limits_in(
+        self, tx: Transaction, *, guild_id: int, user_id: int, role_ids: Sequence[int]
+    ) -> tuple[PeriodWindow, Limits]:
+        """``window_in`` and ``limits_in`` together, in one trip to the store."""
+        choice, rows = await self._budgets.period_and_limits(tx, guild_id)
+        limits = resolve_limits(rows, self._settings, user_id=user_id, role_ids=role_ids)
+        return self._window(choice), limits
+
+    def _window(self, choice: GuildPeriod) -> PeriodWindow:
         return period_window(
             self._clock(),
             choice.period or BudgetPeriod(self._settings.period),

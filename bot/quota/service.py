@@ -8,7 +8,7 @@ appends a ledger entry and changes the usage summary in the same transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.errors import QuotaExceeded
 from bot.quota.admin import BudgetControls
@@ -17,8 +17,8 @@ from bot.quota.models import Balance, GuildBudgets, resolve_limits
 from bot.quota.periods import PeriodWindow
 from bot.store.budgets import NO_SUBJECT, BudgetScope, GuildPeriod
 from bot.store.database import Transaction
-from bot.store.ledger import LedgerEntry, LedgerKind
-from bot.store.reservations import ReservationState
+from bot.store.ledger import LedgerEntry, LedgerKind, NewLedgerEntry
+from bot.store.reservations import Reservation, ReservationState
 from bot.store.usage import UsageKey
 
 log = logging.getLogger(__name__)
@@ -40,85 +40,142 @@ class QuotaService(BudgetControls):
         amount: int,
     ) -> None:
         """Hold ``amount`` for a job from both the member's allowance and the guild pool."""
-        if amount < 0:
-            raise ValueError(f"a job cannot cost a negative amount ({amount})")
-        window = await self.window_in(tx, guild_id)
+        await self.reserve_many(
+            tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids, amounts={job_id: amount}
+        )
+
+    async def reserve_many(
+        self,
+        tx: Transaction,
+        *,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        amounts: Mapping[int, int],
+    ) -> None:
+        """Hold every job's amount (job id: amount) for one member: all of them, or none."""
+        if any(amount < 0 for amount in amounts.values()):
+            raise ValueError(f"a job cannot cost a negative amount ({dict(amounts)})")
+        if not amounts:
+            return
+        window, limits = await self.window_and_limits_in(
+            tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids
+        )
         now = self._clock()
-        created = await self._reservations.create(
+        if not await self._reservations.create_many(
             tx,
-            job_id=job_id,
             guild_id=guild_id,
             user_id=user_id,
-            amount=amount,
+            amounts=amounts,
             period_start=window.start_ts,
             created_at=now,
-        )
-        if not created:
-            raise ValueError(f"job {job_id} already holds a reservation")
-        limits = await self.limits_in(tx, guild_id=guild_id, user_id=user_id, role_ids=role_ids)
+        ):
+            # A bug in the caller: its transaction rolls back, so nothing is held twice.
+            raise ValueError(f"a job among {sorted(amounts)} already holds a reservation")
         member = window.usage_key(guild_id, user_id)
         pool = window.usage_key(guild_id, None)
-        refused: QuotaExceeded | None = None
-        if not await self._usage.try_reserve(tx, member, amount, limits.member):
-            refused = await self._exceeded(tx, "member", member, limits.member, amount, window)
-        elif not await self._usage.try_reserve(tx, pool, amount, limits.guild):
-            await self._usage.settle(tx, member, amount, charged=False)
-            refused = await self._exceeded(tx, "guild", pool, limits.guild, amount, window)
+        # Amounts are never negative: the whole sum fits exactly when each job fits in turn.
+        total = sum(amounts.values())
+        refused = await self._usage.try_reserve_pair(
+            tx, member, pool, total, member_limit=limits.member, pool_limit=limits.guild
+        )
         if refused is not None:
             # Undo this call's writes: the caller's transaction may go on (e.g. as relax).
-            await self._reservations.discard(tx, job_id)
-            raise refused
-        await self._ledger.append(
+            await self._reservations.discard_many(tx, list(amounts))
+            if refused is member:
+                raise await self._exceeded(tx, "member", member, limits.member, total, window)
+            raise await self._exceeded(tx, "guild", pool, limits.guild, total, window)
+        await self._ledger.append_many(
             tx,
-            guild_id=guild_id,
-            user_id=user_id,
-            job_id=job_id,
-            kind=LedgerKind.RESERVE,
-            amount=amount,
-            actor_id=user_id,
-            reason="job submitted",
-            created_at=now,
-            period_start=window.start_ts,
+            [
+                NewLedgerEntry(
+                    guild_id=guild_id,
+                    user_id=user_id,
+                    job_id=job_id,
+                    kind=LedgerKind.RESERVE,
+                    amount=amount,
+                    actor_id=user_id,
+                    reason="job submitted",
+                    created_at=now,
+                    period_start=window.start_ts,
+                )
+                for job_id, amount in amounts.items()
+            ],
         )
 
     async def commit(self, tx: Transaction, *, job_id: int) -> None:
         """Charge a job's reservation (it was delivered); a second call does nothing."""
-        await self._settle(tx, job_id, ReservationState.COMMITTED, "job delivered")
+        await self.commit_many(tx, [job_id])
+
+    async def commit_many(self, tx: Transaction, job_ids: Sequence[int]) -> None:
+        """``commit`` for several jobs, in one trip per table."""
+        await self._settle(tx, job_ids, ReservationState.COMMITTED, "job delivered")
 
     async def refund(self, tx: Transaction, *, job_id: int, reason: str) -> None:
         """Give a job's reservation back; does nothing once the job was settled."""
-        await self._settle(tx, job_id, ReservationState.REFUNDED, reason)
+        await self.refund_many(tx, [job_id], reason=reason)
+
+    async def refund_many(self, tx: Transaction, job_ids: Sequence[int], *, reason: str) -> None:
+        """``refund`` for several jobs, in one trip per table."""
+        await self._settle(tx, job_ids, ReservationState.REFUNDED, reason)
 
     async def _settle(
-        self, tx: Transaction, job_id: int, state: ReservationState, reason: str
+        self, tx: Transaction, job_ids: Sequence[int], state: ReservationState, reason: str
     ) -> None:
-        held = await self._reservations.get(tx, job_id)
-        if held is None:
-            log.warning("job %s has no reservation to %s", job_id, state.value)
-            return
         now = self._clock()
-        if not await self._reservations.settle(tx, job_id, state, now):
-            if held.state is not state:
+        settled = await self._reservations.settle_many(tx, job_ids, state, now)
+        if len(settled) < len(job_ids):
+            await self._explain_unsettled(tx, job_ids, settled, state)
+        charged = state is ReservationState.COMMITTED
+        held: dict[UsageKey, tuple[int, int]] = {}
+        for reservation in settled:
+            for user_id in (reservation.user_id, None):
+                key = UsageKey(
+                    guild_id=reservation.guild_id,
+                    user_id=user_id,
+                    period_start=reservation.period_start,
+                )
+                amount, jobs = held.get(key, (0, 0))
+                held[key] = (amount + reservation.amount, jobs + 1)
+        await self._usage.settle_many(tx, held, charged=charged)
+        await self._ledger.append_many(
+            tx,
+            [
+                NewLedgerEntry(
+                    guild_id=reservation.guild_id,
+                    user_id=reservation.user_id,
+                    job_id=reservation.job_id,
+                    kind=LedgerKind.COMMIT if charged else LedgerKind.REFUND,
+                    amount=reservation.amount,
+                    actor_id=None,
+                    reason=reason,
+                    created_at=now,
+                    period_start=reservation.period_start,
+                )
+                for reservation in settled
+            ],
+        )
+
+    async def _explain_unsettled(
+        self,
+        tx: Transaction,
+        job_ids: Sequence[int],
+        settled: Sequence[Reservation],
+        state: ReservationState,
+    ) -> None:
+        moved = {reservation.job_id for reservation in settled}
+        others = await self._reservations.get_many(tx, [i for i in job_ids if i not in moved])
+        found = {reservation.job_id: reservation for reservation in others}
+        for job_id in job_ids:
+            if job_id in moved:
+                continue
+            held = found.get(job_id)
+            if held is None:
+                log.warning("job %s has no reservation to %s", job_id, state.value)
+            elif held.state is not state:
                 log.warning(
                     "job %s was already %s; ignoring %s", job_id, held.state.value, state.value
                 )
-            return
-        charged = state is ReservationState.COMMITTED
-        for user_id in (held.user_id, None):
-            key = UsageKey(guild_id=held.guild_id, user_id=user_id, period_start=held.period_start)
-            await self._usage.settle(tx, key, held.amount, charged=charged)
-        await self._ledger.append(
-            tx,
-            guild_id=held.guild_id,
-            user_id=held.user_id,
-            job_id=job_id,
-            kind=LedgerKind.COMMIT if charged else LedgerKind.REFUND,
-            amount=held.amount,
-            actor_id=None,
-            reason=reason,
-            created_at=now,
-            period_start=held.period_start,
-        )
 
     async def _exceeded(
         self,

@@ -61,6 +61,39 @@ class BudgetRepository:
         )
         return GuildPeriod() if row is None else GuildPeriod.model_validate(dict(row))
 
+    async def period_and_limits(
+        self, tx: Transaction, guild_id: int
+    ) -> tuple[GuildPeriod, list[BudgetLimit]]:
+        """The guild's period choices and every limit set in it, in one query."""
+        # The one-row derived table keeps a row when the guild has neither a period nor limits.
+        rows = await tx.fetch_all(
+            "SELECT b.period, b.reset_hour, l.scope, l.subject_id, l.amount, l.actor_id,"
+            " l.reason, l.updated_at"
+            " FROM (SELECT CAST(? AS INTEGER) AS guild_id) AS g"
+            " LEFT JOIN guild_budgets AS b ON b.guild_id = g.guild_id"
+            " LEFT JOIN budget_limits AS l ON l.guild_id = g.guild_id"
+            " ORDER BY l.scope, l.subject_id",
+            (guild_id,),
+        )
+        first = rows[0]
+        choice = GuildPeriod(
+            period=None if first["period"] is None else BudgetPeriod(first["period"]),
+            reset_hour=first["reset_hour"],
+        )
+        limits = [
+            BudgetLimit(
+                scope=BudgetScope(row["scope"]),
+                subject_id=row["subject_id"],
+                amount=row["amount"],
+                actor_id=row["actor_id"],
+                reason=row["reason"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+            if row["scope"] is not None
+        ]
+        return choice, limits
+
     async def set_period(
         self, tx: Transaction, guild_id: int, choice: GuildPeriod, *, now: float
     ) -> None:

@@ -58,27 +58,27 @@ class Transaction:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; the number of rows it changed."""
+        # One trip to the connection's thread: a finished write holds no statement open, so
+        # the cursor is dropped here rather than closed in a second trip (as executemany's is).
         cursor = await self._conn.execute(sql, params)
-        await cursor.close()
         return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an ``INSERT``; the new row's id."""
-        cursor = await self._conn.execute(sql, params)
-        await cursor.close()
-        if cursor.lastrowid is None:
+        row = await self._conn.execute_insert(sql, params)
+        if row is None or row[0] is None:
             raise RuntimeError("INSERT produced no row id")
-        return cursor.lastrowid
+        return int(row[0])
 
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        """Run one statement for each parameter row."""
-        await self._conn.executemany(sql, rows)
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement for each parameter row; the number of rows changed in all."""
+        cursor = await self._conn.executemany(sql, rows)
+        return cursor.rowcount
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
-        async with self._conn.execute(sql, params) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (also ``UPDATE ... RETURNING``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -47,6 +49,43 @@ class LedgerEntry(BaseModel):
 _COLUMNS = "id, guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start"
 
 
+_INSERT = (
+    "INSERT INTO quota_ledger"
+    " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewLedgerEntry:
+    """An entry to append (``append_many``), in the fields of ``LedgerEntry`` but its id."""
+
+    guild_id: int
+    user_id: int | None
+    job_id: int | None
+    kind: LedgerKind
+    amount: int
+    actor_id: int | None
+    reason: str
+    created_at: float
+    period_start: float
+
+    @property
+    def values(self) -> tuple[object, ...]:
+        """The entry as the insert's parameters."""
+        return (
+            self.guild_id,
+            self.user_id,
+            self.job_id,
+            self.kind.value,
+            self.amount,
+            self.actor_id,
+            self.reason,
+            self.created_at,
+            self.period_start,
+        )
+
+
 def _entry(row: Row) -> LedgerEntry:
     return LedgerEntry.model_validate(dict(row))
 
@@ -69,23 +108,18 @@ class LedgerRepository:
         period_start: float,
     ) -> LedgerEntry:
         """Write one entry and return it."""
-        values = (
-            guild_id,
-            user_id,
-            job_id,
-            kind.value,
-            amount,
-            actor_id,
-            reason,
-            created_at,
-            period_start,
+        new = NewLedgerEntry(
+            guild_id=guild_id,
+            user_id=user_id,
+            job_id=job_id,
+            kind=kind,
+            amount=amount,
+            actor_id=actor_id,
+            reason=reason,
+            created_at=created_at,
+            period_start=period_start,
         )
-        entry_id = await tx.insert(
-            "INSERT INTO quota_ledger"
-            " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
-        )
+        entry_id = await tx.insert(_INSERT, new.values)
         return LedgerEntry(
             id=entry_id,
             guild_id=guild_id,
@@ -98,6 +132,10 @@ class LedgerRepository:
             created_at=created_at,
             period_start=period_start,
         )
+
+    async def append_many(self, tx: Transaction, entries: Sequence[NewLedgerEntry]) -> None:
+        """Write several entries in one trip."""
+        await tx.execute_many(_INSERT, [entry.values for entry in entries])
 
     async def page(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -32,8 +33,45 @@ class Reservation(BaseModel):
     settled_at: float | None
 
 
+_COLUMNS = "job_id, guild_id, user_id, amount, period_start, state, created_at, settled_at"
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
 class ReservationRepository:
     """Creates and settles reservations inside a caller's transaction."""
+
+    async def create_many(
+        self,
+        tx: Transaction,
+        *,
+        guild_id: int,
+        user_id: int,
+        amounts: Mapping[int, int],
+        period_start: float,
+        created_at: float,
+    ) -> bool:
+        """Record a reservation for each job (id: amount); False when any job already had one."""
+        created = await tx.execute_many(
+            "INSERT INTO quota_reservations"
+            " (job_id, guild_id, user_id, amount, period_start, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
+            [
+                (
+                    job_id,
+                    guild_id,
+                    user_id,
+                    amount,
+                    period_start,
+                    ReservationState.RESERVED.value,
+                    created_at,
+                )
+                for job_id, amount in amounts.items()
+            ],
+        )
+        return created == len(amounts)
 
     async def create(
         self,
@@ -65,19 +103,31 @@ class ReservationRepository:
 
     async def discard(self, tx: Transaction, job_id: int) -> None:
         """Forget a reservation made earlier in the same transaction (its quota was refused)."""
+        await self.discard_many(tx, [job_id])
+
+    async def discard_many(self, tx: Transaction, job_ids: Sequence[int]) -> None:
+        """``discard`` for several jobs."""
         await tx.execute(
-            "DELETE FROM quota_reservations WHERE job_id = ? AND state = ?",
-            (job_id, ReservationState.RESERVED.value),
+            "DELETE FROM quota_reservations WHERE state = ?"  # noqa: S608 (only ? marks)
+            f" AND job_id IN ({_marks(len(job_ids))})",
+            (ReservationState.RESERVED.value, *job_ids),
         )
 
     async def get(self, tx: Transaction, job_id: int) -> Reservation | None:
         """A job's reservation, or None when the job never reserved anything."""
-        row = await tx.fetch_one(
-            "SELECT job_id, guild_id, user_id, amount, period_start, state, created_at,"
-            " settled_at FROM quota_reservations WHERE job_id = ?",
-            (job_id,),
+        found = await self.get_many(tx, [job_id])
+        return found[0] if found else None
+
+    async def get_many(self, tx: Transaction, job_ids: Sequence[int]) -> list[Reservation]:
+        """These jobs' reservations, in job order (jobs without one are skipped)."""
+        if not job_ids:
+            return []
+        rows = await tx.fetch_all(
+            f"SELECT {_COLUMNS} FROM quota_reservations"  # noqa: S608 (only ? marks)
+            f" WHERE job_id IN ({_marks(len(job_ids))}) ORDER BY job_id",
+            tuple(job_ids),
         )
-        return None if row is None else Reservation.model_validate(dict(row))
+        return [Reservation.model_validate(dict(row)) for row in rows]
 
     async def settle(
         self, tx: Transaction, job_id: int, state: ReservationState, settled_at: float
@@ -89,3 +139,18 @@ class ReservationRepository:
             (state.value, settled_at, job_id, ReservationState.RESERVED.value),
         )
         return changed == 1
+
+    async def settle_many(
+        self, tx: Transaction, job_ids: Sequence[int], state: ReservationState, settled_at: float
+    ) -> list[Reservation]:
+        """Move the held reservations among these jobs to ``state``; those that moved."""
+        if not job_ids:
+            return []
+        rows = await tx.fetch_all(
+            "UPDATE quota_reservations SET state = ?, settled_at = ?"  # noqa: S608 (only ? marks)
+            f" WHERE state = ? AND job_id IN ({_marks(len(job_ids))}) RETURNING {_COLUMNS}",
+            (state.value, settled_at, ReservationState.RESERVED.value, *job_ids),
+        )
+        return sorted(
+            (Reservation.model_validate(dict(row)) for row in rows), key=lambda r: r.job_id
+        )

@@ -8,6 +8,8 @@ spends can never both pass on a stale read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pydantic import BaseModel, ConfigDict
 
 from bot.store.database import Transaction
@@ -110,6 +112,101 @@ class UsageRepository:
             " AND used + reserved + ? <= ? + bonus",
             (amount, limit),
         )
+
+    async def try_reserve_pair(
+        self,
+        tx: Transaction,
+        member: UsageKey,
+        pool: UsageKey,
+        amount: int,
+        *,
+        member_limit: int | None,
+        pool_limit: int | None,
+    ) -> UsageKey | None:
+        """Hold ``amount`` on a member's row and its pool's row, both or neither.
+
+        The key that refused (the member's first), or None when both held it.
+        """
+        if (
+            member.user_id in (None, GUILD_POOL)
+            or pool.user_id is not None
+            or (member.guild_id, member.period_start) != (pool.guild_id, pool.period_start)
+        ):
+            raise ValueError("a member's and its own guild pool's keys, in one period")
+        held = await self._reserve_rows(tx, member, pool, amount, member_limit, pool_limit)
+        if len(held) < 2 and await self._create_pair(tx, member, pool):
+            await self._release(tx, held, amount)
+            held = await self._reserve_rows(tx, member, pool, amount, member_limit, pool_limit)
+        if len(held) == 2:
+            return None
+        await self._release(tx, held, amount)
+        return member if member not in held else pool
+
+    async def _reserve_rows(
+        self,
+        tx: Transaction,
+        member: UsageKey,
+        pool: UsageKey,
+        amount: int,
+        member_limit: int | None,
+        pool_limit: int | None,
+    ) -> list[UsageKey]:
+        # One conditional UPDATE for both rows, each row checked against its own limit.
+        conditions: list[str] = []
+        values: list[int] = []
+        for key, limit in ((member, member_limit), (pool, pool_limit)):
+            if limit is None or amount == 0:
+                conditions.append("user_id = ?")
+                values.append(key.params[1])
+            else:
+                conditions.append("(user_id = ? AND used + reserved + ? <= ? + bonus)")
+                values.extend((key.params[1], amount, limit))
+        rows = await tx.fetch_all(
+            "UPDATE quota_usage SET reserved = reserved + ?"  # noqa: S608 (constant fragments)
+            f" WHERE guild_id = ? AND period_start = ? AND ({' OR '.join(conditions)})"
+            " RETURNING user_id",
+            (amount, member.guild_id, member.period_start, *values),
+        )
+        held = {row[0] for row in rows}
+        return [key for key in (member, pool) if key.params[1] in held]
+
+    async def _create_pair(self, tx: Transaction, member: UsageKey, pool: UsageKey) -> bool:
+        created = await tx.execute(
+            "INSERT INTO quota_usage (guild_id, user_id, period_start) VALUES (?, ?, ?), (?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id, period_start) DO NOTHING",
+            (*member.params, *pool.params),
+        )
+        return created > 0
+
+    async def _release(self, tx: Transaction, keys: Sequence[UsageKey], amount: int) -> None:
+        if keys:
+            await self.settle_many(tx, {key: (amount, 1) for key in keys}, charged=False)
+
+    async def settle_many(
+        self, tx: Transaction, held: Mapping[UsageKey, tuple[int, int]], *, charged: bool
+    ) -> None:
+        """Release what each key holds (amount, jobs): charged (commit) moves it to used.
+
+        The rows exist: reserving created them.
+        """
+        if not held:
+            return
+        if charged:
+            changed = await tx.execute_many(
+                "UPDATE quota_usage SET reserved = reserved - ?, used = used + ?,"  # noqa: S608
+                f" committed = committed + ?, jobs = jobs + ? WHERE {_KEY}",
+                [
+                    (amount, amount, amount, jobs, *key.params)
+                    for key, (amount, jobs) in held.items()
+                ],
+            )
+        else:
+            changed = await tx.execute_many(
+                f"UPDATE quota_usage SET reserved = reserved - ? WHERE {_KEY}",  # noqa: S608
+                [(amount, *key.params) for key, (amount, _) in held.items()],
+            )
+        if changed != len(held):
+            raise RuntimeError("a reservation's usage row is missing")
 
     async def try_add_bonus(
         self, tx: Transaction, key: UsageKey, amount: int, limit: int | None

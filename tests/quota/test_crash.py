@@ -30,7 +30,7 @@ CHILD = textwrap.dedent(
         os._exit(3)
 
     if die == "before_ledger":
-        LedgerRepository.append = crash
+        LedgerRepository.append = LedgerRepository.append_many = crash
 
     async def main():
         db = await Database.open(url)
