@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from bot.settings import LoggingSettings, Settings
 
 REDACTED = "[redacted]"
+QUIET_LIBRARIES = ("httpx", "httpcore")
+"""They log every request URL at INFO: one line per status poll, and URLs can carry
+credentials or signed image links. They speak at WARNING and above unless the root is quieter."""
 _JOB_ID: ContextVar[int | None] = ContextVar("tessera_job_id", default=None)
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s%(job_suffix)s: %(message)s"
 
@@ -61,6 +64,11 @@ class RedactionFilter(logging.Filter):
         super().__init__()
         # Longest first, so a secret containing another one is replaced whole.
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def add(self, secret: str) -> None:
+        """Also redact ``secret`` from now on (secrets made at run time, e.g. a hook path)."""
+        if secret and secret not in self._secrets:
+            self._secrets = sorted({*self._secrets, secret}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret replaced."""
@@ -122,9 +130,31 @@ class _TextFormatter(logging.Formatter):
 
 
 def settings_secrets(settings: Settings) -> list[str]:
-    """The secret values in ``settings`` that must never appear in a log line."""
+    """The secret values in ``settings`` that must never appear in a log line.
+
+    Besides the token and the provider secret: credentials written into the provider's base
+    URL (``https://user:password@vendor/mj``), which some hosted vendors hand out.
+    """
     secrets = (settings.discord.token, settings.provider.api_secret)
-    return [secret.get_secret_value() for secret in secrets if secret is not None]
+    values = [secret.get_secret_value() for secret in secrets if secret is not None]
+    userinfo, _, _ = (
+        settings.provider.base_url.partition("://")[2].partition("/")[0].rpartition("@")
+    )
+    if userinfo:
+        values.append(userinfo)
+        password = userinfo.partition(":")[2]
+        if password:
+            values.append(password)
+    return values
+
+
+def redact_also(secret: str) -> None:
+    """Add a secret made at run time to the installed handler's redaction list."""
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == "tessera":
+            for log_filter in handler.filters:
+                if isinstance(log_filter, RedactionFilter):
+                    log_filter.add(secret)
 
 
 def configure_logging(
@@ -146,4 +176,7 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(settings.level)
+    quiet = max(logging.WARNING, root.level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
     return handler

@@ -8,10 +8,12 @@ import pytest
 from pydantic import SecretStr
 
 from bot.observability.logging import (
+    QUIET_LIBRARIES,
     REDACTED,
     configure_logging,
     current_job_id,
     job_context,
+    redact_also,
     settings_secrets,
 )
 from bot.settings import DiscordSettings, LoggingSettings, ProviderSettings, Settings
@@ -24,12 +26,15 @@ SECRET = "provider-secret-42"
 def restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    library_levels = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
     yield
     for handler in root.handlers:
         if handler not in handlers:
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+    for name, library_level in library_levels.items():
+        logging.getLogger(name).setLevel(library_level)
 
 
 def _capture(*, json_format: bool, secrets: tuple[str, ...] = ()) -> io.StringIO:
@@ -156,4 +161,37 @@ def test_settings_secrets(token: str | None, secret: str | None, expected: list[
         discord=DiscordSettings(token=SecretStr(token) if token else None),
         provider=ProviderSettings(api_secret=SecretStr(secret) if secret else None),
     )
+    assert settings_secrets(settings) == expected
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_http_libraries_do_not_log_every_request_url() -> None:
+    stream = _capture(json_format=False)
+    logging.getLogger("httpx").info('HTTP Request: POST http://u:pw@proxy/mj/task/list "200 OK"')
+    logging.getLogger("httpcore.connection").debug("connect_tcp.started host='proxy'")
+    logging.getLogger("httpx").warning("kept")
+    assert stream.getvalue().splitlines()[-1].endswith("httpx: kept")
+    assert "HTTP Request" not in stream.getvalue()
+    assert "connect_tcp" not in stream.getvalue()
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_a_secret_made_at_run_time_is_redacted_after_it_is_added() -> None:
+    stream = _capture(json_format=False, secrets=(SECRET,))
+    redact_also("hook-path-token-123")
+    logging.getLogger("tessera.test").warning("hook at /hook/hook-path-token-123")
+    assert "hook-path-token-123" not in stream.getvalue()
+    assert REDACTED in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("http://127.0.0.1:8080/mj", []),
+        ("https://alice:s3cret-pw@vendor.example/mj", ["alice:s3cret-pw", "s3cret-pw"]),
+        ("https://apikey-0123456789@vendor.example/mj", ["apikey-0123456789"]),
+    ],
+)
+def test_credentials_in_the_provider_url_are_secrets(base_url: str, expected: list[str]) -> None:
+    settings = Settings(provider=ProviderSettings(base_url=base_url))
     assert settings_secrets(settings) == expected
