@@ -179,11 +179,15 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
+def _read_toml(path: Path, *, required: bool) -> tuple[dict[str, Any], list[str]]:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
+        # The default file is optional; one the operator named must exist (a typo in
+        # --config or TESSERA_CONFIG would otherwise run the bot on defaults, silently).
+        if required:
+            return {}, [f"{path}: the configuration file does not exist"]
         return {}, []
     except (OSError, tomllib.TOMLDecodeError) as exc:
         return {}, [f"{path}: cannot read the configuration file: {exc}"]
@@ -211,8 +215,8 @@ def _describe(error: ValidationError) -> list[str]:
 def load_settings(config_path: Path | None = None) -> Settings:
     """Build the settings from the TOML file and the environment, or raise ``ConfigError``."""
     env = os.environ
-    path = config_path or Path(env.get("TESSERA_CONFIG", str(DEFAULT_CONFIG_PATH)))
-    data, problems = _read_toml(path)
+    named = config_path or (Path(env["TESSERA_CONFIG"]) if env.get("TESSERA_CONFIG") else None)
+    data, problems = _read_toml(named or DEFAULT_CONFIG_PATH, required=named is not None)
     if problems:
         raise ConfigError(problems)
     if "TESSERA_DISCORD__TOKEN" not in env and env.get("DISCORD_TOKEN"):

@@ -15,7 +15,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("TESSERA_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
-    monkeypatch.setenv("TESSERA_CONFIG", str(tmp_path / "absent.toml"))
+    # No config/tessera.toml in the working directory: only what a test writes is read.
+    monkeypatch.chdir(tmp_path)
 
 
 def test_environment_uses_prefix_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,3 +123,17 @@ def test_readme_reference_covers_every_setting(path: tuple[str, ...]) -> None:
     reference = README.read_text().split("## Configuration reference", 1)[-1]
     assert f"`{'.'.join(path)}`" in reference
     assert f"`TESSERA_{'__'.join(part.upper() for part in path)}`" in reference
+
+
+def test_a_config_file_that_was_named_must_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TESSERA_CONFIG", str(tmp_path / "tesera.toml"))
+    with pytest.raises(ConfigError, match=r"tesera\.toml: the configuration file does not exist"):
+        load_settings()
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_the_default_config_file_is_optional() -> None:
+    assert load_settings().provider.base_url == "http://127.0.0.1:8080/mj"
