@@ -81,7 +81,25 @@ async def probe_provider(settings: ProviderSettings, *, wait: float) -> Finding:
             f"provider.api_secret: {shown} refused the request (HTTP {response.status_code}); "
             f"{hint} {SECRET_ENV}",
         )
+    if response.status_code in (404, 405) and not _speaks_the_protocol(response):
+        # A proxy answers an unknown task with an empty 200/204 or a JSON ``code``; a bare 404
+        # usually means the URL misses the API root (``.../mj``).
+        return Finding(
+            Severity.WARNING,
+            f"provider.base_url: {shown} answered HTTP {response.status_code} to a task lookup; "
+            "midjourney-proxy serves its API under /mj (e.g. http://host:8080/mj): "
+            "check TESSERA_PROVIDER__BASE_URL",
+        )
     return Finding(Severity.OK, f"provider: {shown} answered (HTTP {response.status_code})")
+
+
+def _speaks_the_protocol(response: httpx.Response) -> bool:
+    """Whether an error answer carries the protocol's return code (``{"code": 3, ...}``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "code" in body
 
 
 def database_finding(url: str) -> Finding:

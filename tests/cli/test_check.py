@@ -84,6 +84,40 @@ async def test_a_reachable_provider_is_ok_and_gets_the_secret(
 
 
 @pytest.mark.parametrize(
+    ("path", "status", "body", "severity"),
+    [
+        ("/task/{task_id}/fetch", 404, {"status": 404, "error": "Not Found"}, Severity.WARNING),
+        ("/task/{task_id}/fetch", 405, None, Severity.WARNING),
+        ("/mj/task/{task_id}/fetch", 404, {"code": 3, "description": "no task"}, Severity.OK),
+    ],
+)
+async def test_a_url_without_the_api_root_is_a_warning_with_the_fix(
+    path: str, status: int, body: dict[str, object] | None, severity: Severity
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        if body is None:
+            return web.Response(status=status)
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_get(path, answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    root = "/mj" if path.startswith("/mj") else ""
+    try:
+        finding = await probe_provider(
+            ProviderSettings(base_url=f"http://127.0.0.1:{port}{root}"), wait=2
+        )
+    finally:
+        await runner.cleanup()
+    assert finding.severity is severity
+    if severity is Severity.WARNING:
+        assert "under /mj" in finding.message
+
+
+@pytest.mark.parametrize(
     ("secret", "hint"),
     [(None, "set TESSERA_PROVIDER__API_SECRET"), ("wrong", "check TESSERA_PROVIDER__API_SECRET")],
 )
@@ -152,7 +186,9 @@ def test_database_findings(tmp_path: Path) -> None:
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        self.send_response(404)
+        # As novicezk answers a task id it does not know: 200 with an empty body.
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
@@ -180,7 +216,7 @@ def test_check_command_passes_with_a_reachable_provider(
     assert out.splitlines() == [
         "ok: discord.token: well formed",
         out.splitlines()[1],
-        f"ok: provider: http://127.0.0.1:{threaded_proxy_port}/mj answered (HTTP 404)",
+        f"ok: provider: http://127.0.0.1:{threaded_proxy_port}/mj answered (HTTP 200)",
         "configuration OK",
     ]
     assert out.splitlines()[1].startswith("ok: database: ")
