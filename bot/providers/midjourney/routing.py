@@ -48,7 +48,14 @@ class SpeedRouter:
         return {"accountFilter": {"modes": [self.upstream(speed).value.upper()]}}
 
     def prompt(self, text: str, speed: SpeedMode) -> str:
-        """The prompt with a speed flag appended when routing by prompt and none is written."""
-        if self._mode != "prompt" or _SPEED_FLAG.search(text):
+        """The prompt whose speed flag says what the provider is asked for.
+
+        The job's ``speed`` is the truth (the job layer already honoured a flag the user
+        wrote). A written flag is passed through as the upstream mode, so a bot-scheduled
+        ``--relax`` never reaches a provider without relax and never contradicts a path or
+        account-filter route; routing by prompt always carries the flag.
+        """
+        written = _SPEED_FLAG.search(text) is not None
+        if not written and self._mode != "prompt":
             return text
-        return f"{text.rstrip()} --{self.upstream(speed).value}"
+        return f"{_SPEED_FLAG.sub('', text).strip()} --{self.upstream(speed).value}"

@@ -43,10 +43,21 @@ def test_routing(
 
 
 @pytest.mark.parametrize(
-    "text", ["p --turbo", "p --relax --seed 3", "--fast p"], ids=["end", "middle", "start"]
+    ("routing", "text", "speed", "sent"),
+    [
+        ("prompt", "p --turbo", SpeedMode.TURBO, "p --turbo"),
+        ("prompt", "--fast p", SpeedMode.FAST, "p --fast"),
+        # The bot schedules relax itself; the provider is asked for relax_upstream (fast).
+        ("prompt", "p --relax --seed 3", SpeedMode.RELAX, "p --seed 3 --fast"),
+        ("path", "p --relax --seed 3", SpeedMode.RELAX, "p --seed 3 --fast"),
+        ("account_filter", "p --turbo", SpeedMode.TURBO, "p --turbo"),
+        ("path", "p --seed 3", SpeedMode.TURBO, "p --seed 3"),
+    ],
 )
-def test_written_speed_flag_is_kept(text: str) -> None:
-    assert router(speed_routing="prompt").prompt(text, SpeedMode.FAST) == text
+def test_a_written_speed_flag_says_what_the_provider_is_asked_for(
+    routing: str, text: str, speed: SpeedMode, sent: str
+) -> None:
+    assert router(speed_routing=routing).prompt(text, speed) == sent
 
 
 def test_relax_upstream_relax() -> None:
