@@ -6,6 +6,7 @@ boundary; nothing above it ever sees an httpx type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -50,6 +51,20 @@ class Action(StrEnum):
     UPSCALE_SUBTLE = "upscale_subtle"
     UPSCALE_CREATIVE = "upscale_creative"
     ENHANCE = "enhance"
+
+
+_SEED_FLAG = re.compile(r"(?<!\S)--seed\s+(\d+)(?!\S)")
+
+
+def written_seed(prompt: str) -> int | None:
+    """The ``--seed`` value written in a canonical prompt; None when it carries none."""
+    match = _SEED_FLAG.search(prompt)
+    return None if match is None else int(match[1])
+
+
+def replace_seed(prompt: str, seed: int) -> str:
+    """The canonical prompt with its written ``--seed`` value replaced by ``seed``."""
+    return _SEED_FLAG.sub(f"--seed {seed}", prompt)
 
 
 class _Frozen(BaseModel):
@@ -147,6 +162,16 @@ class ImageProvider(Protocol):
     @property
     def capabilities(self) -> Capabilities:
         """What this provider supports."""
+        ...
+
+    @property
+    def suggested_poll_interval(self) -> float:
+        """Seconds until the next ``fetch_many`` is worth making; 0 when it has no advice."""
+        ...
+
+    @property
+    def circuit_open(self) -> bool:
+        """Whether the provider is considered down, so no new job should be sent now."""
         ...
 
     async def submit_imagine(self, request: ImagineRequest) -> Submission:

@@ -132,6 +132,10 @@ class MemoryProvider:
     cancelled: list[str] = field(default_factory=list)
     peak_active: int = 0
     closed: bool = False
+    suggested_poll_interval: float = 0.0
+    """0: no advice, the dispatcher polls at its configured interval."""
+    circuit_open: bool = False
+    """True: the provider is considered down and no job should be sent."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _live: set[str] = field(default_factory=set)
 

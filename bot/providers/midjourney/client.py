@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -31,6 +30,7 @@ from bot.providers.base import (
     ImagineRequest,
     Submission,
     TaskState,
+    written_seed,
 )
 from bot.providers.midjourney.buttons import GRID_ACTIONS, INDEXED_ACTIONS, find_button
 from bot.providers.midjourney.codes import (
@@ -52,7 +52,6 @@ from bot.speed import SpeedMode
 
 log = logging.getLogger(__name__)
 
-_SEED = re.compile(r"(?:^|\s)--seed\s+\d+(?=\s|$)")
 _CHANGE_NAMES = {"upscale": "UPSCALE", "variation": "VARIATION", "reroll": "REROLL"}
 
 
@@ -123,7 +122,7 @@ class MidjourneyProxyProvider:
 
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Start a grid from the canonical prompt, which must carry ``--seed``."""
-        if not _SEED.search(request.prompt):
+        if written_seed(request.prompt) is None:
             raise ProviderRejected(
                 "The job has no seed, so it cannot be repeated; it was not sent.",
                 kind=FailureKind.INVALID_REQUEST,
