@@ -10,11 +10,11 @@ tests and benchmarks deterministic; ``start()`` runs them in the background inst
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.errors import FailureKind
 from bot.jobs.delivery import Deliverer
 from bot.jobs.events import JobEvents
 from bot.jobs.inflight import Slots
@@ -30,7 +30,7 @@ from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
-from bot.store.job_models import Job
+from bot.store.job_models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Dispatcher:
         max_retry_delay: float = 60.0,
         busy_delay: float = 5.0,
         delivery_attempts: int = 3,
+        delivery_grace: float = 10.0,
     ) -> None:
         self._db = db
         self._repo = jobs.repository
@@ -101,6 +102,7 @@ class Dispatcher:
         )
         self._tracker = Tracker(self._parts, self._submitter, deliver=self._start_delivery)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._delivery_grace = delivery_grace
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._dirty = True
@@ -129,14 +131,22 @@ class Dispatcher:
         self._loop_task = asyncio.create_task(self._run(), name="tessera-dispatcher")
 
     async def stop(self) -> None:
-        """Cancel the loop and deliveries; in-flight jobs stay ``running`` in the database."""
-        tasks = [*self._deliveries]
+        """Stop the loop, let deliveries under way finish within a bound, then cancel them.
+
+        A delivery cut off between posting its result and committing it would be posted
+        again after a restart, so each gets ``delivery_grace`` seconds first. In-flight jobs
+        stay ``running`` in the database.
+        """
         if self._loop_task is not None:
-            tasks.append(self._loop_task)
-            self._loop_task = None
-        for task in tasks:
+            loop_task, self._loop_task = self._loop_task, None
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+        if self._deliveries:
+            await asyncio.wait(self._deliveries, timeout=self._delivery_grace)
+        late = [*self._deliveries]
+        for task in late:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*late, return_exceptions=True)
         self._deliveries.clear()
 
     async def drain(self) -> None:
@@ -215,10 +225,8 @@ class Dispatcher:
         return bool(fresh)
 
     def _interval(self) -> float:
-        suggested = getattr(self._provider, "suggested_poll_interval", None)
-        if isinstance(suggested, int | float) and suggested > 0:
-            return min(float(suggested), self._poll_interval)
-        return self._poll_interval
+        suggested = self._provider.suggested_poll_interval
+        return min(suggested, self._poll_interval) if suggested > 0 else self._poll_interval
 
     async def _run(self) -> None:
         while True:
@@ -243,8 +251,9 @@ class Dispatcher:
             self._wake.clear()
             for pending in (waker, sleeper):
                 pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(waker, sleeper, return_exceptions=True)
+            # wait(), not a gather under suppress(CancelledError): that would swallow stop()'s
+            # cancellation arriving right here and keep the loop running.
+            await asyncio.wait({waker, sleeper})
         if sleeper.done() and not sleeper.cancelled():
             self._dirty = True  # another process may have queued jobs
 
@@ -257,7 +266,21 @@ class Dispatcher:
         try:
             await self._settler.deliver(job, task)
         except Exception:
-            # The job stays running with a finished task: recovery delivers it again.
+            # Its slot is gone and no poll will bring it back: fail it now, with a refund,
+            # rather than leave it running and its credits reserved until a restart.
             log.exception("delivery of job %s failed", job.id)
+            await self._fail_delivery(job)
         finally:
             self._wake.set()
+
+    async def _fail_delivery(self, job: Job) -> None:
+        try:
+            await self._settler.fail(
+                job.id,
+                JobState.RUNNING,
+                FailureKind.DELIVERY,
+                "The image was made but something went wrong posting it.",
+            )
+        except Exception:
+            # The store is failing too: the job stays running, so recovery delivers it.
+            log.exception("could not fail job %s after its delivery failed", job.id)

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from bot.jobs import (
-    DeliveryFailed,
     Dispatcher,
     Job,
     JobEvent,
@@ -65,7 +64,7 @@ class RecordingDeliverer:
     """Records deliveries; ``failures`` scripts the next attempts' errors."""
 
     delivered: list[tuple[Job, TaskState]] = field(default_factory=list)
-    failures: deque[DeliveryFailed] = field(default_factory=deque)
+    failures: deque[Exception] = field(default_factory=deque)
     attempts: int = 0
     before_return: Callable[[], Any] | None = None
 

@@ -1,3 +1,6 @@
+import asyncio
+
+from bot.errors import FailureKind
 from bot.jobs import JobState
 from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest
 from bot.settings import ProviderSettings, SchedulerSettings
@@ -151,3 +154,53 @@ async def test_a_guilds_configured_running_limit_holds_at_the_provider(system: S
     await system.dispatcher.drain()
     assert system.provider.peak_active == 1
     assert set(await states(system, *(job.id for job in jobs))) == {JobState.SUCCEEDED}
+
+
+async def test_an_unexpected_delivery_error_fails_the_job_with_a_refund(system: System) -> None:
+    system.deliverer.failures.append(AttributeError("no HTTP session yet"))
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    failed = await system.job(job.id)
+    assert (failed.state, failed.failure_kind) == (JobState.FAILED, FailureKind.DELIVERY)
+    balance = await system.balance()
+    assert (balance.member_reserved, balance.member_used) == (0, 0)
+    assert system.dispatcher.idle
+
+
+async def test_stop_lets_a_delivery_under_way_finish(system: System) -> None:
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        entered.set()
+        await gate.wait()
+
+    system.deliverer.before_return = hold
+    await system.dispatcher.start()
+    (job,) = await system.imagine("a fox")
+    await asyncio.wait_for(entered.wait(), timeout=10)
+    stopping = asyncio.create_task(system.dispatcher.stop())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not stopping.done()
+    gate.set()
+    await stopping
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert (await system.balance()).member_used == 1000
+
+
+async def test_stop_cancels_a_delivery_that_outlasts_the_grace_period(make: Make) -> None:
+    system = await make(delivery_grace=0.0)
+    entered = asyncio.Event()
+
+    async def hang() -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    system.deliverer.before_return = hang
+    await system.dispatcher.start()
+    (job,) = await system.imagine("a fox")
+    await asyncio.wait_for(entered.wait(), timeout=10)
+    await system.dispatcher.stop()
+    # Cut off before its commit: the job stays running, and recovery delivers it again.
+    assert (await system.job(job.id)).state is JobState.RUNNING
+    assert system.dispatcher.idle
