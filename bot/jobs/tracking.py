@@ -2,8 +2,9 @@
 
 All in-flight tasks are polled with ONE ``fetch_many`` per tick. A task the provider no
 longer knows is resubmitted once if it never started, else the job fails with a refund. A
-task whose progress has not changed for ``stall_timeout``, or that has run longer than
-``job_timeout``, is cancelled at the provider where supported and failed with a refund.
+task whose progress has not changed for ``stall_timeout`` of answered polls (an outage
+does not count), or that has run longer than ``job_timeout``, is cancelled at the provider
+where supported and failed with a refund.
 Finished tasks leave their slot at once and go to delivery.
 """
 
@@ -40,18 +41,28 @@ class Tracker:
         self._p = parts
         self._submitter = submitter
         self._deliver = deliver
+        self._last_poll = float("-inf")
 
     async def poll(self) -> bool:
         """Fetch every tracked task at once and apply the answers; whether anything changed."""
         task_ids = self._p.slots.task_ids()
         if not task_ids:
             return False
+        now = self._p.clock()
         try:
             states = await self._p.provider.fetch_many(task_ids)
         except ProviderError as exc:
             log.warning("status poll failed: %s", exc.message)
+            self._stop_stall_clocks(since=self._last_poll, until=now)
             return False
+        finally:
+            self._last_poll = now
         return await self.apply(task_ids, states)
+
+    def _stop_stall_clocks(self, *, since: float, until: float) -> None:
+        """Time without an answer is not time without progress: the watchdog skips it."""
+        for flight in self._p.slots:
+            flight.changed_at += until - max(flight.changed_at, since)
 
     async def apply(self, task_ids: Iterable[str], states: Mapping[str, TaskState]) -> bool:
         """Apply task states (a poll, or one webhook push); absent ids were forgotten."""

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.errors import FailureKind
+from bot.errors import FailureKind, ProviderUnavailable
 from bot.jobs import JobState
 from bot.settings import SchedulerSettings
 from tests.fakes.memory_provider import Script
@@ -110,3 +110,21 @@ async def test_a_webhook_push_is_applied_without_waiting_for_a_poll(system: Syst
     await system.dispatcher.drain()
     assert await states(system, job.id) == [JobState.SUCCEEDED]
     assert len(system.deliverer.delivered) == 1
+
+
+async def test_a_provider_outage_does_not_count_as_a_stall(system: System) -> None:
+    system.provider.scripts.append(Script(ending="stall"))
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    for _ in range(4):  # 400 seconds in which every poll fails
+        system.clock.advance(100)
+        system.provider.fetch_errors.append(ProviderUnavailable("The provider is down."))
+        await system.dispatcher.drain()
+    assert await states(system, job.id) == [JobState.RUNNING]
+    assert system.provider.cancelled == []
+    system.clock.advance(system.scheduler.stall_timeout - 1)
+    await system.dispatcher.drain()
+    assert await states(system, job.id) == [JobState.RUNNING]
+    system.clock.advance(2)  # the stall clock runs again once the polls are answered
+    await system.dispatcher.drain()
+    assert await states(system, job.id) == [JobState.FAILED]
