@@ -1,8 +1,9 @@
 """The composition root of a running Tessera: services, the Discord bot, and their tasks.
 
-``Runtime(settings)`` builds everything; ``start()`` opens the database, starts the dispatcher,
-the status feed, the optional webhook receiver and metrics server, and runs the bot until it
-stops; ``close()`` stops them in the reverse order. Every task it creates it also cancels.
+``Runtime(settings)`` builds everything; ``start()`` opens the database, logs the bot in,
+starts the dispatcher, the status feed, the optional webhook receiver and metrics server, and
+keeps the bot connected until it stops; ``close()`` stops them in the reverse order. Every task
+it creates it also cancels.
 """
 
 from __future__ import annotations
@@ -173,10 +174,18 @@ class Runtime:
         # Subscribe before the dispatcher starts so that no event is missed.
         self._subscription = services.events.subscribe()
         self._feed = asyncio.create_task(self._follow(self._subscription), name="status-feed")
+        # Log in first: recovery and the first poll may post and edit at once, over REST.
+        self._logged_in = True
+        await self.bot.login(token)
         if self._run_dispatcher:
             await services.dispatcher.start()
-        self._logged_in = True
-        self._runner = asyncio.create_task(self.bot.start(token), name="discord-bot")
+        self._runner = asyncio.create_task(self._connect(), name="discord-bot")
+
+    async def _connect(self) -> None:
+        bot = self.bot
+        # close() may have run before this task first did: connecting then would retry forever.
+        if not bot.is_closed():
+            await bot.connect()
 
     async def settle(self) -> None:
         """Run the dispatcher until idle and apply every status edit (tests, benchmarks)."""
@@ -216,6 +225,9 @@ class Runtime:
         if self._services is not None:
             await self.services.dispatcher.stop()
         await self._stop_feed()
+        if self._runner is not None and self._bot is not None and not self._bot.is_ready():
+            # Still reaching the gateway: discord.py retries a shard whose session closed.
+            self._runner.cancel()
         if self._bot is not None and self._logged_in:
             # discord.py's sharded client cannot close before it has logged in.
             await self._bot.close()

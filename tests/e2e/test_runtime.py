@@ -78,3 +78,48 @@ async def test_the_webhook_receiver_delivers_without_polling(
         result = await world.result_for(lambda m: True)
         assert result.content.startswith("**a hooked fish")
         assert proxy.count("list-by") == polls
+
+
+async def test_the_dispatcher_starts_only_once_the_bot_has_logged_in(
+    tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
+) -> None:
+    settings = make_settings(tmp_path / "t.db", discord_fake, proxy)
+    runtime = Runtime(settings, extensions=EXTENSIONS)
+    await runtime.open()
+    dispatcher = runtime.services.dispatcher
+    start = dispatcher.start
+    logged_in_at_start: list[bool] = []
+
+    async def observed_start() -> None:
+        # Recovery and the first poll may edit and post at once: that needs a REST session.
+        logged_in_at_start.append(runtime.bot.user is not None)
+        await start()
+
+    dispatcher.start = observed_start  # type: ignore[method-assign]
+    try:
+        await runtime.launch()
+        assert logged_in_at_start == [True]
+    finally:
+        await runtime.close()
+
+
+async def test_a_task_finished_while_down_is_posted_after_a_restart(
+    tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
+) -> None:
+    guild = discord_fake.add_guild("Guild")
+    channel = discord_fake.add_channel(guild)
+    member = discord_fake.add_member(guild, "alice")
+    settings = make_settings(tmp_path / "t.db", discord_fake, proxy)
+    async with running(settings, discord_fake) as first:
+        world = World(discord_fake, proxy, settings, first, guild, channel, member)
+        await world.imagine("a lighthouse at dusk")
+        await first.settle()
+    await proxy.complete_all()
+
+    runtime = Runtime(settings, extensions=EXTENSIONS)
+    try:
+        await runtime.launch()
+        result = await world.result_for(lambda m: True)
+        assert result.content.startswith("**a lighthouse at dusk")
+    finally:
+        await runtime.close()
