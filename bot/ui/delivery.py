@@ -10,7 +10,7 @@ import aiohttp
 import discord
 
 from bot.errors import ProviderError
-from bot.jobs import DeliveryFailed
+from bot.jobs import DeliveryFailed, JobState
 from bot.ui.buttons import result_view
 from bot.ui.status import result_content
 from bot.ui.text import NO_MENTIONS
@@ -51,6 +51,10 @@ class DiscordDeliverer:
         image = await self._download(url)
         # The job handed over may predate its status message id; read the stored one.
         current = await self._jobs.get(job.id)
+        if current.state is not JobState.RUNNING:
+            # Cancelled while the task finished: the result is ignored. Not retryable, and the
+            # settler's RUNNING -> FAILED no longer applies, so a cancelled job stays cancelled.
+            raise DeliveryFailed(f"The job is {current.state.value}; not posted.", retryable=False)
         try:
             message = await self._post_replying(current, task, image)
         except discord.HTTPException as exc:

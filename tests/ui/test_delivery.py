@@ -76,6 +76,17 @@ def deliverer(channel: ScriptedChannel, provider: Provider, job: Job) -> Discord
     )
 
 
+@pytest.mark.parametrize("state", [JobState.CANCELLED, JobState.FAILED, JobState.SUCCEEDED])
+async def test_a_job_no_longer_running_is_not_posted(state: JobState) -> None:
+    # Cancelled between "task finished" and the post: the result is ignored, the refund stands.
+    channel = ScriptedChannel()
+    stored = make_job(state=state, status_message_id=77)
+    with pytest.raises(DeliveryFailed) as caught:
+        await deliverer(channel, Provider(), stored).deliver(make_job(state=JobState.RUNNING), TASK)
+    assert not caught.value.retryable
+    assert channel.sent == []
+
+
 async def test_posts_a_reply_to_the_stored_status_message() -> None:
     channel, provider = ScriptedChannel(), Provider()
     stored = make_job(state=JobState.RUNNING, status_message_id=77)
@@ -101,7 +112,7 @@ async def test_a_missing_status_message_means_posting_without_the_reply(
     error: discord.HTTPException,
 ) -> None:
     channel = ScriptedChannel(errors=[error])
-    job = make_job(status_message_id=77)
+    job = make_job(state=JobState.RUNNING, status_message_id=77)
     assert await deliverer(channel, Provider(), job).deliver(job, TASK) == 902
     assert [sent["reference"] is None for sent in channel.sent] == [False, True]
 
@@ -121,7 +132,7 @@ async def test_discord_refusals_become_delivery_failures(
     error: BaseException, retryable: bool
 ) -> None:
     channel = ScriptedChannel(errors=[error])
-    job = make_job(status_message_id=None)
+    job = make_job(state=JobState.RUNNING, status_message_id=None)
     with pytest.raises(DeliveryFailed) as caught:
         await deliverer(channel, Provider(), job).deliver(job, TASK)
     assert caught.value.retryable is retryable
@@ -129,7 +140,7 @@ async def test_discord_refusals_become_delivery_failures(
 
 async def test_an_unknown_channel_is_final() -> None:
     channel = ScriptedChannel(errors=[http_error(discord.NotFound, 404, 10003)])
-    job = make_job(status_message_id=None)
+    job = make_job(state=JobState.RUNNING, status_message_id=None)
     with pytest.raises(DeliveryFailed) as caught:
         await deliverer(channel, Provider(), job).deliver(job, TASK)
     assert not caught.value.retryable
@@ -143,7 +154,7 @@ async def test_an_unknown_channel_is_final() -> None:
     ],
 )
 async def test_download_failures(error: BaseException, retryable: bool) -> None:
-    job = make_job()
+    job = make_job(state=JobState.RUNNING)
     with pytest.raises(DeliveryFailed) as caught:
         await deliverer(ScriptedChannel(), Provider(error), job).deliver(job, TASK)
     assert caught.value.retryable is retryable
@@ -163,7 +174,7 @@ async def test_a_refusal_of_the_fallback_post_is_a_delivery_failure() -> None:
         http_error(discord.Forbidden, 403, 50013),
     ]
     channel = ScriptedChannel(errors=errors)
-    job = make_job(status_message_id=77)
+    job = make_job(state=JobState.RUNNING, status_message_id=77)
     with pytest.raises(DeliveryFailed) as caught:
         await deliverer(channel, Provider(), job).deliver(job, TASK)
     assert not caught.value.retryable
