@@ -56,13 +56,15 @@ async def _show_info(interaction: discord.Interaction[Any], job_id: int) -> None
 
 async def _cancel(interaction: discord.Interaction[Any], job_id: int) -> None:
     services = services_of(interaction)
+    # Cancelling a running job waits on the provider (retried): answer within Discord's 3 s.
+    await interaction.response.defer(ephemeral=True, thinking=True)
     job = await services.jobs.cancel(
         job_id,
         user_id=interaction.user.id,
         moderator=interaction.permissions.manage_guild,
     )
     note = refund_note(job, services.settings.quota.unit_name)
-    await interaction.response.send_message(f"Cancelled job #{job.id}. {note}", ephemeral=True)
+    await interaction.followup.send(f"Cancelled job #{job.id}. {note}", ephemeral=True)
 
 
 async def _run_action(

@@ -6,6 +6,8 @@ from bot.jobs import JobState
 from bot.speed import SpeedMode
 from tests.e2e.world import World, job_id_of, tokens
 
+DEFERRED_CHANNEL_MESSAGE = 5  # Discord's "thinking..." callback type
+
 
 async def test_quota_refusal_then_a_moderator_raises_the_allowance(world: World) -> None:
     moderator = world.discord.add_moderator(world.guild)
@@ -100,6 +102,19 @@ async def test_cancel_a_running_job_stops_it_at_the_provider(world: World) -> No
     await world.proxy.complete_all()
     await world.runtime.settle()
     assert [m for m in world.discord.messages.values() if m.attachments] == []
+
+
+async def test_cancel_answers_at_once_while_the_provider_is_slow(world: World) -> None:
+    await world.imagine("a slow hourglass")
+    [status] = world.statuses()
+    await world.runtime.settle()
+    async with world.proxy.holding():
+        # The provider has not answered the cancel yet; the press is acknowledged anyway.
+        record = await world.press(status, "cancel")
+        [first] = record.callbacks
+        assert (first.type, first.ephemeral) == (DEFERRED_CHANNEL_MESSAGE, True)
+    note = await world.answer_of(record)
+    assert note.content.startswith("Cancelled job #")
 
 
 async def test_draft_grids_offer_enhance(world: World) -> None:
