@@ -46,6 +46,7 @@ from bot.providers.midjourney.polling import PollPacer
 from bot.providers.midjourney.retry import RetryPolicy, retry_unavailable
 from bot.providers.midjourney.routing import SpeedRouter
 from bot.providers.midjourney.status import Lookup, StatusReader
+from bot.providers.midjourney.tasks import absolute_url, provider_origin
 from bot.providers.midjourney.transport import CallObserver, OutcomeUnknown, ProxyHttp
 from bot.settings import ProviderSettings
 from bot.speed import SpeedMode
@@ -190,9 +191,13 @@ class MidjourneyProxyProvider:
 
     async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
         """Fetch a result image, streamed and capped, re-encoded if above ``max_bytes``."""
-        if url.startswith("/"):
-            origin = httpx.URL(self._settings.base_url)
-            url = str(origin.copy_with(path=url, query=None, fragment=None))
+        resolved = absolute_url(url, provider_origin(self._settings.base_url))
+        if resolved is None:
+            raise ProviderRejected(
+                "The image provider gave an image address that cannot be fetched.",
+                kind=FailureKind.INVALID_REQUEST,
+            )
+        url = resolved
         started = time.perf_counter()
         try:
             image = await self._download(url, max_bytes)

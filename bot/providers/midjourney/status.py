@@ -18,7 +18,7 @@ from typing import Any
 from bot.errors import ProviderUnavailable
 from bot.providers.base import TaskState, TaskStatus
 from bot.providers.midjourney.codes import MALFORMED_MESSAGE
-from bot.providers.midjourney.tasks import parse_task, parse_task_list
+from bot.providers.midjourney.tasks import parse_task, parse_task_list, provider_origin
 from bot.providers.midjourney.transport import POOL_SIZE, ProxyHttp
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,13 @@ class Lookup(enum.Enum):
     UNKNOWN = "unknown"
 
 
-def _task_list(body: Any) -> list[TaskState]:
+def _task_list(body: Any, origin: str) -> list[TaskState]:
     # Some vendors wrap the list in a submit-style envelope.
     if isinstance(body, Mapping):
         body = body.get("result", body.get("data"))
     if not isinstance(body, list):
         raise ProviderUnavailable(MALFORMED_MESSAGE)
-    return parse_task_list(body)
+    return parse_task_list(body, origin=origin)
 
 
 def _prefer_live(matches: Sequence[TaskState]) -> TaskState | None:
@@ -57,6 +57,7 @@ class StatusReader:
 
     def __init__(self, http: ProxyHttp) -> None:
         self._http = http
+        self._origin = provider_origin(http.base_url)
         self._batch_paths = list(BATCH_PATHS)
 
     @property
@@ -85,7 +86,7 @@ class StatusReader:
                 continue
             if reply.status >= 400:
                 raise ProviderUnavailable(MALFORMED_MESSAGE)
-            return _task_list(reply.body)
+            return _task_list(reply.body, self._origin)
         return None
 
     async def _fetch_each(self, ids: list[str]) -> list[TaskState]:
@@ -114,7 +115,7 @@ class StatusReader:
         data = await self.fetch_raw(task_id)
         if data is None:
             return None
-        task = parse_task(data)
+        task = parse_task(data, origin=self._origin)
         if task is None:
             raise ProviderUnavailable(MALFORMED_MESSAGE)
         return task
@@ -126,7 +127,7 @@ class StatusReader:
         reply = await self._http.call("GET", "task/list", idempotent=True)
         if reply.status >= 400:
             return Lookup.UNKNOWN
-        matches = [t for t in _task_list(reply.body) if t.state == state]
+        matches = [t for t in _task_list(reply.body, self._origin) if t.state == state]
         task = _prefer_live(matches)
         return task if task is not None else Lookup.ABSENT
 
@@ -138,4 +139,4 @@ class StatusReader:
         )
         if reply.status >= 400 or not isinstance(reply.body, list):
             return None
-        return _prefer_live([t for t in _task_list(reply.body) if t.state == state])
+        return _prefer_live([t for t in _task_list(reply.body, self._origin) if t.state == state])

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.providers.base import ProviderButton, TaskState, TaskStatus
 from bot.providers.midjourney.codes import classify_failure
@@ -62,24 +63,48 @@ def _buttons(value: Any) -> tuple[ProviderButton, ...]:
     return tuple(buttons)
 
 
-def _image_urls(value: Any) -> tuple[str, ...]:
+def _image_urls(value: Any, origin: str | None) -> tuple[str, ...]:
     # trueai sends either plain strings or objects with a ``url``.
     if not isinstance(value, list):
         return ()
     urls = []
     for item in value:
         url = _text(item.get("url")) if isinstance(item, Mapping) else _text(item)
-        if url:
-            urls.append(url)
+        if resolved := absolute_url(url, origin):
+            urls.append(resolved)
     return tuple(urls)
 
 
-def parse_task(data: Any) -> TaskState | None:
-    """One task object as a ``TaskState``; None when it has no id (unusable)."""
+def provider_origin(base_url: str) -> str:
+    """``scheme://host[:port]`` of the provider, without credentials, for relative image URLs."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def absolute_url(url: str | None, origin: str | None) -> str | None:
+    """An http(s) URL Discord and the downloader can use; None for anything else.
+
+    Self-hosted proxies often answer ``/attachments/...`` paths: those are resolved against
+    the provider's origin. Other schemes (``data:``, ``file:``) are dropped.
+    """
+    if url is None:
+        return None
+    if url.startswith("//") and origin is not None:
+        return f"{origin.partition(':')[0]}:{url}"
+    if url.startswith("/") and origin is not None:
+        return f"{origin}{url}"
+    return url if url.startswith(("https://", "http://")) else None
+
+
+def parse_task(data: Any, *, origin: str | None = None) -> TaskState | None:
+    """One task object as a ``TaskState``; None when it has no id (unusable).
+
+    ``origin`` (see ``provider_origin``) resolves relative image and preview URLs.
+    """
     if not isinstance(data, Mapping) or not (task_id := _text(data.get("id"))):
         return None
     status = _status(data.get("status"))
-    image_url = _text(data.get("imageUrl"))
+    image_url = absolute_url(_text(data.get("imageUrl")), origin)
     failure_kind = failure_message = banned_word = None
     if status is TaskStatus.FAILURE:
         failure_kind, failure_message, banned_word = classify_failure(_text(data.get("failReason")))
@@ -93,7 +118,7 @@ def parse_task(data: Any) -> TaskState | None:
         state=_text(data.get("state")),
         preview_url=None if done else image_url,
         image_url=image_url if done else None,
-        image_urls=_image_urls(data.get("imageUrls")) if done else (),
+        image_urls=_image_urls(data.get("imageUrls"), origin) if done else (),
         buttons=_buttons(data.get("buttons")),
         failure_kind=failure_kind,
         failure_message=failure_message,
@@ -102,13 +127,13 @@ def parse_task(data: Any) -> TaskState | None:
     )
 
 
-def parse_task_list(data: Any) -> list[TaskState]:
+def parse_task_list(data: Any, *, origin: str | None = None) -> list[TaskState]:
     """A list of task objects; unusable entries are skipped (and logged)."""
     if not isinstance(data, list):
         return []
     tasks = []
     for item in data:
-        task = parse_task(item)
+        task = parse_task(item, origin=origin)
         if task is None:
             log.warning("provider listed a task without an id; ignoring it")
             continue

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.providers.base import TaskState
-from bot.providers.midjourney.tasks import parse_task
+from bot.providers.midjourney.tasks import parse_task, provider_origin
 from bot.settings import ProviderSettings
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class WebhookReceiver:
         self._port = settings.webhook_port
         self._public_url = settings.webhook_public_url
         self._notify = notify
+        self._origin = provider_origin(settings.base_url)
         self._token = token or secrets.token_urlsafe(24)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
@@ -80,7 +81,7 @@ class WebhookReceiver:
             data = await request.json()
         except ValueError:
             return web.Response(status=400, text="body is not JSON")
-        task = parse_task(data)
+        task = parse_task(data, origin=self._origin)
         if task is None:
             return web.Response(status=400, text="body is not a task")
         try:

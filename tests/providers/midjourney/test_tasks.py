@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import FailureKind
 from bot.providers.base import TaskStatus
-from bot.providers.midjourney.tasks import parse_task, parse_task_list
+from bot.providers.midjourney.tasks import parse_task, parse_task_list, provider_origin
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,27 @@ def test_list_skips_entries_without_id() -> None:
     tasks = parse_task_list([{"id": "1", "status": "SUCCESS"}, {"status": "SUCCESS"}, 3])
     assert [t.task_id for t in tasks] == ["1"]
     assert parse_task_list({"id": "1"}) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://cdn.example/p.webp", "https://cdn.example/p.webp"),
+        ("/attachments/1/p.png", "http://proxy.test:8080/attachments/1/p.png"),
+        ("//cdn.example/p.png", "http://cdn.example/p.png"),
+        ("data:image/png;base64,AAAA", None),
+        ("file:///etc/passwd", None),
+    ],
+)
+def test_preview_and_image_urls_are_made_usable_or_dropped(url: str, expected: str | None) -> None:
+    origin = provider_origin("http://user:pw@proxy.test:8080/mj")
+    assert origin == "http://proxy.test:8080"
+    running = parse_task({"id": "1", "status": "IN_PROGRESS", "imageUrl": url}, origin=origin)
+    done = parse_task(
+        {"id": "1", "status": "SUCCESS", "imageUrl": url, "imageUrls": [url]}, origin=origin
+    )
+    assert running is not None
+    assert done is not None
+    assert running.preview_url == expected
+    assert done.image_url == expected
+    assert done.image_urls == ((expected,) if expected else ())
