@@ -19,6 +19,7 @@ from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
 from bot.observability.health import database_and_gateway_check
+from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
 from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
@@ -167,6 +168,8 @@ class Runtime:
         if self.settings.provider.webhook_host is not None:
             self._receiver = WebhookReceiver(self.settings.provider, services.dispatcher.notify)
             await self._receiver.start()
+            # The hook URL's path is its password: keep it out of every log line.
+            redact_also(self._receiver.url)
             if isinstance(services.provider, MidjourneyProxyProvider):
                 services.provider.use_notify_hook(self._receiver.url)
         if self.settings.metrics.enabled:
