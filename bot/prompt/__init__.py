@@ -7,7 +7,7 @@
 
 from bot.prompt.expand import expand_prompt
 from bot.prompt.issues import PromptError, PromptIssue
-from bot.prompt.parser import MAX_LENGTH, parse_prompt
+from bot.prompt.parser import MAX_LENGTH, parse_prompt, written_parameters
 from bot.prompt.prompt import Params, Prompt, Segment
 from bot.prompt.suggest import suggest
 from bot.prompt.table import (
@@ -41,4 +41,5 @@ __all__ = [
     "is_reserved_name",
     "parse_prompt",
     "suggest",
+    "written_parameters",
 ]

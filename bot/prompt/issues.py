@@ -21,6 +21,7 @@ WEIGHT_FORMAT = "weight_format"
 ASPECT_FORMAT = "aspect_format"
 INVALID_URL = "invalid_url"
 TOO_MANY_JOBS = "too_many_jobs"
+PROMPT_ONLY = "prompt_only"
 
 # Warnings use their own codes: they never make a prompt invalid.
 EXPERIMENTAL_ASPECT = "experimental_aspect"

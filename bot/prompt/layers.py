@@ -6,6 +6,7 @@ members of an exclusive group (``--v`` and ``--niji``; the speed flags), is an e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -17,6 +18,9 @@ from bot.prompt.table import BY_CANONICAL, BY_NAME, ParamSpec
 from bot.prompt.values import read_value
 
 _RAW = BY_CANONICAL["raw"]
+_REPEAT = BY_CANONICAL["repeat"]
+# An unescaped {...} pair: what expand_prompt would have turned into permutations.
+_BRACES = re.compile(r"(?<!\\)\{.*?(?<!\\)\}", re.DOTALL)
 # Beyond this many unknown names in one text, skip the (costly) spelling suggestions.
 _MAX_SUGGESTIONS = 20
 
@@ -39,6 +43,16 @@ class Layer(NamedTuple):
     origin: str | None
 
 
+def refuse_braces(text: str, origin: str, log: IssueLog) -> None:
+    """Permutations are expanded from the typed prompt only: a layer's braces would be literal."""
+    if _BRACES.search(text):
+        message = (
+            "{a, b} permutations only work in the prompt you type, not in saved settings: "
+            "remove the braces."
+        )
+        log.error(codes.PROMPT_ONLY, message, origin=origin)
+
+
 def _expand_option(
     raw: RawParameter, option_text: str, origin: str | None, log: IssueLog
 ) -> list[tuple[RawParameter, str | None]]:
@@ -52,6 +66,7 @@ def _expand_option(
             raw.name,
             origin,
         )
+    refuse_braces(option_text, label, log)
     inner = scan(option_text)
     if inner.text.strip() or inner.image_urls:
         log.error(
@@ -70,6 +85,11 @@ def _resolve(
     expanded: set[str] = set()
     for raw, origin in pending:
         spec = BY_NAME.get(raw.name)
+        if spec is _REPEAT and origin is not None:
+            # expand_prompt runs before the layers apply: this one would reach the provider.
+            message = "--repeat only works in the prompt you type, not in saved settings."
+            log.error(codes.PROMPT_ONLY, message, raw.span, spec.name, origin)
+            continue
         if spec is not None:
             resolved.append((raw, spec, origin))
             continue

@@ -7,13 +7,14 @@ from typing import Any
 
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog, PromptError, PromptIssue
-from bot.prompt.layers import Assignment, Layer, merge, read_layer
+from bot.prompt.layers import Assignment, Layer, merge, read_layer, refuse_braces
 from bot.prompt.numbers import format_number
 from bot.prompt.prompt import Params, Prompt
 from bot.prompt.rules import check_rules
 from bot.prompt.scanner import Scan, scan
 from bot.prompt.table import (
     BY_CANONICAL,
+    BY_NAME,
     IMAGE_ONLY_REFUSED,
     SPEED_FLAGS,
     WEAK_MULTI_PROMPTS,
@@ -51,6 +52,8 @@ def parse_prompt(
         raise PromptError([PromptIssue(code=codes.PROMPT_TOO_LONG, message=message)])
     main = scan(text)
     suffix_scan = scan(suffix) if suffix else _EMPTY
+    if suffix:
+        refuse_braces(suffix, _SUFFIX, log)
     layers = (
         _default_layers(default_version, defaults, log)
         if defaults or default_version != DEFAULT_VERSION
@@ -93,6 +96,13 @@ def parse_prompt(
     )
 
 
+def written_parameters(text: str) -> frozenset[str]:
+    """The table names of the parameters written in ``text`` (aliases resolved, unknowns out)."""
+    return frozenset(
+        spec.name for raw in scan(text).parameters if (spec := BY_NAME.get(raw.name)) is not None
+    )
+
+
 def _value(chosen: dict[str, Assignment], name: str) -> Any:
     assignment = chosen.get(name)
     return None if assignment is None else assignment.value
@@ -117,6 +127,7 @@ def _default_layers(
         flag = "--" + version_text if version_text.startswith("niji") else f"--v {version_text}"
         layers.append(Layer(scan(flag).parameters, "the default version"))
     for label, layer_text in named:
+        refuse_braces(layer_text, label, log)
         scanned = scan(layer_text)
         if scanned.text.strip() or scanned.image_urls:
             message = "defaults may only hold parameters such as --v 6 --s 250."

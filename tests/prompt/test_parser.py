@@ -307,3 +307,59 @@ class TestCustomOptions:
 
     def test_option_with_text_is_refused(self) -> None:
         assert refused("cat --mine", options={"mine": "dog --s 5"}).code == "invalid_value"
+
+
+class TestExpansionOnlyInThePrompt:
+    """--repeat and {a, b} are expanded from the typed prompt only, before the layers apply."""
+
+    @pytest.mark.parametrize(
+        ("kwargs", "origin"),
+        [
+            ({"suffix": "--repeat 3"}, "your /prefer suffix"),
+            ({"suffix": "oil --r 2"}, "your /prefer suffix"),
+            ({"defaults": {"the server defaults": "--repeat 2"}}, "the server defaults"),
+            ({"defaults": ["--r 4"]}, "default parameters #1"),
+        ],
+    )
+    def test_repeat_from_a_layer_is_refused(self, kwargs: dict[str, object], origin: str) -> None:
+        error = refused("cat", **kwargs)
+        assert error.code == "prompt_only"
+        [issue] = error.issues
+        assert issue.message.startswith(f"In {origin}: --repeat only works in the prompt")
+
+    def test_repeat_from_a_custom_option_is_refused(self) -> None:
+        error = refused("cat --mine", options={"mine": "--repeat 3 --s 50"})
+        assert error.code == "prompt_only"
+        assert "--mine" in error.issues[0].message
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"suffix": "in {oil, ink}"},
+            {"suffix": "--no {red, blue}"},
+            {"defaults": ["--no {red, blue}"]},
+            {"defaults": {"your defaults": "--no {a,b}"}},
+        ],
+    )
+    def test_braces_from_a_layer_are_refused(self, kwargs: dict[str, object]) -> None:
+        error = refused("cat", **kwargs)
+        assert "prompt_only" in {issue.code for issue in error.issues}
+        assert any("{a, b}" in issue.message for issue in error.issues)
+
+    def test_braces_from_a_custom_option_are_refused(self) -> None:
+        error = refused("cat --mine", options={"mine": "--no {red, blue}"})
+        assert error.code == "prompt_only"
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"suffix": r"in \{oil\} colours"},
+            {"suffix": "a lone } brace"},
+            {"defaults": ["--no red, blue"]},
+        ],
+    )
+    def test_escaped_or_lone_braces_stay_allowed(self, kwargs: dict[str, object]) -> None:
+        parse_prompt("cat", **kwargs)  # type: ignore[arg-type]
+
+    def test_repeat_in_the_prompt_itself_is_left_to_expand_prompt(self) -> None:
+        assert parse_prompt("cat --repeat 2").params.repeat == 2
