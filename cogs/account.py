@@ -19,6 +19,7 @@ from bot.ui.account import (
     SettingsView,
     check_defaults,
     check_option,
+    check_saved_defaults,
     check_suffix,
     choice_from_text,
     info_embed,
@@ -143,7 +144,7 @@ class AccountCog(commands.Cog, name="Account"):
         text = choice.to_text()
         if text != stored.default_params:
             config = await self.services.guild_config.get(interaction.guild_id or 0)
-            check_defaults(
+            check_saved_defaults(
                 text, below=[config.default_params], default_version=config.default_version
             )
             stored = await repository.set_default_params(user_id, text)

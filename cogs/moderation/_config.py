@@ -9,7 +9,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from bot.ui.account import check_defaults, check_version, model_versions, reply_privately
+from bot.ui.account import (
+    check_defaults,
+    check_saved_defaults,
+    check_version,
+    model_versions,
+    reply_privately,
+)
 from bot.ui.moderation import guild_config_embed, normalise_banned_word
 from bot.ui.pagination import fit_lines
 from bot.ui.text import escape_prompt
@@ -213,7 +219,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         cleaned = (text or "").strip()
         if cleaned:
             current = await self._current(interaction)
-            check_defaults(cleaned, default_version=current.default_version)
+            check_saved_defaults(cleaned, default_version=current.default_version)
         await self._update(interaction, default_params=cleaned)
         if cleaned:
             message = f"Default parameters: {escape_prompt(cleaned, limit=300)}"

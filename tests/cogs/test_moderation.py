@@ -291,6 +291,23 @@ async def test_default_params_checked_by_the_parser(world: World) -> None:
     assert cleared.content == "Default parameters cleared."
 
 
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("--ar 16:9 --relax", "use /fast, /relax or /turbo"),
+        ("--turbo", "use /fast, /relax or /turbo"),
+        ("--seed 42", "every reroll identical"),
+        ("--s 50 --repeat 2", "--repeat only works"),
+    ],
+)
+async def test_default_params_refuse_what_must_not_apply_to_every_job(
+    world: World, text: str, hint: str
+) -> None:
+    refused = await moderate(world, "guild-config default-params", {"text": text})
+    assert hint in error_text(refused)
+    assert (await world.services.guild_config.get(world.guild.id)).default_params == ""
+
+
 async def test_guild_config_show(world: World) -> None:
     await world.services.guild_config.update(
         world.guild.id, banned_words=("cat",), default_version="6.1"

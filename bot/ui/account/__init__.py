@@ -5,6 +5,7 @@ from bot.ui.account.checks import (
     OPTION_NAME,
     check_defaults,
     check_option,
+    check_saved_defaults,
     check_suffix,
     check_version,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "cancelled_message",
     "check_defaults",
     "check_option",
+    "check_saved_defaults",
     "check_suffix",
     "check_version",
     "choice_from_text",

@@ -12,10 +12,18 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bot.errors import UserFacingError
-from bot.prompt import DEFAULT_VERSION, Prompt, is_reserved_name, parse_prompt
+from bot.prompt import (
+    DEFAULT_VERSION,
+    Prompt,
+    is_reserved_name,
+    parse_prompt,
+    written_parameters,
+)
+from bot.speed import SpeedMode
 
 CHECK_TEXT = "settings check"
 OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_SPEED_FLAGS = frozenset(mode.value for mode in SpeedMode)
 
 
 def _layers(below: Sequence[str]) -> list[str]:
@@ -31,6 +39,24 @@ def check_defaults(
         default_version=default_version or DEFAULT_VERSION,
         defaults=[*_layers(below), text],
     )
+
+
+def check_saved_defaults(
+    text: str, *, below: Sequence[str] = (), default_version: str | None = None
+) -> Prompt:
+    """``check_defaults`` for a text saved as defaults: no speed flag and no fixed seed in it."""
+    written = written_parameters(text)
+    if written & _SPEED_FLAGS:
+        # A default flag would override every member's own mode (the spec has it the other way).
+        raise UserFacingError(
+            "Default parameters cannot set the speed: use /fast, /relax or /turbo instead."
+        )
+    if "seed" in written:
+        raise UserFacingError(
+            "Default parameters cannot hold --seed: a fixed seed for every job would make every "
+            "reroll identical. Write --seed in a prompt when you want one."
+        )
+    return check_defaults(text, below=below, default_version=default_version)
 
 
 def check_version(version: str) -> str:
