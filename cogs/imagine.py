@@ -70,10 +70,13 @@ class ImagineCog(commands.Cog):
             await send_error(interaction, describe_prompt_error(prompt, exc))
             return
         speed = user.speed
-        if len(prompts) > services.settings.scheduler.confirm_above and not await self._confirm(
-            interaction, prompts, speed
-        ):
-            return
+        if len(prompts) > services.settings.scheduler.confirm_above:
+            # Asking to confirm jobs that the waiting limit would then refuse helps nobody.
+            await services.jobs.check_waiting_room(
+                guild_id=interaction.guild_id, user_id=interaction.user.id, count=len(prompts)
+            )
+            if not await self._confirm(interaction, prompts, speed):
+                return
         jobs = await services.jobs.submit(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
@@ -93,8 +96,11 @@ class ImagineCog(commands.Cog):
     async def prompt_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Complete the parameter being typed (names, then typical values)."""
-        return [app_commands.Choice(name=text, value=text) for text in suggest(current)]
+        """Complete the parameter being typed (names, the member's options, then values)."""
+        options = await self.services.user_settings.options(interaction.user.id)
+        return [
+            app_commands.Choice(name=text, value=text) for text in suggest(current, options=options)
+        ]
 
     async def _confirm(
         self, interaction: discord.Interaction[Any], prompts: list[Prompt], speed: SpeedMode

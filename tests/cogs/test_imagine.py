@@ -90,3 +90,27 @@ async def test_prompt_autocomplete_suggests_parameters(world: World) -> None:
     answer = await record.response()
     choices = answer.data["choices"]
     assert {"name": "a fox --ar", "value": "a fox --ar"} in choices
+
+
+async def test_a_prompt_over_the_waiting_limit_is_refused_before_confirming(world: World) -> None:
+    answer = await world.imagine("a {red, green, blue, pink} kite --repeat 3")
+    text = answer.embeds[0]["description"]
+    assert "This prompt makes 12 jobs; you may have at most 10 waiting" in text
+    assert answer.custom_ids() == []  # no Queue / Never mind question first
+    assert world.statuses() == []
+
+
+async def test_prompt_autocomplete_offers_the_members_custom_options(world: World) -> None:
+    await world.runtime.services.user_settings.set_option(
+        world.member.user.id, "mystyle", "--ar 2:3 --s 50"
+    )
+    record = await world.discord.invoke_autocomplete(
+        world.guild,
+        world.channel,
+        world.member.user,
+        "imagine",
+        {"prompt": "a fox --my"},
+        focused="prompt",
+    )
+    answer = await record.response()
+    assert {"name": "a fox --mystyle", "value": "a fox --mystyle"} in answer.data["choices"]
