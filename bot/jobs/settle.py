@@ -144,24 +144,24 @@ class Settler:
         await done
 
     async def _commit(self, batch: list[_Delivered]) -> None:
-        events: list[JobEvent] = []
         try:
             async with self._db.transaction() as tx:
-                for job_id, task, message_id, _ in batch:
-                    job = await self._repo.transition(
-                        tx,
-                        job_id,
-                        JobState.RUNNING,
-                        JobState.SUCCEEDED,
-                        now=self._clock(),
-                        progress=100,
-                        result_urls=result_urls(task),
-                        provider_buttons=task.buttons,
-                        result_message_id=message_id,
-                    )
-                    if job is not None:
-                        await self._quota.commit(tx, job_id=job_id)
-                        events.append(JobEvent(kind="succeeded", job=job))
+                delivered = await self._repo.transition_each(
+                    tx,
+                    {
+                        job_id: {
+                            "progress": 100,
+                            "result_urls": result_urls(task),
+                            "provider_buttons": task.buttons,
+                            "result_message_id": message_id,
+                        }
+                        for job_id, task, message_id, _ in batch
+                    },
+                    JobState.RUNNING,
+                    JobState.SUCCEEDED,
+                    now=self._clock(),
+                )
+                await self._quota.commit_many(tx, [job.id for job in delivered])
         except Exception as exc:
             # Their jobs stay running with finished tasks, so recovery delivers them again.
             for *_, waiter in batch:
@@ -173,8 +173,8 @@ class Settler:
                 waiter.cancel()
             self._delivered = []
             raise
-        for event in events:
-            self._events.publish(event)
+        for job in delivered:
+            self._events.publish(JobEvent(kind="succeeded", job=job))
         for *_, waiter in batch:
             if not waiter.done():
                 waiter.set_result(None)

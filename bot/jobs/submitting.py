@@ -124,23 +124,12 @@ class Submitter:
         now = self._p.clock()
         events: list[JobEvent] = []
         requeued: list[InFlight] = []
-        orphans: list[InFlight] = []
+        accepted: dict[int, InFlight] = {}
         async with self._p.db.transaction() as tx:
             for job, flight, outcome in zip(jobs, flights, outcomes, strict=True):
                 if isinstance(outcome, Submission):
                     self._p.slots.attach(flight, outcome.task_id)
-                    started = await self._p.repo.start(
-                        tx,
-                        job.id,
-                        task_id=outcome.task_id,
-                        now=now,
-                        queue_position=outcome.queue_position,
-                    )
-                    if started is None:
-                        flight.abandoned = True
-                        orphans.append(flight)
-                    else:
-                        events.append(JobEvent(kind="started", job=started))
+                    accepted[job.id] = flight
                     continue
                 delay = self._retry_after(job, outcome)
                 if delay is not None:
@@ -161,6 +150,22 @@ class Submitter:
                 )
                 if failed is not None:
                     events.append(JobEvent(kind="failed", job=failed))
+            # Every accepted job starts in one statement.
+            started = await self._p.repo.start_many(
+                tx,
+                {
+                    job.id: (outcome.task_id, outcome.queue_position)
+                    for job, outcome in zip(jobs, outcomes, strict=True)
+                    if isinstance(outcome, Submission)
+                },
+                now=now,
+            )
+        events.extend(JobEvent(kind="started", job=job) for job in started)
+        # A job cancelled while its submission was under way: stop its provider task.
+        moved = {job.id for job in started}
+        orphans = [flight for job_id, flight in accepted.items() if job_id not in moved]
+        for flight in orphans:
+            flight.abandoned = True
         # Back to the head of their lines, in reverse so their order is kept.
         for flight in reversed(requeued):
             self._p.slots.release(flight)

@@ -8,7 +8,7 @@ both act on one job. Only this module knows the ``jobs`` table.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,11 +83,23 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
+_JOB_FIELDS = set(Job.model_fields)
+_EMPTY = "[]"
+
+
+def _buttons(stored: str) -> tuple[ProviderButton, ...]:
+    if stored == _EMPTY:  # every job until it succeeds
+        return ()
+    return tuple(ProviderButton.model_validate(item) for item in json.loads(stored))
+
+
 def job_from_row(row: Row) -> Job:
     """The ``Job`` model of one ``jobs`` row."""
     # Rows were validated on the way in and every column is converted here, so pydantic's
-    # validation is skipped: it was the largest cost of a transition.
+    # validation is skipped: it was the largest cost of a transition. Naming every field as
+    # set spares model_construct working that out for each row.
     return Job.model_construct(
+        set(_JOB_FIELDS),
         id=row["id"],
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -104,14 +116,12 @@ def job_from_row(row: Row) -> Job:
         cost=row["cost"],
         state=JobState(row["state"]),
         provider_task_id=row["provider_task_id"],
-        provider_buttons=tuple(
-            ProviderButton.model_validate(item) for item in json.loads(row["provider_buttons"])
-        ),
+        provider_buttons=_buttons(row["provider_buttons"]),
         progress=row["progress"],
         preview_url=row["preview_url"],
         status_message_id=row["status_message_id"],
         result_message_id=row["result_message_id"],
-        result_urls=tuple(json.loads(row["result_urls"])),
+        result_urls=() if row["result_urls"] == _EMPTY else tuple(json.loads(row["result_urls"])),
         failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
         failure_message=row["failure_message"],
         queue_position=row["queue_position"],
@@ -232,10 +242,57 @@ class JobRepository:
         **fields: Any,
     ) -> list[Job]:
         """Move every listed job still in ``source`` to ``target``; the jobs that moved."""
+        assignments = [
+            (f"{column} = ?", [_encode(column, value)]) for column, value in fields.items()
+        ]
+        return await self._move(
+            tx, job_ids, source, target, now, set(fields), assignments, bump_attempts=bump_attempts
+        )
+
+    async def transition_each(
+        self,
+        tx: Transaction,
+        fields_by_job: Mapping[int, Mapping[str, Any]],
+        source: JobState,
+        target: JobState,
+        *,
+        now: float,
+    ) -> list[Job]:
+        """``transition_many`` with each job's own values for the same columns, in one UPDATE."""
+        job_ids = list(fields_by_job)
+        columns = {column for fields in fields_by_job.values() for column in fields}
+        if any(set(fields) != columns for fields in fields_by_job.values()):
+            raise ValueError("every job must set the same columns")
+        cases = " ".join("WHEN ? THEN ?" for _ in job_ids)
+        assignments = [
+            (
+                f"{column} = CASE id {cases} END",
+                [
+                    item
+                    for job_id, fields in fields_by_job.items()
+                    for item in (job_id, _encode(column, fields[column]))
+                ],
+            )
+            for column in sorted(columns)
+        ]
+        return await self._move(tx, job_ids, source, target, now, columns, assignments)
+
+    async def _move(
+        self,
+        tx: Transaction,
+        job_ids: Sequence[int],
+        source: JobState,
+        target: JobState,
+        now: float,
+        columns: set[str],
+        assignments: list[tuple[str, list[Any]]],
+        *,
+        bump_attempts: bool = False,
+    ) -> list[Job]:
         check_transition(source, target)
         if not job_ids:
             return []
-        unknown = set(fields) - _SETTABLE
+        unknown = columns - _SETTABLE
         if unknown:
             raise ValueError(f"not a settable job column: {sorted(unknown)}")
         sets = ["state = ?", "updated_at = ?"]
@@ -245,9 +302,9 @@ class JobRepository:
             values.append(now)
         if bump_attempts:
             sets.append("attempts = attempts + 1")
-        for column, value in fields.items():
-            sets.append(f"{column} = ?")
-            values.append(_encode(column, value))
+        for assignment, assigned in assignments:
+            sets.append(assignment)
+            values.extend(assigned)
         sql = (
             f"UPDATE jobs SET {', '.join(sets)}"  # noqa: S608 (column names from _SETTABLE)
             f" WHERE state = ? AND id IN ({_marks(len(job_ids))}) RETURNING *"
@@ -265,15 +322,26 @@ class JobRepository:
         queue_position: int | None = None,
     ) -> Job | None:
         """The provider took a submitting job as ``task_id``; None when it moved on."""
-        return await self.transition(
+        started = await self.start_many(tx, {job_id: (task_id, queue_position)}, now=now)
+        return started[0] if started else None
+
+    async def start_many(
+        self, tx: Transaction, tasks: Mapping[int, tuple[str, int | None]], *, now: float
+    ) -> list[Job]:
+        """``start`` for several jobs (job id: task id and queue position); those that moved."""
+        return await self.transition_each(
             tx,
-            job_id,
+            {
+                job_id: {
+                    "provider_task_id": task_id,
+                    "started_at": now,
+                    "queue_position": position,
+                }
+                for job_id, (task_id, position) in tasks.items()
+            },
             JobState.SUBMITTING,
             JobState.RUNNING,
             now=now,
-            provider_task_id=task_id,
-            started_at=now,
-            queue_position=queue_position,
         )
 
     async def update_running(

@@ -78,17 +78,9 @@ class UsageRepository:
         changed = await tx.execute(sql, params)
         # No row yet is not a refusal: create the period's row once, then ask again. When the
         # row already existed, zero changed rows means the condition refused.
-        if changed == 0 and await self._create(tx, key):
+        if changed == 0 and await self._create(tx, [key]):
             changed = await tx.execute(sql, params)
         return changed == 1
-
-    async def _create(self, tx: Transaction, key: UsageKey) -> bool:
-        created = await tx.execute(
-            "INSERT INTO quota_usage (guild_id, user_id, period_start) VALUES (?, ?, ?)"
-            " ON CONFLICT (guild_id, user_id, period_start) DO NOTHING",
-            key.params,
-        )
-        return created == 1
 
     async def get(self, tx: Transaction, key: UsageKey) -> Usage:
         """The totals for a key (zeros when nothing happened yet)."""
@@ -133,28 +125,25 @@ class UsageRepository:
             or (member.guild_id, member.period_start) != (pool.guild_id, pool.period_start)
         ):
             raise ValueError("a member's and its own guild pool's keys, in one period")
-        held = await self._reserve_rows(tx, member, pool, amount, member_limit, pool_limit)
-        if len(held) < 2 and await self._create_pair(tx, member, pool):
-            await self._release(tx, held, amount)
-            held = await self._reserve_rows(tx, member, pool, amount, member_limit, pool_limit)
+        limits = {member: member_limit, pool: pool_limit}
+        held = await self._reserve_rows(tx, limits, amount)
+        missing = {key: limit for key, limit in limits.items() if key not in held}
+        # No row yet is not a refusal: create the period's rows once, then ask those again.
+        if missing and await self._create(tx, list(missing)):
+            held += await self._reserve_rows(tx, missing, amount)
         if len(held) == 2:
             return None
         await self._release(tx, held, amount)
         return member if member not in held else pool
 
     async def _reserve_rows(
-        self,
-        tx: Transaction,
-        member: UsageKey,
-        pool: UsageKey,
-        amount: int,
-        member_limit: int | None,
-        pool_limit: int | None,
+        self, tx: Transaction, limits: Mapping[UsageKey, int | None], amount: int
     ) -> list[UsageKey]:
-        # One conditional UPDATE for both rows, each row checked against its own limit.
+        # One conditional UPDATE for the rows of one guild and period, each under its own limit.
+        first = next(iter(limits))
         conditions: list[str] = []
         values: list[int] = []
-        for key, limit in ((member, member_limit), (pool, pool_limit)):
+        for key, limit in limits.items():
             if limit is None or amount == 0:
                 conditions.append("user_id = ?")
                 values.append(key.params[1])
@@ -165,16 +154,17 @@ class UsageRepository:
             "UPDATE quota_usage SET reserved = reserved + ?"  # noqa: S608 (constant fragments)
             f" WHERE guild_id = ? AND period_start = ? AND ({' OR '.join(conditions)})"
             " RETURNING user_id",
-            (amount, member.guild_id, member.period_start, *values),
+            (amount, first.guild_id, first.period_start, *values),
         )
         held = {row[0] for row in rows}
-        return [key for key in (member, pool) if key.params[1] in held]
+        return [key for key in limits if key.params[1] in held]
 
-    async def _create_pair(self, tx: Transaction, member: UsageKey, pool: UsageKey) -> bool:
+    async def _create(self, tx: Transaction, keys: Sequence[UsageKey]) -> bool:
         created = await tx.execute(
-            "INSERT INTO quota_usage (guild_id, user_id, period_start) VALUES (?, ?, ?), (?, ?, ?)"
+            "INSERT INTO quota_usage (guild_id, user_id, period_start)"  # noqa: S608 (only ? marks)
+            f" VALUES {', '.join('(?, ?, ?)' for _ in keys)}"
             " ON CONFLICT (guild_id, user_id, period_start) DO NOTHING",
-            (*member.params, *pool.params),
+            tuple(value for key in keys for value in key.params),
         )
         return created > 0
 
