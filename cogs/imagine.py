@@ -117,14 +117,8 @@ class ImagineCog(commands.Cog):
             for p in prompts
         )
         unit = self.services.settings.quota.unit_name
-        view = ConfirmView(interaction.user.id)
-        await interaction.followup.send(
-            confirm_question(len(prompts), f"{format_credits(total)} {unit}"),
-            view=view,
-            ephemeral=True,
-        )
-        await view.wait()
-        return view.confirmed
+        question = confirm_question(len(prompts), f"{format_credits(total)} {unit}")
+        return await ConfirmView(interaction.user.id).ask(interaction, question)
 
 
 def _queued_note(jobs: list[Job]) -> str:

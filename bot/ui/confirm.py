@@ -6,21 +6,27 @@ from typing import Any
 
 import discord
 
+from bot.ui.pagination import OwnedView
+
 CONFIRM_TIMEOUT = 120.0
 """Seconds to wait for an answer; well inside the interaction token's 15 minutes."""
 
 
-class ConfirmView(discord.ui.View):
+class ConfirmView(OwnedView):
     """Queue / Never mind buttons for the person who ran the command (the message is ephemeral)."""
 
+    not_yours = "Only the person who ran this command can answer."
+    timeout_content = "No answer in time: nothing was queued or charged."
+
     def __init__(self, owner_id: int, *, timeout: float = CONFIRM_TIMEOUT) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
+        super().__init__(owner_id=owner_id, timeout=timeout)
         self.confirmed = False
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        """Only the owner answers (a safety net: the message is ephemeral anyway)."""
-        return interaction.user.id == self.owner_id
+    async def ask(self, interaction: discord.Interaction[Any], question: str) -> bool:
+        """Ask ``question`` on the deferred ``interaction``; True once the owner accepts."""
+        await self.show_followup(interaction, question)
+        await self.wait()
+        return self.confirmed
 
     @discord.ui.button(label="Queue them", style=discord.ButtonStyle.primary)
     async def confirm(

@@ -29,11 +29,14 @@ class OwnedView(discord.ui.View):
     """A view only its owner may use; greyed out when it stops listening; errors reported."""
 
     not_yours = "Only the person who opened this can use these controls."
+    timeout_content: str | None = None
+    """The message's new text once the view stops listening (None: the text stays)."""
 
     def __init__(self, *, owner_id: int, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self._interaction: discord.Interaction[Any] | None = None
+        self._message: discord.WebhookMessage | None = None
 
     async def show(
         self, interaction: discord.Interaction[Any], embed: discord.Embed, *, ephemeral: bool = True
@@ -42,6 +45,12 @@ class OwnedView(discord.ui.View):
         self._interaction = interaction
         await interaction.response.send_message(
             embed=embed, view=self, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+        )
+
+    async def show_followup(self, interaction: discord.Interaction[Any], content: str) -> None:
+        """Send ``content`` with this view to a deferred ``interaction``, privately."""
+        self._message = await interaction.followup.send(
+            content, view=self, ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS
         )
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
@@ -56,10 +65,15 @@ class OwnedView(discord.ui.View):
         for item in self.children:
             if isinstance(item, discord.ui.Button | discord.ui.Select):
                 item.disabled = True
-        if self._interaction is not None:
-            # The message may be gone or the token expired; either way nothing is left to do.
-            with contextlib.suppress(discord.HTTPException):
-                await self._interaction.edit_original_response(view=self)
+        changes: dict[str, Any] = {"view": self}
+        if self.timeout_content is not None:
+            changes["content"] = self.timeout_content
+        # The message may be gone or the token expired; either way nothing is left to do.
+        with contextlib.suppress(discord.HTTPException):
+            if self._message is not None:
+                await self._message.edit(**changes)
+            elif self._interaction is not None:
+                await self._interaction.edit_original_response(**changes)
 
     async def on_error(
         self,
