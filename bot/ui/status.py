@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import discord
 
@@ -108,9 +109,15 @@ def result_content(job: Job) -> str:
 
 def preview_embeds(job: Job) -> list[discord.Embed]:
     """The provider's low-resolution preview while the job runs, if it gave one."""
-    if job.state.terminal or not job.preview_url:
+    if job.state.terminal or not job.preview_url or not _is_web_url(job.preview_url):
+        # Discord refuses the whole edit (50035) for an image that is not an http(s) URL.
         return []
     return [discord.Embed(colour=INFO_COLOUR).set_image(url=job.preview_url)]
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def info_embed(job: Job, unit: str = "credits") -> discord.Embed:

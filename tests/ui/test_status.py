@@ -112,6 +112,24 @@ def test_result_content(changes: dict[str, object], expected: str) -> None:
     assert result_content(make_job(**changes)) == expected
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://cdn.example/p.png", True),
+        ("HTTP://cdn.example/p.png", True),
+        ("/mj/attachments/p.png", False),
+        ("attachments/p.png", False),
+        ("data:image/png;base64,AAAA", False),
+        ("ftp://cdn.example/p.png", False),
+        ("https://", False),
+    ],
+)
+def test_preview_only_for_web_urls(url: str, shown: bool) -> None:
+    # Discord refuses the whole edit (50035) for an embed image that is not an http(s) URL.
+    running = make_job(state=JobState.RUNNING, preview_url=url)
+    assert [embed.image.url for embed in preview_embeds(running)] == ([url] if shown else [])
+
+
 def test_preview_only_while_running_with_a_preview() -> None:
     running = make_job(state=JobState.RUNNING, preview_url="https://cdn.example/p.png")
     assert [embed.image.url for embed in preview_embeds(running)] == ["https://cdn.example/p.png"]
