@@ -73,9 +73,10 @@ class GuildConfig(BaseModel):
         words = (" ".join(str(word).split()).lower() for word in value)
         return tuple(dict.fromkeys(word for word in words if word))
 
-    def channel_allowed(self, channel_id: int) -> bool:
-        """Whether /imagine may run in this channel."""
-        return not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
+    def channel_allowed(self, channel_id: int, *, parent_id: int | None = None) -> bool:
+        """Whether /imagine may run in this channel, or in this thread of ``parent_id``."""
+        allowed = self.allowed_channel_ids
+        return not allowed or channel_id in allowed or parent_id in allowed
 
     def banned_word_in(self, text: str) -> str | None:
         """The first banned word or phrase that ``text`` contains as whole words, if any."""

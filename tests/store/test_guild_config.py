@@ -119,3 +119,21 @@ def test_limits_use_guild_overrides_over_settings() -> None:
         max_running_per_guild=0,
         max_waiting_per_guild=200,
     )
+
+
+@pytest.mark.parametrize(
+    ("channel_id", "parent_id", "allowed"),
+    [
+        (10, None, True),
+        (12, None, False),
+        (500, 10, True),  # a thread (or forum post) under an allowed channel
+        (500, 12, False),
+        (10, 12, True),  # an allowed thread under a channel that is not
+        (500, None, False),
+    ],
+)
+def test_threads_follow_their_parent_channel(
+    channel_id: int, parent_id: int | None, allowed: bool
+) -> None:
+    config = GuildConfig(guild_id=GUILD, allowed_channel_ids=frozenset({10, 11}))
+    assert config.channel_allowed(channel_id, parent_id=parent_id) is allowed
