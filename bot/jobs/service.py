@@ -124,13 +124,14 @@ class JobService:
         role_ids: Sequence[int],
         prompts: Sequence[JobPrompt],
         speed: SpeedMode,
+        parent_channel_id: int | None = None,
     ) -> list[Job]:
         """Queue one job per prompt, or refuse them all with a ``UserFacingError``."""
         if not prompts:
             return []
         async with self._db.transaction() as tx:
             config = await self._guilds.get_in(tx, guild_id)
-            self._check_channel(config, channel_id)
+            self._check_channel(config, channel_id, parent_channel_id)
             for prompt in prompts:
                 self._check_words(config, _words_of(prompt))
             await self._check_waiting(tx, config, user_id, len(prompts))
@@ -150,6 +151,7 @@ class JobService:
         user_id: int,
         role_ids: Sequence[int],
         channel_id: int,
+        parent_channel_id: int | None = None,
     ) -> Job:
         """Queue a follow-up (a button press) on a finished job."""
         async with self._db.transaction() as tx:
@@ -163,7 +165,7 @@ class JobService:
                 raise NotAllowed(
                     "In this server only the person who made a job can use its buttons."
                 )
-            self._check_channel(config, channel_id)
+            self._check_channel(config, channel_id, parent_channel_id)
             self._check_words(config, parent.prompt)
             await self._check_waiting(tx, config, user_id, 1)
             new = self._new_action(parent, action, index, user_id, channel_id)
@@ -357,8 +359,9 @@ class JobService:
     # --- checks --------------------------------------------------------------------------
 
     @staticmethod
-    def _check_channel(config: GuildConfig, channel_id: int) -> None:
-        if not config.channel_allowed(channel_id):
+    def _check_channel(config: GuildConfig, channel_id: int, parent_id: int | None) -> None:
+        # A thread (or forum post) is allowed when its parent channel is.
+        if not config.channel_allowed(channel_id, parent_id=parent_id):
             raise NotAllowed("Images cannot be made in this channel; ask a moderator where.")
 
     @staticmethod
