@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.prompt import DEFAULT_VERSION, PromptError, suggest
 from bot.quota import format_credits
-from bot.ui.channel import require_channel_permissions
+from bot.ui.channel import parent_channel_id, require_channel_permissions
 from bot.ui.confirm import ConfirmView, confirm_question
 from bot.ui.errors import send_error
 from bot.ui.presses import role_ids
@@ -84,6 +84,7 @@ class ImagineCog(commands.Cog):
             role_ids=role_ids(interaction.user),
             prompts=prompts,
             speed=speed,
+            parent_channel_id=parent_channel_id(interaction),
         )
         await services.board.announce_all(jobs)
         try:

@@ -30,3 +30,9 @@ def require_channel_permissions(interaction: discord.Interaction[discord.Client]
             + ", ".join(missing)
             + ". Ask a moderator to grant them, or use another channel."
         )
+
+
+def parent_channel_id(interaction: discord.Interaction[discord.Client]) -> int | None:
+    """The channel a thread or forum post belongs to; None outside threads."""
+    channel = interaction.channel
+    return channel.parent_id if isinstance(channel, discord.Thread) else None

@@ -9,7 +9,7 @@ import discord
 from bot.errors import NotAllowed
 from bot.providers.base import Action
 from bot.ui.actions import CANCEL, INFO, parse_token
-from bot.ui.channel import require_channel_permissions
+from bot.ui.channel import parent_channel_id, require_channel_permissions
 from bot.ui.errors import report_error
 from bot.ui.status import info_embed, refund_note
 
@@ -83,5 +83,6 @@ async def _run_action(
         user_id=interaction.user.id,
         role_ids=role_ids(interaction.user),
         channel_id=interaction.channel_id,
+        parent_channel_id=parent_channel_id(interaction),
     )
     await services.board.announce(child)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
+import pytest
+
+from bot.errors import NotAllowed
 from bot.jobs import JobState
+from bot.prompt import parse_prompt
 from bot.speed import SpeedMode
 from tests.e2e.world import World, job_id_of, tokens
 
@@ -147,3 +153,22 @@ async def test_metrics_count_finished_jobs_and_status_edits(world: World) -> Non
     edits = registry.get_sample_value("tessera_discord_message_edits_total", {"outcome": "ok"})
     assert edits is not None
     assert edits >= 1
+
+
+async def test_a_thread_under_an_allowed_channel_may_make_images(world: World) -> None:
+    services = world.runtime.services
+    await services.guild_config.add_allowed_channel(world.guild.id, world.channel.id)
+    thread_id = world.channel.id + 1000
+    submit = functools.partial(
+        services.jobs.submit,
+        guild_id=world.guild.id,
+        channel_id=thread_id,
+        user_id=world.member.user.id,
+        role_ids=[],
+        prompts=[parse_prompt("a thread of silk")],
+        speed=SpeedMode.FAST,
+    )
+    with pytest.raises(NotAllowed):
+        await submit()
+    [job] = await submit(parent_channel_id=world.channel.id)
+    assert job.channel_id == thread_id
