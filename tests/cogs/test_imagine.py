@@ -78,17 +78,23 @@ async def test_declining_the_confirmation_queues_nothing(world: World) -> None:
     assert await world.runtime.services.quota.ledger(guild_id=world.guild.id) == []
 
 
-async def test_prompt_autocomplete_suggests_parameters(world: World) -> None:
+async def complete(world: World, typed: str) -> list[dict[str, str]]:
+    """The choices /imagine's prompt autocomplete offers for ``typed``."""
     record = await world.discord.invoke_autocomplete(
         world.guild,
         world.channel,
         world.member.user,
         "imagine",
-        {"prompt": "a fox --a"},
+        {"prompt": typed},
         focused="prompt",
     )
     answer = await record.response()
-    choices = answer.data["choices"]
+    choices: list[dict[str, str]] = answer.data["choices"]
+    return choices
+
+
+async def test_prompt_autocomplete_suggests_parameters(world: World) -> None:
+    choices = await complete(world, "a fox --a")
     assert {"name": "a fox --ar", "value": "a fox --ar"} in choices
 
 
@@ -104,13 +110,5 @@ async def test_prompt_autocomplete_offers_the_members_custom_options(world: Worl
     await world.runtime.services.user_settings.set_option(
         world.member.user.id, "mystyle", "--ar 2:3 --s 50"
     )
-    record = await world.discord.invoke_autocomplete(
-        world.guild,
-        world.channel,
-        world.member.user,
-        "imagine",
-        {"prompt": "a fox --my"},
-        focused="prompt",
-    )
-    answer = await record.response()
-    assert {"name": "a fox --mystyle", "value": "a fox --mystyle"} in answer.data["choices"]
+    choices = await complete(world, "a fox --my")
+    assert {"name": "a fox --mystyle", "value": "a fox --mystyle"} in choices

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.jobs import JobState
-from tests.e2e.world import GRID_BUTTONS, World, job_id_of, make_settings, running, tokens
+from tests.e2e.world import (
+    GRID_BUTTONS,
+    World,
+    job_id_of,
+    new_server,
+    running,
+    tokens,
+)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 
@@ -15,10 +22,7 @@ EDIT_ROUTE = "/channels/{channel_id}/messages/{message_id}"
 async def test_restart_mid_flight_finishes_the_job_and_its_buttons_work(
     tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
 ) -> None:
-    guild = discord_fake.add_guild("Guild")
-    channel = discord_fake.add_channel(guild)
-    member = discord_fake.add_member(guild, "alice")
-    settings = make_settings(tmp_path / "tessera.db", discord_fake, proxy)
+    guild, channel, member, settings = new_server(tmp_path / "tessera.db", discord_fake, proxy)
 
     async with running(settings, discord_fake) as first:
         world = World(discord_fake, proxy, settings, first, guild, channel, member)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.runtime import Runtime
-from tests.e2e.world import EXTENSIONS, World, make_settings, running
+from tests.e2e.world import EXTENSIONS, World, make_settings, new_server, running
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 
@@ -60,10 +60,7 @@ async def test_start_without_a_token_names_the_setting(
 async def test_the_webhook_receiver_delivers_without_polling(
     tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
 ) -> None:
-    guild = discord_fake.add_guild("Guild")
-    channel = discord_fake.add_channel(guild)
-    member = discord_fake.add_member(guild, "alice")
-    settings = make_settings(tmp_path / "t.db", discord_fake, proxy)
+    guild, channel, member, settings = new_server(tmp_path / "t.db", discord_fake, proxy)
     hooked = settings.provider.model_copy(update={"webhook_host": "127.0.0.1", "webhook_port": 0})
     settings = settings.model_copy(update={"provider": hooked})
     async with running(settings, discord_fake) as runtime:
@@ -106,10 +103,7 @@ async def test_the_dispatcher_starts_only_once_the_bot_has_logged_in(
 async def test_a_task_finished_while_down_is_posted_after_a_restart(
     tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
 ) -> None:
-    guild = discord_fake.add_guild("Guild")
-    channel = discord_fake.add_channel(guild)
-    member = discord_fake.add_member(guild, "alice")
-    settings = make_settings(tmp_path / "t.db", discord_fake, proxy)
+    guild, channel, member, settings = new_server(tmp_path / "t.db", discord_fake, proxy)
     async with running(settings, discord_fake) as first:
         world = World(discord_fake, proxy, settings, first, guild, channel, member)
         await world.imagine("a lighthouse at dusk")

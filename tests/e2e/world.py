@@ -56,6 +56,16 @@ def make_settings(
     )
 
 
+def new_server(
+    database: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
+) -> tuple[FakeGuild, FakeChannel, FakeMember, Settings]:
+    """A guild with one channel and one member, and settings pointing at the fakes."""
+    guild = discord_fake.add_guild("Guild")
+    channel = discord_fake.add_channel(guild)
+    member = discord_fake.add_member(guild, "alice")
+    return guild, channel, member, make_settings(database, discord_fake, proxy)
+
+
 @dataclass
 class World:
     """Everything an end-to-end test touches."""
@@ -160,9 +170,6 @@ async def proxy() -> AsyncIterator[FakeMidjourneyProxy]:
 async def world(
     tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
 ) -> AsyncIterator[World]:
-    guild = discord_fake.add_guild("Guild")
-    channel = discord_fake.add_channel(guild)
-    member = discord_fake.add_member(guild, "alice")
-    settings = make_settings(tmp_path / "tessera.db", discord_fake, proxy)
+    guild, channel, member, settings = new_server(tmp_path / "tessera.db", discord_fake, proxy)
     async with running(settings, discord_fake) as runtime:
         yield World(discord_fake, proxy, settings, runtime, guild, channel, member)
