@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,27 @@ async def test_a_thread_under_an_allowed_channel_may_make_images(world: World) -
         await submit()
     [job] = await submit(parent_channel_id=world.channel.id)
     assert job.channel_id == thread_id
+
+
+async def test_a_cancel_while_the_result_downloads_wins(world: World) -> None:
+    services = world.runtime.services
+    await world.imagine("a vanishing trick")
+    [status] = world.statuses()
+    job_id = job_id_of(status.custom_ids())
+    await world.runtime.settle()
+    await world.proxy.complete_all()
+    download = services.provider.download
+
+    async def cancel_then_download(url: str, *, max_bytes: int) -> Any:
+        # The member presses Cancel after the task finished, before the result is posted.
+        await services.jobs.cancel(job_id, user_id=world.member.user.id)
+        return await download(url, max_bytes=max_bytes)
+
+    services.provider.download = cancel_then_download  # type: ignore[method-assign]
+    await world.runtime.settle()
+    job = await services.jobs.get(job_id)
+    assert (job.state, job.failure_kind) == (JobState.CANCELLED, None)
+    assert [m for m in world.discord.messages.values() if m.attachments] == []
+    kinds = [e.kind for e in await services.quota.ledger(guild_id=world.guild.id)]
+    assert sorted(kinds) == ["refund", "reserve"]
+    assert "(Cancelled." in status.content
