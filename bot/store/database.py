@@ -36,6 +36,11 @@ Params = Sequence[Any]
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
+def marks(count: int) -> str:
+    """``count`` parameter marks for an ``IN (...)`` list."""
+    return ", ".join("?" * count)
+
+
 def sqlite_path(url: str) -> str:
     """The file path (or ``:memory:``) in a ``sqlite:///`` URL."""
     prefix = "sqlite:///"

@@ -2,23 +2,30 @@
 
 Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING *``: the row comes back
 only when this caller won the change, so two dispatchers (or a dispatcher and a cancel) never
-both act on one job. Only this module knows the ``jobs`` table.
+both act on one job. Only this module and ``job_rows`` know the ``jobs`` table.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.errors import FailureKind
-from bot.providers.base import Action, ProviderButton
+from bot.providers.base import Action
 from bot.speed import SpeedMode
-from bot.store.database import Row, Transaction
+from bot.store.database import Transaction, marks
 from bot.store.job_models import ACTIVE_STATES, Job, JobKind, JobState, check_transition
+from bot.store.job_rows import (
+    PENDING_COLUMNS,
+    PendingJob,
+    encode_column,
+    job_from_row,
+    pending_from_row,
+)
+
+__all__ = ["JobRepository", "NewJob", "PendingJob", "job_from_row"]
 
 # Columns a transition may set besides state; the SET clause is built only from these names.
 _SETTABLE = frozenset(
@@ -58,101 +65,6 @@ class NewJob(BaseModel):
     cost: int
     weight: int
     """Scheduling weight: the job's cost at fast speed."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingJob:
-    """The few columns the dispatcher keeps per unfinished job (small on purpose)."""
-
-    id: int
-    guild_id: int
-    user_id: int
-    speed: SpeedMode
-    weight: int
-    state: JobState
-    provider_task_id: str | None
-    progress: int
-    started_at: float | None
-
-
-def _encode(column: str, value: Any) -> Any:
-    if column == "provider_buttons":
-        return json.dumps([button.model_dump() for button in value])
-    if column == "result_urls":
-        return json.dumps(list(value))
-    return value
-
-
-_JOB_FIELDS = set(Job.model_fields)
-_EMPTY = "[]"
-
-
-def _buttons(stored: str) -> tuple[ProviderButton, ...]:
-    if stored == _EMPTY:  # every job until it succeeds
-        return ()
-    return tuple(ProviderButton.model_validate(item) for item in json.loads(stored))
-
-
-def job_from_row(row: Row) -> Job:
-    """The ``Job`` model of one ``jobs`` row."""
-    # Rows were validated on the way in and every column is converted here, so pydantic's
-    # validation is skipped: it was the largest cost of a transition. Naming every field as
-    # set spares model_construct working that out for each row.
-    return Job.model_construct(
-        set(_JOB_FIELDS),
-        id=row["id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        user_id=row["user_id"],
-        kind=JobKind(row["kind"]),
-        action=Action(row["action"]) if row["action"] else None,
-        action_index=row["action_index"],
-        parent_id=row["parent_id"],
-        prompt=row["prompt"],
-        params=json.loads(row["params"]),
-        seed=row["seed"],
-        seed_explicit=bool(row["seed_explicit"]),
-        speed=SpeedMode(row["speed"]),
-        cost=row["cost"],
-        state=JobState(row["state"]),
-        provider_task_id=row["provider_task_id"],
-        provider_buttons=_buttons(row["provider_buttons"]),
-        progress=row["progress"],
-        preview_url=row["preview_url"],
-        status_message_id=row["status_message_id"],
-        result_message_id=row["result_message_id"],
-        result_urls=() if row["result_urls"] == _EMPTY else tuple(json.loads(row["result_urls"])),
-        failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
-        failure_message=row["failure_message"],
-        queue_position=row["queue_position"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        attempts=row["attempts"],
-    )
-
-
-def _pending_from_row(row: Row) -> PendingJob:
-    return PendingJob(
-        id=row[0],
-        guild_id=row[1],
-        user_id=row[2],
-        speed=SpeedMode(row[3]),
-        weight=row[4],
-        state=JobState(row[5]),
-        provider_task_id=row[6],
-        progress=row[7],
-        started_at=row[8],
-    )
-
-
-_PENDING_COLUMNS = (
-    "id, guild_id, user_id, speed, weight, state, provider_task_id, progress, started_at"
-)
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 class JobRepository:
@@ -208,7 +120,7 @@ class JobRepository:
         if not job_ids:
             return []
         rows = await tx.fetch_all(
-            f"SELECT * FROM jobs WHERE id IN ({_marks(len(job_ids))}) ORDER BY id",  # noqa: S608 (only ? marks)
+            f"SELECT * FROM jobs WHERE id IN ({marks(len(job_ids))}) ORDER BY id",  # noqa: S608 (only ? marks)
             tuple(job_ids),
         )
         return [job_from_row(row) for row in rows]
@@ -243,7 +155,7 @@ class JobRepository:
     ) -> list[Job]:
         """Move every listed job still in ``source`` to ``target``; the jobs that moved."""
         assignments = [
-            (f"{column} = ?", [_encode(column, value)]) for column, value in fields.items()
+            (f"{column} = ?", [encode_column(column, value)]) for column, value in fields.items()
         ]
         return await self._move(
             tx, job_ids, source, target, now, set(fields), assignments, bump_attempts=bump_attempts
@@ -270,7 +182,7 @@ class JobRepository:
                 [
                     item
                     for job_id, fields in fields_by_job.items()
-                    for item in (job_id, _encode(column, fields[column]))
+                    for item in (job_id, encode_column(column, fields[column]))
                 ],
             )
             for column in sorted(columns)
@@ -307,7 +219,7 @@ class JobRepository:
             values.extend(assigned)
         sql = (
             f"UPDATE jobs SET {', '.join(sets)}"  # noqa: S608 (column names from _SETTABLE)
-            f" WHERE state = ? AND id IN ({_marks(len(job_ids))}) RETURNING *"
+            f" WHERE state = ? AND id IN ({marks(len(job_ids))}) RETURNING *"
         )
         rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
         return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
@@ -403,7 +315,7 @@ class JobRepository:
         states = ACTIVE_STATES if active_only else tuple(JobState)
         rows = await tx.fetch_all(
             f"SELECT * FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (only ? marks)
-            f" AND state IN ({_marks(len(states))}) ORDER BY id DESC LIMIT ?",
+            f" AND state IN ({marks(len(states))}) ORDER BY id DESC LIMIT ?",
             (guild_id, user_id, *(state.value for state in states), limit),
         )
         return [job_from_row(row) for row in rows]
@@ -430,17 +342,17 @@ class JobRepository:
     async def unfinished(self, tx: Transaction) -> list[PendingJob]:
         """Every job not in a terminal state, in id order: one query for recovery."""
         rows = await tx.fetch_all(
-            f"SELECT {_PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
             " WHERE state IN (?, ?, ?) ORDER BY id",
             tuple(state.value for state in ACTIVE_STATES),
         )
-        return [_pending_from_row(row) for row in rows]
+        return [pending_from_row(row) for row in rows]
 
     async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""
         rows = await tx.fetch_all(
-            f"SELECT {_PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
             " WHERE id > ? AND state = ? ORDER BY id",
             (after_id, JobState.QUEUED.value),
         )
-        return [_pending_from_row(row) for row in rows]
+        return [pending_from_row(row) for row in rows]

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.store.database import Transaction
+from bot.store.database import Transaction, marks
 
 
 class ReservationState(StrEnum):
@@ -34,10 +34,6 @@ class Reservation(BaseModel):
 
 
 _COLUMNS = "job_id, guild_id, user_id, amount, period_start, state, created_at, settled_at"
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 class ReservationRepository:
@@ -109,7 +105,7 @@ class ReservationRepository:
         """``discard`` for several jobs."""
         await tx.execute(
             "DELETE FROM quota_reservations WHERE state = ?"  # noqa: S608 (only ? marks)
-            f" AND job_id IN ({_marks(len(job_ids))})",
+            f" AND job_id IN ({marks(len(job_ids))})",
             (ReservationState.RESERVED.value, *job_ids),
         )
 
@@ -124,7 +120,7 @@ class ReservationRepository:
             return []
         rows = await tx.fetch_all(
             f"SELECT {_COLUMNS} FROM quota_reservations"  # noqa: S608 (only ? marks)
-            f" WHERE job_id IN ({_marks(len(job_ids))}) ORDER BY job_id",
+            f" WHERE job_id IN ({marks(len(job_ids))}) ORDER BY job_id",
             tuple(job_ids),
         )
         return [Reservation.model_validate(dict(row)) for row in rows]
@@ -148,7 +144,7 @@ class ReservationRepository:
             return []
         rows = await tx.fetch_all(
             "UPDATE quota_reservations SET state = ?, settled_at = ?"  # noqa: S608 (only ? marks)
-            f" WHERE state = ? AND job_id IN ({_marks(len(job_ids))}) RETURNING {_COLUMNS}",
+            f" WHERE state = ? AND job_id IN ({marks(len(job_ids))}) RETURNING {_COLUMNS}",
             (state.value, settled_at, ReservationState.RESERVED.value, *job_ids),
         )
         return sorted(
