@@ -53,3 +53,26 @@ async def test_limits_are_set_replaced_and_removed(db: Database) -> None:
             await budgets.set_limit(
                 tx, 1, BudgetScope.DEFAULT, 0, -1, actor_id=9, reason="", now=1.0
             )
+
+
+@pytest.mark.parametrize(
+    ("period", "limits"), [(False, False), (True, False), (False, True), (True, True)]
+)
+async def test_period_and_limits_read_together_match_reading_them_apart(
+    db: Database, period: bool, limits: bool
+) -> None:
+    async with db.transaction() as tx:
+        if period:
+            await budgets.set_period(tx, 1, GuildPeriod(period=BudgetPeriod.MONTH), now=1.0)
+        if limits:
+            await budgets.set_limit(
+                tx, 1, BudgetScope.ROLE, 5, 100, actor_id=9, reason="a", now=1.0
+            )
+            await budgets.set_limit(
+                tx, 1, BudgetScope.GUILD, 0, None, actor_id=9, reason="", now=1.0
+            )
+        await budgets.set_limit(tx, 2, BudgetScope.MEMBER, 7, 1, actor_id=9, reason="", now=1.0)
+        together = await budgets.period_and_limits(tx, 1)
+        apart = (await budgets.period(tx, 1), await budgets.limits(tx, 1))
+    assert together == apart
+    assert len(together[1]) == (2 if limits else 0)

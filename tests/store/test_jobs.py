@@ -157,6 +157,62 @@ async def test_batch_transitions_move_only_jobs_in_the_source_state(db: Database
     assert [job.id for job in moved] == [ids[0], ids[2]]
 
 
+async def test_each_job_gets_its_own_values_in_one_transition(db: Database) -> None:
+    first, second, third = await insert(db, new_job(), new_job(), new_job())
+    button = ProviderButton(custom_id="MJ::JOB::upsample::1::x", label="U1")
+    async with db.transaction() as tx:
+        await repo.transition_many(
+            tx, [first, second, third], JobState.QUEUED, JobState.SUBMITTING, now=6.0
+        )
+        await repo.transition(tx, third, JobState.SUBMITTING, JobState.CANCELLED, now=6.5)
+        started = await repo.start_many(
+            tx, {second: ("task-b", None), first: ("task-a", 4), third: ("task-c", 1)}, now=7.0
+        )
+        assert [(j.id, j.provider_task_id, j.queue_position, j.started_at) for j in started] == [
+            (first, "task-a", 4, 7.0),
+            (second, "task-b", None, 7.0),
+        ]
+        done = await repo.transition_each(
+            tx,
+            {
+                first: {"result_urls": ("a.png",), "provider_buttons": (button,), "progress": 100},
+                second: {"result_urls": (), "provider_buttons": (), "progress": 90},
+            },
+            JobState.RUNNING,
+            JobState.SUCCEEDED,
+            now=8.0,
+        )
+        cancelled = await repo.get(tx, third)
+    assert [(j.id, j.state, j.result_urls, j.provider_buttons, j.progress) for j in done] == [
+        (first, JobState.SUCCEEDED, ("a.png",), (button,), 100),
+        (second, JobState.SUCCEEDED, (), (), 90),
+    ]
+    assert all(job.finished_at == 8.0 for job in done)
+    assert cancelled is not None
+    assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({1: {"progress": 1}, 2: {"preview_url": "x"}}, "same columns"),
+        ({1: {"seed": 1}, 2: {"seed": 2}}, "settable"),
+    ],
+)
+async def test_per_job_values_name_the_same_settable_columns(
+    db: Database, fields: dict[int, dict[str, object]], message: str
+) -> None:
+    await insert(db, new_job(), new_job())
+    async with db.transaction() as tx:
+        with pytest.raises(ValueError, match=message):
+            await repo.transition_each(tx, fields, JobState.QUEUED, JobState.SUBMITTING, now=6.0)
+        assert (
+            await repo.transition_each(tx, {}, JobState.QUEUED, JobState.SUBMITTING, now=6.0) == []
+        )
+        with pytest.raises(IllegalTransition):
+            await repo.transition_each(tx, {}, JobState.QUEUED, JobState.RUNNING, now=6.0)
+
+
 async def test_progress_and_task_replacement_apply_only_to_running_jobs(db: Database) -> None:
     (job_id,) = await insert(db, new_job())
     async with db.transaction() as tx:

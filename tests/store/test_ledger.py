@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from bot.store.database import Database
-from bot.store.ledger import LedgerEntry, LedgerKind, LedgerRepository
+from bot.store.ledger import LedgerEntry, LedgerKind, LedgerRepository, NewLedgerEntry
 
 ledger = LedgerRepository()
 
@@ -53,3 +53,28 @@ async def test_a_job_has_one_entry_of_each_kind(db: Database) -> None:
     await append(db, job_id=5, kind=LedgerKind.COMMIT)
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         await append(db, job_id=5, kind=LedgerKind.COMMIT)
+
+
+async def test_many_entries_are_appended_in_order(db: Database) -> None:
+    entries = [
+        NewLedgerEntry(
+            guild_id=1,
+            user_id=10,
+            job_id=job_id,
+            kind=LedgerKind.RESERVE,
+            amount=amount,
+            actor_id=10,
+            reason="job submitted",
+            created_at=5.0,
+            period_start=0.0,
+        )
+        for job_id, amount in ((3, 100), (4, 0))
+    ]
+    async with db.transaction() as tx:
+        await ledger.append_many(tx, entries)
+        await ledger.append_many(tx, [])
+        written = await ledger.page(tx, guild_id=1)
+    assert [(e.job_id, e.kind, e.amount, e.reason) for e in reversed(written)] == [
+        (3, LedgerKind.RESERVE, 100, "job submitted"),
+        (4, LedgerKind.RESERVE, 0, "job submitted"),
+    ]
