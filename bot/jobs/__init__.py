@@ -5,7 +5,7 @@ from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.events import JobEvents, Subscription
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
 from bot.jobs.recovery import RecoveryReport
-from bot.jobs.service import JobListener, JobPrompt, JobService
+from bot.jobs.service import JobListener, JobService
 from bot.store.job_models import Job, JobEvent, JobKind, JobState, QueueOverview, kind_of_action
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "JobEvents",
     "JobKind",
     "JobListener",
-    "JobPrompt",
     "JobService",
     "JobState",
     "Limits",

@@ -8,13 +8,22 @@ submissions cannot both slip under a limit.
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
 from bot.jobs.events import JobEvents
+from bot.jobs.speeds import (
+    RELAX_DENIED,
+    Preset,
+    at_speed,
+    preset_of,
+    relaxed_text,
+    seed_written,
+    written_speed,
+)
+from bot.prompt import Prompt, parse_prompt
 from bot.providers.base import Action
 from bot.quota import CostModel, QuotaService
 from bot.settings import SchedulerSettings
@@ -30,36 +39,12 @@ from bot.store.job_models import (
     kind_of_action,
 )
 from bot.store.jobs import JobRepository, NewJob
+from bot.store.user_settings import UserSettingsRepository
 
 MAX_SEED = 4_294_967_295
-_SEED_FLAG = re.compile(r"(?<!\S)--seed\s+\d+")
 
-
-class JobPrompt(Protocol):
-    """What the service reads from a parsed ``bot.prompt.Prompt``."""
-
-    @property
-    def params(self) -> Any:
-        """The parameters (quality, draft, oref, speed, seed, no...)."""
-        ...
-
-    @property
-    def explicit(self) -> frozenset[str]:
-        """Canonical names of the parameters that were written."""
-        ...
-
-    @property
-    def segments(self) -> Sequence[Any]:
-        """The text segments (each with ``.text``)."""
-        ...
-
-    def with_params(self, **changes: Any) -> JobPrompt:
-        """A copy with these parameters changed."""
-        ...
-
-    def to_prompt(self) -> str:
-        """The canonical text."""
-        ...
+RelaxText = Callable[[], str | None]
+"""The job's text should it fall back to relax; None when the prompt cannot run in relax."""
 
 
 class JobListener(Protocol):
@@ -74,10 +59,8 @@ class JobListener(Protocol):
         ...
 
 
-def _words_of(prompt: JobPrompt) -> str:
-    texts = [str(segment.text) for segment in prompt.segments]
-    texts.extend(str(item) for item in getattr(prompt.params, "no", None) or ())
-    return "\n".join(texts)
+def _words_of(prompt: Prompt) -> str:
+    return "\n".join([*(segment.text for segment in prompt.segments), *prompt.params.no])
 
 
 class JobService:
@@ -94,6 +77,7 @@ class JobService:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         guild_config: GuildConfigRepository | None = None,
+        user_settings: UserSettingsRepository | None = None,
     ) -> None:
         self._db = db
         self._quota = quota
@@ -103,6 +87,7 @@ class JobService:
         self._clock = clock
         self._rng = rng or random.Random()
         self._guilds = guild_config or GuildConfigRepository(db, clock=clock)
+        self._users = user_settings or UserSettingsRepository(db, clock=clock)
         self._repo = JobRepository()
         self._listeners: list[JobListener] = []
 
@@ -122,11 +107,14 @@ class JobService:
         channel_id: int,
         user_id: int,
         role_ids: Sequence[int],
-        prompts: Sequence[JobPrompt],
+        prompts: Sequence[Prompt],
         speed: SpeedMode,
         parent_channel_id: int | None = None,
     ) -> list[Job]:
-        """Queue one job per prompt, or refuse them all with a ``UserFacingError``."""
+        """Queue one job per prompt, or refuse them all with a ``UserFacingError``.
+
+        ``speed`` is the member's mode; a speed flag written in a prompt wins over it.
+        """
         if not prompts:
             return []
         async with self._db.transaction() as tx:
@@ -135,12 +123,22 @@ class JobService:
             for prompt in prompts:
                 self._check_words(config, _words_of(prompt))
             await self._check_waiting(tx, config, user_id, len(prompts))
-            jobs = []
-            for prompt in prompts:
-                new, relax_text = self._new_imagine(guild_id, channel_id, user_id, prompt, speed)
-                jobs.append(await self._queue(tx, config, role_ids, new, relax_text))
+            preset = await self._preset(tx, config, user_id, prompts)
+            built = [
+                self._new_imagine(guild_id, channel_id, user_id, prompt, speed, preset)
+                for prompt in prompts
+            ]
+            for new, _ in built:
+                self._check_speed(config, new.speed)
+            jobs = [await self._queue(tx, config, role_ids, *job) for job in built]
         self._announce(jobs)
         return jobs
+
+    async def check_waiting_room(self, *, guild_id: int, user_id: int, count: int) -> None:
+        """Raise ``LimitReached`` unless ``count`` more jobs may wait now (before confirming)."""
+        async with self._db.transaction() as tx:
+            config = await self._guilds.get_in(tx, guild_id)
+            await self._check_waiting(tx, config, user_id, count)
 
     async def submit_action(
         self,
@@ -168,8 +166,10 @@ class JobService:
             self._check_channel(config, channel_id, parent_channel_id)
             self._check_words(config, parent.prompt)
             await self._check_waiting(tx, config, user_id, 1)
-            new = self._new_action(parent, action, index, user_id, channel_id)
-            job = await self._queue(tx, config, role_ids, new, lambda: new.prompt)
+            speed = await self._users.speed_in(tx, user_id)
+            self._check_speed(config, speed)
+            new, relax_text = self._new_action(parent, action, index, user_id, channel_id, speed)
+            job = await self._queue(tx, config, role_ids, new, relax_text)
         self._announce([job])
         return job
 
@@ -239,26 +239,43 @@ class JobService:
 
     # --- building and queueing ----------------------------------------------------------
 
+    async def _preset(
+        self, tx: Transaction, config: GuildConfig, user_id: int, prompts: Sequence[Prompt]
+    ) -> Preset:
+        """The speed and seed the default layers set; read only when a prompt has either."""
+        if not any(p.params.speed or "seed" in p.explicit for p in prompts):
+            return Preset()
+        user = await self._users.get_in(tx, user_id)
+        return preset_of([config.default_params, user.default_params], config.default_version)
+
     def _new_imagine(
-        self, guild_id: int, channel_id: int, user_id: int, prompt: JobPrompt, speed: SpeedMode
-    ) -> tuple[NewJob, Callable[[], str]]:
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        prompt: Prompt,
+        mode: SpeedMode,
+        preset: Preset,
+    ) -> tuple[NewJob, RelaxText]:
         """The job, and how to write its text should it fall back to relax."""
-        params = prompt.params
-        job_speed = SpeedMode(params.speed) if getattr(params, "speed", None) else speed
-        seed_explicit = "seed" in prompt.explicit and params.seed is not None
-        if not seed_explicit:
-            prompt = prompt.with_params(seed=self._rng.randint(0, MAX_SEED))
+        flag = written_speed(prompt, preset)
+        job_speed = flag or mode
+        seed_explicit = seed_written(prompt, preset)
+        written_seed = prompt.params.seed
+        seed = (
+            written_seed
+            if seed_explicit and written_seed is not None
+            else self._rng.randint(0, MAX_SEED)
+        )
+        prompt = at_speed(prompt, None if flag else job_speed, seed=seed)
         params = prompt.params
         dumped: dict[str, Any] = params.model_dump(mode="json")
         text = prompt.to_prompt()
         written = prompt
 
-        def relax_text() -> str:
-            # Only a written speed flag is in the text; rewriting it re-validates the prompt,
-            # so it is done only when the fall-back happens.
-            if getattr(written.params, "speed", None) is None:
-                return text
-            return written.with_params(speed=SpeedMode.RELAX).to_prompt()
+        def relax_text() -> str | None:
+            # Checking the prompt in relax re-parses it: done only when the fall-back happens.
+            return relaxed_text(written, flagged=flag is not None)
 
         new = NewJob(
             guild_id=guild_id,
@@ -267,7 +284,7 @@ class JobService:
             kind=JobKind.IMAGINE,
             prompt=text,
             params=dumped,
-            seed=int(params.seed),
+            seed=seed,
             seed_explicit=seed_explicit,
             speed=job_speed,
             **self._prices(JobKind.IMAGINE, job_speed, dumped),
@@ -275,15 +292,22 @@ class JobService:
         return new, relax_text
 
     def _new_action(
-        self, parent: Job, action: Action, index: int, user_id: int, channel_id: int
-    ) -> NewJob:
+        self,
+        parent: Job,
+        action: Action,
+        index: int,
+        user_id: int,
+        channel_id: int,
+        speed: SpeedMode,
+    ) -> tuple[NewJob, RelaxText]:
+        """The follow-up at the presser's speed, checked against the parent's prompt."""
         kind = kind_of_action(action)
-        seed, prompt, params = parent.seed, parent.prompt, dict(parent.params)
+        seed = parent.seed
         if kind is JobKind.REROLL and not parent.seed_explicit:
             seed = self._rng.randint(0, MAX_SEED)
-            prompt = _SEED_FLAG.sub(f"--seed {seed}", prompt)
-            params["seed"] = seed
-        return NewJob(
+        prompt = at_speed(parse_prompt(parent.prompt), speed, seed=seed)
+        params: dict[str, Any] = prompt.params.model_dump(mode="json")
+        new = NewJob(
             guild_id=parent.guild_id,
             channel_id=channel_id,
             user_id=user_id,
@@ -291,13 +315,14 @@ class JobService:
             action=action,
             action_index=index,
             parent_id=parent.id,
-            prompt=prompt,
+            prompt=prompt.to_prompt(),
             params=params,
             seed=seed,
             seed_explicit=parent.seed_explicit,
-            speed=parent.speed,
-            **self._prices(kind, parent.speed, params),
+            speed=speed,
+            **self._prices(kind, speed, params),
         )
+        return new, lambda: relaxed_text(prompt, flagged=False)
 
     def _prices(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> dict[str, int]:
         """The job's cost, and its scheduling weight (the cost at fast speed)."""
@@ -321,7 +346,7 @@ class JobService:
         config: GuildConfig,
         role_ids: Sequence[int],
         new: NewJob,
-        relax_text: Callable[[], str],
+        relax_text: RelaxText,
     ) -> Job:
         job = await self._repo.insert(tx, new, now=self._clock())
         try:
@@ -336,9 +361,12 @@ class JobService:
                     available=exc.available,
                     scope=exc.scope,
                 ) from exc
+            text = relax_text()
+            if text is None:
+                raise
             cost = self._cost(new.kind, SpeedMode.RELAX, new.params)
             relaxed = await self._repo.set_speed(
-                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=relax_text()
+                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=text
             )
             await self._reserve(tx, job, role_ids, cost)
             job = relaxed or job
@@ -365,6 +393,11 @@ class JobService:
             raise NotAllowed("Images cannot be made in this channel; ask a moderator where.")
 
     @staticmethod
+    def _check_speed(config: GuildConfig, speed: SpeedMode) -> None:
+        if speed is SpeedMode.RELAX and config.relax_policy is RelaxPolicy.DENY:
+            raise NotAllowed(RELAX_DENIED)
+
+    @staticmethod
     def _check_words(config: GuildConfig, text: str) -> None:
         word = config.banned_word_in(text)
         if word is not None:
@@ -375,10 +408,17 @@ class JobService:
     ) -> None:
         limits = config.limits(self._settings)
         mine, guild = await self._repo.count_waiting(tx, guild_id=config.guild_id, user_id=user_id)
-        if mine + adding > limits.max_waiting_per_user:
+        most = limits.max_waiting_per_user
+        if mine + adding > most and adding > 1:
+            advice = "make fewer at once" if adding > most else "wait for some to start"
             raise LimitReached(
-                f"You have {mine} jobs waiting and may have at most "
-                f"{limits.max_waiting_per_user}; wait for some to start or /cancel one."
+                f"This prompt makes {adding} jobs; you may have at most {most} waiting "
+                f"(you have {mine}): {advice}."
+            )
+        if mine + adding > most:
+            raise LimitReached(
+                f"You have {mine} jobs waiting and may have at most {most}; "
+                "wait for some to start or /cancel one."
             )
         if guild + adding > limits.max_waiting_per_guild:
             raise LimitReached(

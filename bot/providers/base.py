@@ -62,11 +62,6 @@ def written_seed(prompt: str) -> int | None:
     return None if match is None else int(match[1])
 
 
-def replace_seed(prompt: str, seed: int) -> str:
-    """The canonical prompt with its written ``--seed`` value replaced by ``seed``."""
-    return _SEED_FLAG.sub(f"--seed {seed}", prompt)
-
-
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

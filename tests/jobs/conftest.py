@@ -27,6 +27,7 @@ from bot.settings import ProviderSettings, SchedulerSettings, Settings
 from bot.speed import SpeedMode
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
+from bot.store.user_settings import UserSettingsRepository
 from tests.fakes.memory_provider import MemoryProvider
 
 GUILD, CHANNEL, USER = 1, 100, 10
@@ -92,6 +93,7 @@ class System:
     quota: QuotaService
     costs: CostModel
     guilds: GuildConfigRepository
+    users: UserSettingsRepository
     jobs: JobService
     dispatcher: Dispatcher
     seen: list[JobEvent]
@@ -175,6 +177,7 @@ async def build(
     quota = QuotaService(db, settings.quota, clock=clock)
     costs = CostModel(settings.quota.costs)
     guilds = GuildConfigRepository(db, clock=clock)
+    users = UserSettingsRepository(db, clock=clock)
     recorder_events = _RecordingEvents(seen)
     jobs = JobService(
         db,
@@ -185,6 +188,7 @@ async def build(
         clock=clock,
         rng=random.Random(seed),
         guild_config=guilds,
+        user_settings=users,
     )
     provider = provider or MemoryProvider()
     deliverer = deliverer or RecordingDeliverer()
@@ -214,6 +218,7 @@ async def build(
         quota=quota,
         costs=costs,
         guilds=guilds,
+        users=users,
         jobs=jobs,
         dispatcher=dispatcher,
         seen=seen,

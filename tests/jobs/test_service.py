@@ -4,6 +4,7 @@ import pytest
 
 from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
 from bot.jobs import JobKind, JobState
+from bot.prompt import parse_prompt
 from bot.providers.base import Action
 from bot.speed import SpeedMode
 from tests.jobs.conftest import CHANNEL, GUILD, USER, System
@@ -241,3 +242,162 @@ async def test_an_empty_batch_does_nothing(system: System) -> None:
         )
         == []
     )
+
+
+OREF = "--oref https://img.test/o.png"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("a fox --relax", SpeedMode.FAST),
+        ("a fox", SpeedMode.RELAX),
+    ],
+)
+async def test_relax_jobs_are_refused_where_the_server_denies_relax(
+    system: System, text: str, mode: SpeedMode
+) -> None:
+    await system.guilds.update(GUILD, relax_policy="deny")
+    with pytest.raises(NotAllowed, match="Relax mode is turned off"):
+        await system.imagine(text, speed=mode)
+    assert await count_jobs(system) == 0
+
+
+async def test_a_button_press_in_relax_mode_is_refused_where_the_server_denies_relax(
+    system: System,
+) -> None:
+    (parent,) = await system.imagine("a fox")
+    await succeed(system, parent.id)
+    await system.guilds.update(GUILD, relax_policy="deny")
+    await system.users.set_speed(USER + 1, SpeedMode.RELAX)
+    with pytest.raises(NotAllowed, match="Relax mode is turned off"):
+        await system.press(parent.id, Action.UPSCALE, 1, user=USER + 1)
+    child = await system.press(parent.id, Action.UPSCALE, 1)
+    assert child.speed is SpeedMode.FAST
+
+
+@pytest.mark.parametrize(
+    ("guild_defaults", "user_defaults", "text", "mode", "expected"),
+    [
+        ("--fast", "", "a fox", SpeedMode.RELAX, SpeedMode.RELAX),
+        ("", "--turbo", "a fox", SpeedMode.FAST, SpeedMode.FAST),
+        ("--fast", "", "a fox --turbo", SpeedMode.RELAX, SpeedMode.TURBO),
+        ("--relax", "", "a fox", SpeedMode.TURBO, SpeedMode.TURBO),
+    ],
+)
+async def test_a_default_speed_flag_never_overrides_the_members_mode(
+    system: System,
+    guild_defaults: str,
+    user_defaults: str,
+    text: str,
+    mode: SpeedMode,
+    expected: SpeedMode,
+) -> None:
+    await system.guilds.update(GUILD, default_params=guild_defaults)
+    await system.users.set_default_params(USER, user_defaults)
+    defaults = [layer for layer in (guild_defaults, user_defaults) if layer]
+    (job,) = await system.jobs.submit(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        user_id=USER,
+        role_ids=[],
+        prompts=[parse_prompt(text, defaults=defaults)],
+        speed=mode,
+    )
+    assert job.speed is expected
+    written = {f"--{speed}" for speed in SpeedMode} & set(job.prompt.split())
+    assert written == ({f"--{expected}"} if expected.value in text else set())
+
+
+async def test_a_default_seed_is_not_a_written_seed(system: System) -> None:
+    await system.guilds.update(GUILD, default_params="--seed 5")
+    prompts = [parse_prompt(text, defaults=["--seed 5"]) for text in ("a fox", "a cat")]
+    jobs = await system.jobs.submit(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        user_id=USER,
+        role_ids=[],
+        prompts=prompts,
+        speed=SpeedMode.FAST,
+    )
+    assert [job.seed_explicit for job in jobs] == [False, False]
+    assert len({job.seed for job in jobs}) == 2
+    assert all(seed_in(job.prompt) == job.seed for job in jobs)
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "problem"),
+    [
+        ("a fox --v 4", SpeedMode.TURBO, "needs V5"),
+        (f"a fox {OREF}", SpeedMode.RELAX, "--oref cannot be used with --relax"),
+        (f"a fox {OREF}", SpeedMode.TURBO, "--oref cannot be used with --turbo"),
+    ],
+)
+async def test_the_members_mode_must_suit_the_prompt(
+    system: System, text: str, mode: SpeedMode, problem: str
+) -> None:
+    with pytest.raises(NotAllowed, match=f"Your speed mode is {mode}.*{problem}"):
+        await system.imagine(text, speed=mode)
+    assert await count_jobs(system) == 0
+    (job,) = await system.imagine(text, speed=SpeedMode.FAST)
+    assert job.speed is SpeedMode.FAST
+
+
+async def test_auto_relax_does_not_move_a_prompt_that_cannot_run_in_relax(
+    system: System,
+) -> None:
+    await system.guilds.update(GUILD, relax_policy="auto")
+    await system.quota.set_member_budget(
+        guild_id=GUILD, user_id=USER, amount=1000, actor_id=1, reason="test"
+    )
+    await system.imagine("first")
+    with pytest.raises(QuotaExceeded):
+        await system.imagine(f"second {OREF}")
+    (job,) = await system.imagine("third")
+    assert (job.speed, job.cost) == (SpeedMode.RELAX, 0)
+
+
+@pytest.mark.parametrize(
+    ("presser_mode", "expected_cost"),
+    [(SpeedMode.FAST, 250), (SpeedMode.RELAX, 0), (SpeedMode.TURBO, 500)],
+)
+async def test_a_button_press_runs_at_the_pressers_speed(
+    system: System, presser_mode: SpeedMode, expected_cost: int
+) -> None:
+    (parent,) = await system.imagine("a fox --turbo")
+    await succeed(system, parent.id)
+    await system.users.set_speed(USER + 1, presser_mode)
+    child = await system.press(parent.id, Action.UPSCALE, 2, user=USER + 1)
+    assert (child.speed, child.cost) == (presser_mode, expected_cost)
+    assert "--turbo" not in child.prompt
+    assert seed_in(child.prompt) == parent.seed
+
+
+async def test_a_button_press_checks_the_pressers_mode_against_the_prompt(
+    system: System,
+) -> None:
+    (parent,) = await system.imagine("a fox --v 4")
+    await succeed(system, parent.id)
+    await system.users.set_speed(USER, SpeedMode.TURBO)
+    with pytest.raises(NotAllowed, match="needs V5"):
+        await system.press(parent.id, Action.REROLL)
+
+
+@pytest.mark.parametrize(
+    ("waiting", "count", "message"),
+    [
+        (0, 12, r"This prompt makes 12 jobs; you may have at most 10 waiting \(you have 0\)"),
+        (8, 3, r"This prompt makes 3 jobs; you may have at most 10 waiting \(you have 8\)"),
+        (10, 1, r"You have 10 jobs waiting and may have at most 10"),
+    ],
+)
+async def test_the_waiting_room_check_says_how_many_jobs_fit(
+    system: System, waiting: int, count: int, message: str
+) -> None:
+    if waiting:
+        await system.imagine(*(f"fox {n}" for n in range(waiting)))
+    with pytest.raises(LimitReached, match=message):
+        await system.jobs.check_waiting_room(guild_id=GUILD, user_id=USER, count=count)
+    with pytest.raises(LimitReached, match=message):
+        await system.imagine(*(f"cat {n}" for n in range(count)))
+    await system.jobs.check_waiting_room(guild_id=GUILD, user_id=USER, count=10 - waiting)

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.providers.base import replace_seed, written_seed
+from bot.providers.base import written_seed
 
 
 @pytest.mark.parametrize(
@@ -17,8 +17,3 @@ from bot.providers.base import replace_seed, written_seed
 )
 def test_written_seed_reads_only_a_whole_seed_flag(prompt: str, seed: int | None) -> None:
     assert written_seed(prompt) == seed
-
-
-def test_replace_seed_changes_only_the_seeds_value() -> None:
-    assert replace_seed("a fox --seed 42 --ar 16:9", 7) == "a fox --seed 7 --ar 16:9"
-    assert replace_seed("a fox", 7) == "a fox"
