@@ -109,6 +109,42 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.reserved.get(job_id) == "reserved":
             self.reserved[job_id] = "committed" if charged else "refunded"
 
+    @rule(user=members, batch=st.lists(amounts, min_size=1, max_size=4))
+    def reserve_batch(self, user: int, batch: list[int]) -> None:
+        job_ids = range(self.next_job, self.next_job + len(batch))
+        self.next_job += len(batch)
+        refused: QuotaExceeded | None = None
+        try:
+            self.run(self._reserve_many(user, dict(zip(job_ids, batch, strict=True))))
+        except QuotaExceeded as error:
+            refused = error
+        if refused is None:
+            self.reserved.update(dict.fromkeys(job_ids, "reserved"))
+        else:
+            assert 0 <= refused.available < sum(batch)
+
+    async def _reserve_many(self, user: int, amounts: dict[int, int]) -> None:
+        async with self.db.transaction() as tx:
+            await self.quota.reserve_many(
+                tx, guild_id=GUILD, user_id=user, role_ids=(), amounts=amounts
+            )
+
+    @rule(data=st.data(), charged=st.booleans())
+    def settle_batch(self, data: st.DataObject, charged: bool) -> None:
+        ids = st.integers(min_value=1, max_value=self.next_job)
+        job_ids = data.draw(st.lists(ids, min_size=1, max_size=5, unique=True))
+        self.run(self._settle_many(job_ids, charged))
+        for job_id in job_ids:
+            if self.reserved.get(job_id) == "reserved":
+                self.reserved[job_id] = "committed" if charged else "refunded"
+
+    async def _settle_many(self, job_ids: list[int], charged: bool) -> None:
+        async with self.db.transaction() as tx:
+            if charged:
+                await self.quota.commit_many(tx, job_ids)
+            else:
+                await self.quota.refund_many(tx, job_ids, reason="")
+
     @rule(user=subjects, amount=st.integers(min_value=1, max_value=3_000))
     def grant(self, user: int | None, amount: int) -> None:
         self.run(
