@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
+from bot.errors import JobNotFound, NotAllowed, QuotaExceeded
+from bot.jobs.admission import check_channel, check_speed, check_waiting, check_words, words_of
 from bot.jobs.events import JobEvents
 from bot.jobs.speeds import (
-    RELAX_DENIED,
     Preset,
     at_speed,
     preset_of,
@@ -57,10 +57,6 @@ class JobListener(Protocol):
     async def job_cancelled(self, job: Job) -> None:
         """A job was cancelled: forget it, or stop its provider task."""
         ...
-
-
-def _words_of(prompt: Prompt) -> str:
-    return "\n".join([*(segment.text for segment in prompt.segments), *prompt.params.no])
 
 
 class JobService:
@@ -119,17 +115,17 @@ class JobService:
             return []
         async with self._db.transaction() as tx:
             config = await self._guilds.get_in(tx, guild_id)
-            self._check_channel(config, channel_id, parent_channel_id)
+            check_channel(config, channel_id, parent_channel_id)
             for prompt in prompts:
-                self._check_words(config, _words_of(prompt))
-            await self._check_waiting(tx, config, user_id, len(prompts))
+                check_words(config, words_of(prompt))
+            await check_waiting(tx, self._repo, config, self._settings, user_id, len(prompts))
             preset = await self._preset(tx, config, user_id, prompts)
             built = [
                 self._new_imagine(guild_id, channel_id, user_id, prompt, speed, preset)
                 for prompt in prompts
             ]
             for new, _ in built:
-                self._check_speed(config, new.speed)
+                check_speed(config, new.speed)
             jobs = [await self._queue(tx, config, role_ids, *job) for job in built]
         self._announce(jobs)
         return jobs
@@ -138,7 +134,7 @@ class JobService:
         """Raise ``LimitReached`` unless ``count`` more jobs may wait now (before confirming)."""
         async with self._db.transaction() as tx:
             config = await self._guilds.get_in(tx, guild_id)
-            await self._check_waiting(tx, config, user_id, count)
+            await check_waiting(tx, self._repo, config, self._settings, user_id, count)
 
     async def submit_action(
         self,
@@ -163,11 +159,11 @@ class JobService:
                 raise NotAllowed(
                     "In this server only the person who made a job can use its buttons."
                 )
-            self._check_channel(config, channel_id, parent_channel_id)
-            self._check_words(config, parent.prompt)
-            await self._check_waiting(tx, config, user_id, 1)
+            check_channel(config, channel_id, parent_channel_id)
+            check_words(config, parent.prompt)
+            await check_waiting(tx, self._repo, config, self._settings, user_id, 1)
             speed = await self._users.speed_in(tx, user_id)
-            self._check_speed(config, speed)
+            check_speed(config, speed)
             new, relax_text = self._new_action(parent, action, index, user_id, channel_id, speed)
             job = await self._queue(tx, config, role_ids, new, relax_text)
         self._announce([job])
@@ -383,48 +379,6 @@ class JobService:
             job_id=job.id,
             amount=amount,
         )
-
-    # --- checks --------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_channel(config: GuildConfig, channel_id: int, parent_id: int | None) -> None:
-        # A thread (or forum post) is allowed when its parent channel is.
-        if not config.channel_allowed(channel_id, parent_id=parent_id):
-            raise NotAllowed("Images cannot be made in this channel; ask a moderator where.")
-
-    @staticmethod
-    def _check_speed(config: GuildConfig, speed: SpeedMode) -> None:
-        if speed is SpeedMode.RELAX and config.relax_policy is RelaxPolicy.DENY:
-            raise NotAllowed(RELAX_DENIED)
-
-    @staticmethod
-    def _check_words(config: GuildConfig, text: str) -> None:
-        word = config.banned_word_in(text)
-        if word is not None:
-            raise NotAllowed(f'"{word}" is not allowed in this server; rephrase the prompt.')
-
-    async def _check_waiting(
-        self, tx: Transaction, config: GuildConfig, user_id: int, adding: int
-    ) -> None:
-        limits = config.limits(self._settings)
-        mine, guild = await self._repo.count_waiting(tx, guild_id=config.guild_id, user_id=user_id)
-        most = limits.max_waiting_per_user
-        if mine + adding > most and adding > 1:
-            advice = "make fewer at once" if adding > most else "wait for some to start"
-            raise LimitReached(
-                f"This prompt makes {adding} jobs; you may have at most {most} waiting "
-                f"(you have {mine}): {advice}."
-            )
-        if mine + adding > most:
-            raise LimitReached(
-                f"You have {mine} jobs waiting and may have at most {most}; "
-                "wait for some to start or /cancel one."
-            )
-        if guild + adding > limits.max_waiting_per_guild:
-            raise LimitReached(
-                f"This server's queue is full ({guild} of {limits.max_waiting_per_guild} "
-                "jobs waiting); try again in a few minutes."
-            )
 
     def _announce(self, jobs: Sequence[Job]) -> None:
         for job in jobs:
