@@ -2,7 +2,8 @@ import pytest
 
 from bot.errors import FailureKind
 from bot.jobs import DeliveryFailed, JobState
-from tests.jobs.conftest import System, states
+from bot.quota import LedgerKind
+from tests.jobs.conftest import GUILD, USER, System, states
 
 
 async def test_delivery_is_retried_then_succeeds_once(system: System) -> None:
@@ -33,3 +34,25 @@ async def test_a_delivery_that_keeps_failing_fails_the_job_and_refunds(
     assert failures[-1].message in (failed.failure_message or "")
     balance = await system.balance()
     assert (balance.member_used, balance.member_reserved) == (0, 0)
+
+
+async def test_deliveries_finishing_together_each_keep_their_own_result(system: System) -> None:
+    jobs = [(await system.imagine(f"fox {n}", user=USER + n))[0] for n in range(4)]
+    await system.dispatcher.drain()
+    for job in jobs:
+        done = await system.job(job.id)
+        assert done.state is JobState.SUCCEEDED
+        assert done.result_message_id == 9000 + job.id
+        assert done.provider_task_id is not None
+        assert all(done.provider_task_id in url for url in done.result_urls)
+        assert done.result_urls
+        assert system.kinds(job.id)[-1] == "succeeded"
+    commits = [
+        entry.job_id
+        for entry in await system.quota.ledger(guild_id=GUILD, limit=100)
+        if entry.kind is LedgerKind.COMMIT
+    ]
+    assert sorted(commits) == sorted(job.id for job in jobs)
+    for n in range(4):
+        balance = await system.balance(user=USER + n)
+        assert (balance.member_used, balance.member_reserved) == (1000, 0)

@@ -106,3 +106,52 @@ async def test_a_cancel_during_submission_wins_and_stops_the_new_task(make: Make
     assert system.dispatcher.in_flight == 0
     assert (await system.balance()).member_reserved == 0
     assert system.kinds(job.id) == ["queued", "cancelled"]
+
+
+class MixedRound(MemoryProvider):
+    """One round's answers differ by job: accepted, refused, or cancelled meanwhile."""
+
+    system: System | None = None
+
+    async def submit_imagine(self, request: ImagineRequest) -> Submission:
+        if request.prompt.startswith("refused"):
+            self.requests.append(request)
+            raise ProviderRejected("banned prompt", kind=FailureKind.BANNED_PROMPT)
+        submission = await super().submit_imagine(request)
+        if request.prompt.startswith("cancelled"):
+            assert self.system is not None
+            await self.system.jobs.cancel(request.job_id, user_id=0, moderator=True)
+        return submission
+
+
+async def test_a_round_records_each_jobs_own_outcome(make: Make) -> None:
+    provider = MixedRound()
+    system = await make(provider=provider)
+    provider.system = system
+    texts = ("first", "refused", "second", "cancelled", "third")
+    # One user each, so the per-user running limit lets the whole round start together.
+    jobs = [(await system.imagine(text, user=USER + n))[0] for n, text in enumerate(texts)]
+    await system.dispatcher.drain()
+    assert len(provider.requests) == len(texts)
+    by_text = {text: await system.job(job.id) for text, job in zip(texts, jobs, strict=True)}
+    started = [by_text[text] for text in ("first", "second", "third")]
+    assert [job.state for job in started] == [JobState.SUCCEEDED] * 3
+    for job in started:
+        assert job.provider_task_id is not None
+        assert provider.tasks[job.provider_task_id].request.job_id == job.id
+    assert by_text["refused"].state is JobState.FAILED
+    cancelled = by_text["cancelled"]
+    assert (cancelled.state, cancelled.provider_task_id) == (JobState.CANCELLED, None)
+    assert len(provider.cancelled) == 1
+    ran = ["queued", "started", "progress", "succeeded"]
+    assert [system.kinds(job.id) for job in jobs] == [
+        ran,
+        ["queued", "failed"],
+        ran,
+        ["queued", "cancelled"],
+        ran,
+    ]
+    for n, text in enumerate(texts):
+        balance = await system.balance(user=USER + n)
+        charged = 1000 if by_text[text].state is JobState.SUCCEEDED else 0
+        assert (balance.member_used, balance.member_reserved) == (charged, 0)
