@@ -83,9 +83,19 @@ class Slots:
 
     def release(self, flight: InFlight) -> bool:
         """Free the job's slot; False when it had already been freed."""
+        if not self._drop(flight):
+            return False
+        self._policy.finish(flight.job_id)
+        return True
+
+    def requeue(self, flight: InFlight) -> None:
+        """Free the slot of a job that could not start: it waits at the head of its line."""
+        if self._drop(flight):
+            self._policy.requeue(flight.job_id)
+
+    def _drop(self, flight: InFlight) -> bool:
         if self._jobs.pop(flight.job_id, None) is None:
             return False
         if flight.task_id is not None:
             self._tasks.pop(flight.task_id, None)
-        self._policy.finish(flight.job_id)
         return True

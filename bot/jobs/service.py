@@ -162,6 +162,12 @@ class JobService:
             check_channel(config, channel_id, parent_channel_id)
             check_words(config, parent.prompt)
             await check_waiting(tx, self._repo, config, self._settings, user_id, 1)
+            twin = await self._repo.active_child(
+                tx, parent_id=parent_id, action=action, index=index
+            )
+            if twin is not None:
+                # The provider would hand both the same task (code 21): one job per button.
+                raise NotAllowed(f"That button was already pressed: job #{twin.id} is on it.")
             speed = await self._users.speed_in(tx, user_id)
             check_speed(config, speed)
             new, relax_text = self._new_action(parent, action, index, user_id, channel_id, speed)

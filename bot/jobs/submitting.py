@@ -80,7 +80,7 @@ class Submitter:
     async def dispatch(self) -> bool:
         """Start as many jobs as there are free slots; whether any was picked."""
         now = self._p.clock()
-        if now < self.paused_until or getattr(self._p.provider, "circuit_open", False):
+        if now < self.paused_until or self._p.provider.circuit_open:
             return False
         picked: list[QueueEntry] = []
         while len(picked) < self._p.slots.free and (entry := self._p.policy.pick(now)) is not None:
@@ -128,9 +128,16 @@ class Submitter:
         async with self._p.db.transaction() as tx:
             for job, flight, outcome in zip(jobs, flights, outcomes, strict=True):
                 if isinstance(outcome, Submission):
-                    self._p.slots.attach(flight, outcome.task_id)
-                    accepted[job.id] = flight
-                    continue
+                    twin = self._p.slots.by_task(outcome.task_id) if outcome.existing else None
+                    if twin is None:
+                        self._p.slots.attach(flight, outcome.task_id)
+                        accepted[job.id] = flight
+                        continue
+                    # Code 21: the provider handed back another job's task. One task, one job.
+                    outcome = ProviderRejected(
+                        f"The same image is already being made as job #{twin.job_id}.",
+                        kind=FailureKind.INVALID_REQUEST,
+                    )
                 delay = self._retry_after(job, outcome)
                 if delay is not None:
                     back = await self._p.repo.transition(
@@ -156,7 +163,7 @@ class Submitter:
                 {
                     job.id: (outcome.task_id, outcome.queue_position)
                     for job, outcome in zip(jobs, outcomes, strict=True)
-                    if isinstance(outcome, Submission)
+                    if isinstance(outcome, Submission) and job.id in accepted
                 },
                 now=now,
             )
@@ -168,8 +175,7 @@ class Submitter:
             flight.abandoned = True
         # Back to the head of their lines, in reverse so their order is kept.
         for flight in reversed(requeued):
-            self._p.slots.release(flight)
-            self._p.policy.add(flight.entry, front=True)
+            self._p.slots.requeue(flight)
         for event in events:
             self._p.events.publish(event)
         for flight in orphans:

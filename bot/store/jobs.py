@@ -308,6 +308,17 @@ class JobRepository:
             return 0, 0
         return int(row[1]), int(row[0])
 
+    async def active_child(
+        self, tx: Transaction, *, parent_id: int, action: Action, index: int
+    ) -> Job | None:
+        """The waiting or running follow-up of this parent with this action and index."""
+        row = await tx.fetch_one(
+            f"SELECT * FROM jobs WHERE state IN ({marks(len(ACTIVE_STATES))})"  # noqa: S608 (only ? marks)
+            " AND parent_id = ? AND action = ? AND action_index = ? ORDER BY id LIMIT 1",
+            (*(state.value for state in ACTIVE_STATES), parent_id, action.value, index),
+        )
+        return None if row is None else job_from_row(row)
+
     async def user_jobs(
         self, tx: Transaction, *, guild_id: int, user_id: int, active_only: bool, limit: int
     ) -> list[Job]:

@@ -136,6 +136,8 @@ class MemoryProvider:
     """0: no advice, the dispatcher polls at its configured interval."""
     circuit_open: bool = False
     """True: the provider is considered down and no job should be sent."""
+    dedupe: bool = False
+    """Answer a request equal to a live task's with that task (midjourney-proxy code 21)."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _live: set[str] = field(default_factory=set)
 
@@ -154,12 +156,23 @@ class MemoryProvider:
         error = self.submit_errors.popleft() if self.submit_errors else None
         if error is not None:
             raise error
+        twin = self._twin(request) if self.dedupe else None
+        if twin is not None:
+            return Submission(task_id=twin, existing=True)
         task_id = f"task-{next(self._ids)}"
         script = self.scripts.popleft() if self.scripts else self.default
         self.tasks[task_id] = FakeTask(task_id, str(request.job_id), request, script)
         self._live.add(task_id)
         self.peak_active = max(self.peak_active, self.active)
         return Submission(task_id=task_id)
+
+    def _twin(self, request: ImagineRequest | ActionRequest) -> str | None:
+        """A live task made by the same request, whatever job asked for it."""
+        asked = request.model_dump(exclude={"job_id"})
+        for task in self.tasks.values():
+            if not task.status.terminal and task.request.model_dump(exclude={"job_id"}) == asked:
+                return task.task_id
+        return None
 
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Accept a grid (or raise the next queued error)."""

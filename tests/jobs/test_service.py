@@ -401,3 +401,15 @@ async def test_the_waiting_room_check_says_how_many_jobs_fit(
     with pytest.raises(LimitReached, match=message):
         await system.imagine(*(f"cat {n}" for n in range(count)))
     await system.jobs.check_waiting_room(guild_id=GUILD, user_id=USER, count=10 - waiting)
+
+
+async def test_a_second_press_of_the_same_button_waits_for_the_first(system: System) -> None:
+    (parent,) = await system.imagine("a fox")
+    await succeed(system, parent.id)
+    first = await system.press(parent.id, Action.UPSCALE, 1)
+    with pytest.raises(NotAllowed, match=f"#{first.id}"):
+        await system.press(parent.id, Action.UPSCALE, 1, user=USER + 1)
+    other = await system.press(parent.id, Action.UPSCALE, 2)
+    await succeed(system, first.id)
+    again = await system.press(parent.id, Action.UPSCALE, 1)
+    assert len({first.id, other.id, again.id}) == 3

@@ -155,3 +155,16 @@ async def test_a_round_records_each_jobs_own_outcome(make: Make) -> None:
         balance = await system.balance(user=USER + n)
         charged = 1000 if by_text[text].state is JobState.SUCCEEDED else 0
         assert (balance.member_used, balance.member_reserved) == (charged, 0)
+
+
+async def test_a_request_the_provider_already_runs_for_another_job_fails_with_a_refund(
+    system: System,
+) -> None:
+    system.provider.dedupe = True
+    first, twin = await system.imagine("a fox --seed 5", "a fox --seed 5")
+    await system.dispatcher.drain()
+    assert await states(system, first.id, twin.id) == [JobState.SUCCEEDED, JobState.FAILED]
+    assert "already" in ((await system.job(twin.id)).failure_message or "")
+    assert system.provider.cancelled == []
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (1000, 0)

@@ -272,3 +272,23 @@ async def test_counts_lists_and_recovery_reads(db: Database) -> None:
     assert unfinished[2].state is JobState.SUBMITTING
     assert [job.id for job in newer] == [ids[3]]
     assert [job.id for job in many] == [ids[0], ids[3]]
+
+
+async def test_the_active_child_of_a_button_is_found_until_it_ends(db: Database) -> None:
+    (parent,) = await insert(db, new_job())
+    upscale = {"kind": JobKind.UPSCALE, "parent_id": parent, "action": Action.UPSCALE}
+    first, other = await insert(
+        db, new_job(**upscale, action_index=1), new_job(**upscale, action_index=2)
+    )
+
+    async def child(index: int) -> int | None:
+        async with db.transaction() as tx:
+            found = await repo.active_child(
+                tx, parent_id=parent, action=Action.UPSCALE, index=index
+            )
+        return None if found is None else found.id
+
+    assert (await child(1), await child(2), await child(3)) == (first, other, None)
+    async with db.transaction() as tx:
+        await repo.transition(tx, first, JobState.QUEUED, JobState.CANCELLED, now=6.0)
+    assert await child(1) is None
