@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -23,48 +22,17 @@ class LedgerKind(StrEnum):
     ADJUST = "adjust"
 
 
-class LedgerEntry(BaseModel):
-    """One movement of credits; ``user_id`` None is the guild pool, ``job_id`` None no job."""
+class NewLedgerEntry(BaseModel):
+    """An entry to append; ``user_id`` None is the guild pool, ``job_id`` None no job."""
 
     model_config = ConfigDict(frozen=True)
 
-    id: int
     guild_id: int
     user_id: int | None
     job_id: int | None
     kind: LedgerKind
     amount: int
     """Millicredits; for a reset, the (negative) change to the period's usage."""
-    actor_id: int | None
-    reason: str
-    created_at: float
-    period_start: float
-
-    @property
-    def created(self) -> datetime:
-        """When the entry was written, timezone-aware."""
-        return datetime.fromtimestamp(self.created_at, tz=UTC)
-
-
-_COLUMNS = "id, guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start"
-
-
-_INSERT = (
-    "INSERT INTO quota_ledger"
-    " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class NewLedgerEntry:
-    """An entry to append (``append_many``), in the fields of ``LedgerEntry`` but its id."""
-
-    guild_id: int
-    user_id: int | None
-    job_id: int | None
-    kind: LedgerKind
-    amount: int
     actor_id: int | None
     reason: str
     created_at: float
@@ -84,6 +52,25 @@ class NewLedgerEntry:
             self.created_at,
             self.period_start,
         )
+
+
+class LedgerEntry(NewLedgerEntry):
+    """One movement of credits, as written."""
+
+    id: int
+
+    @property
+    def created(self) -> datetime:
+        """When the entry was written, timezone-aware."""
+        return datetime.fromtimestamp(self.created_at, tz=UTC)
+
+
+_COLUMNS = "id, guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start"
+_INSERT = (
+    "INSERT INTO quota_ledger"
+    " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _entry(row: Row) -> LedgerEntry:
@@ -120,18 +107,7 @@ class LedgerRepository:
             period_start=period_start,
         )
         entry_id = await tx.insert(_INSERT, new.values)
-        return LedgerEntry(
-            id=entry_id,
-            guild_id=guild_id,
-            user_id=user_id,
-            job_id=job_id,
-            kind=kind,
-            amount=amount,
-            actor_id=actor_id,
-            reason=reason,
-            created_at=created_at,
-            period_start=period_start,
-        )
+        return LedgerEntry(id=entry_id, **new.model_dump())
 
     async def append_many(self, tx: Transaction, entries: Sequence[NewLedgerEntry]) -> None:
         """Write several entries in one trip."""

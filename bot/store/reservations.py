@@ -81,21 +81,14 @@ class ReservationRepository:
         created_at: float,
     ) -> bool:
         """Record a new reservation for a job; False when the job already has one."""
-        created = await tx.execute(
-            "INSERT INTO quota_reservations"
-            " (job_id, guild_id, user_id, amount, period_start, state, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
-            (
-                job_id,
-                guild_id,
-                user_id,
-                amount,
-                period_start,
-                ReservationState.RESERVED.value,
-                created_at,
-            ),
+        return await self.create_many(
+            tx,
+            guild_id=guild_id,
+            user_id=user_id,
+            amounts={job_id: amount},
+            period_start=period_start,
+            created_at=created_at,
         )
-        return created == 1
 
     async def discard(self, tx: Transaction, job_id: int) -> None:
         """Forget a reservation made earlier in the same transaction (its quota was refused)."""
