@@ -269,22 +269,19 @@ class JobService:
             if seed_explicit and written_seed is not None
             else self._rng.randint(0, MAX_SEED)
         )
-        prompt = at_speed(prompt, None if flag else job_speed, seed=seed)
-        params = prompt.params
-        dumped: dict[str, Any] = params.model_dump(mode="json")
-        text = prompt.to_prompt()
-        written = prompt
+        job_prompt = at_speed(prompt, None if flag else job_speed, seed=seed)
+        dumped: dict[str, Any] = job_prompt.params.model_dump(mode="json")
 
         def relax_text() -> str | None:
             # Checking the prompt in relax re-parses it: done only when the fall-back happens.
-            return relaxed_text(written, flagged=flag is not None)
+            return relaxed_text(job_prompt, flagged=flag is not None)
 
         new = NewJob(
             guild_id=guild_id,
             channel_id=channel_id,
             user_id=user_id,
             kind=JobKind.IMAGINE,
-            prompt=text,
+            prompt=job_prompt.to_prompt(),
             params=dumped,
             seed=seed,
             seed_explicit=seed_explicit,
