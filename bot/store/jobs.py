@@ -27,21 +27,21 @@ from bot.store.job_rows import (
 
 __all__ = ["JobRepository", "NewJob", "PendingJob", "job_from_row"]
 
-# Columns a transition may set besides state; the SET clause is built only from these names.
-_SETTABLE = frozenset(
-    {
-        "provider_task_id",
-        "provider_buttons",
-        "progress",
-        "preview_url",
-        "result_message_id",
-        "result_urls",
-        "failure_kind",
-        "failure_message",
-        "queue_position",
-        "started_at",
-    }
-)
+# Columns a transition may set besides state, with their SQL types; the SET clause is built
+# only from these names. The types let a per-job CASE cast its parameters, which PostgreSQL
+# would otherwise read as text.
+_SETTABLE: dict[str, str] = {
+    "provider_task_id": "TEXT",
+    "provider_buttons": "TEXT",
+    "progress": "INTEGER",
+    "preview_url": "TEXT",
+    "result_message_id": "INTEGER",
+    "result_urls": "TEXT",
+    "failure_kind": "TEXT",
+    "failure_message": "TEXT",
+    "queue_position": "INTEGER",
+    "started_at": "REAL",
+}
 _JSON_COLUMNS = frozenset({"provider_buttons", "result_urls"})
 
 
@@ -65,6 +65,12 @@ class NewJob(BaseModel):
     cost: int
     weight: int
     """Scheduling weight: the job's cost at fast speed."""
+
+
+def _check_settable(columns: set[str]) -> None:
+    unknown = columns - _SETTABLE.keys()
+    if unknown:
+        raise ValueError(f"not a settable job column: {sorted(unknown)}")
 
 
 class JobRepository:
@@ -175,10 +181,11 @@ class JobRepository:
         columns = {column for fields in fields_by_job.values() for column in fields}
         if any(set(fields) != columns for fields in fields_by_job.values()):
             raise ValueError("every job must set the same columns")
-        cases = " ".join("WHEN ? THEN ?" for _ in job_ids)
+        _check_settable(columns)
         assignments = [
             (
-                f"{column} = CASE id {cases} END",
+                f"{column} = CASE id"
+                f" {' '.join(f'WHEN ? THEN CAST(? AS {_SETTABLE[column]})' for _ in job_ids)} END",
                 [
                     item
                     for job_id, fields in fields_by_job.items()
@@ -204,9 +211,7 @@ class JobRepository:
         check_transition(source, target)
         if not job_ids:
             return []
-        unknown = columns - _SETTABLE
-        if unknown:
-            raise ValueError(f"not a settable job column: {sorted(unknown)}")
+        _check_settable(columns)
         sets = ["state = ?", "updated_at = ?"]
         values: list[Any] = [target.value, now]
         if target.terminal:
