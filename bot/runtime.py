@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
-from bot.jobs import Dispatcher, JobEvents, JobService
+from bot.jobs import Dispatcher, JobEvents, JobService, JobState
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
@@ -273,9 +273,20 @@ class Runtime:
                     await board.flush()
             await board.close()
 
-    async def _refresh_metrics(self) -> None:
+    async def refresh_metrics(self) -> None:
+        """Gauges read at scrape time from what the process already holds: no query."""
         if self._bot is not None:
             self.metrics.set_guild_count(len(self._bot.guilds))
+        if self._services is not None:
+            dispatcher = self._services.dispatcher
+            waiting = dispatcher.waiting_by_speed()
+            self.metrics.set_queue_depth({speed.value: count for speed, count in waiting.items()})
+            self.metrics.set_jobs_by_state(
+                {
+                    JobState.QUEUED.value: dispatcher.waiting,
+                    JobState.RUNNING.value: dispatcher.in_flight,
+                }
+            )
 
     def _token(self) -> str:
         token = self.settings.discord.token
@@ -295,6 +306,6 @@ class Runtime:
             health_check=database_and_gateway_check(
                 database, lambda: bot.is_ready() and not bot.is_closed()
             ),
-            refresh=self._refresh_metrics,
+            refresh=self.refresh_metrics,
         )
         await self._observability.start()

@@ -25,9 +25,11 @@ from bot.jobs.service import JobService
 from bot.jobs.settle import Settler
 from bot.jobs.submitting import Submitter
 from bot.jobs.tracking import Tracker
+from bot.observability.logging import job_context
 from bot.providers.base import ImageProvider, TaskState
 from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
+from bot.speed import SpeedMode
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.job_models import Job, JobState
@@ -193,6 +195,10 @@ class Dispatcher:
         """Jobs waiting for a slot."""
         return self.policy.waiting
 
+    def waiting_by_speed(self) -> dict[SpeedMode, int]:
+        """Jobs waiting for a slot in each speed class."""
+        return self.policy.waiting_by_speed()
+
     @property
     def idle(self) -> bool:
         """Nothing waits, nothing is in flight, nothing is being delivered."""
@@ -263,15 +269,17 @@ class Dispatcher:
         delivery.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, job: Job, task: TaskState) -> None:
-        try:
-            await self._settler.deliver(job, task)
-        except Exception:
-            # Its slot is gone and no poll will bring it back: fail it now, with a refund,
-            # rather than leave it running and its credits reserved until a restart.
-            log.exception("delivery of job %s failed", job.id)
-            await self._fail_delivery(job)
-        finally:
-            self._wake.set()
+        # Its own task: every line logged while delivering (download, Discord) names the job.
+        with job_context(job.id):
+            try:
+                await self._settler.deliver(job, task)
+            except Exception:
+                # Its slot is gone and no poll will bring it back: fail it now, with a refund,
+                # rather than leave it running and its credits reserved until a restart.
+                log.exception("delivery of job %s failed", job.id)
+                await self._fail_delivery(job)
+            finally:
+                self._wake.set()
 
     async def _fail_delivery(self, job: Job) -> None:
         try:

@@ -224,6 +224,11 @@ class FairScheduler:
         """How many picked jobs have not finished."""
         return len(self._running)
 
+    def waiting_by_speed(self) -> dict[SpeedMode, int]:
+        """How many jobs wait in each speed class (queue depth, for metrics and /queue)."""
+        sizes = {speed: fair.size for speed, fair in self._fair.items()}
+        return {**sizes, SpeedMode.RELAX: self._relax.size}
+
     def __contains__(self, job_id: object) -> bool:
         return job_id in self._waiting or job_id in self._running
 

@@ -23,6 +23,7 @@ from bot.errors import (
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
 from bot.jobs.policy import QueueEntry
+from bot.observability.logging import job_context
 from bot.providers.base import ActionRequest, ImagineRequest, Submission
 from bot.store.database import Transaction
 from bot.store.job_models import Job, JobEvent, JobKind, JobState
@@ -53,6 +54,10 @@ class Submitter:
 
     async def request(self, job: Job, parent: Job | None) -> Submission:
         """Ask the provider to start this job (a reroll is a new grid with its new seed)."""
+        with job_context(job.id):
+            return await self._request(job, parent)
+
+    async def _request(self, job: Job, parent: Job | None) -> Submission:
         if job.action is None or job.kind is JobKind.REROLL:
             return await self._p.provider.submit_imagine(
                 ImagineRequest(job_id=job.id, prompt=job.prompt, speed=job.speed)

@@ -1,6 +1,5 @@
 """Operations: structured logs with the job id, Prometheus metrics and the health endpoint."""
 
-from bot.observability.feed import JobMetricsFeed
 from bot.observability.health import HealthCheck, HealthStatus, database_and_gateway_check
 from bot.observability.logging import (
     configure_logging,
@@ -14,7 +13,6 @@ from bot.observability.server import ObservabilityServer
 __all__ = [
     "HealthCheck",
     "HealthStatus",
-    "JobMetricsFeed",
     "Metrics",
     "ObservabilityServer",
     "configure_logging",

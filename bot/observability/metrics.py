@@ -1,10 +1,10 @@
 """Prometheus metrics, kept in a registry the runtime owns (never the process-global one).
 
-The runtime builds one ``Metrics`` and hands it to whoever records something: the dispatcher
-(queue depth, jobs by state), the provider client (latency and errors, through its
-``observe`` hook), the message updater
-(Discord edits), the bot (guild count). Gauges that mirror the database are refreshed at scrape
-time by the server's ``refresh`` hook, so nobody has to remember to push them.
+The runtime builds one ``Metrics``. The provider client reports every call through its
+``observe`` hook (latency and errors), the status board counts Discord edits, and gauges that
+mirror state the process already holds (queue depth per speed class, jobs by state, guild
+count) are read from the dispatcher and the bot at scrape time by the server's ``refresh``
+hook, so nobody has to remember to push them.
 """
 
 from __future__ import annotations

@@ -154,6 +154,31 @@ async def test_metrics_count_finished_jobs_and_status_edits(world: World) -> Non
     edits = registry.get_sample_value("tessera_discord_message_edits_total", {"outcome": "ok"})
     assert edits is not None
     assert edits >= 1
+    polls = registry.get_sample_value(
+        "tessera_provider_request_seconds_count", {"operation": "submit/imagine"}
+    )
+    assert polls == 1
+
+
+async def test_queue_depth_and_jobs_by_state_are_read_at_scrape_time(world: World) -> None:
+    for n in range(4):
+        await world.imagine(f"waiting cloud {n}")
+    await world.imagine("a relaxed cloud --relax")
+    # Three provider slots; the fake holds every task until told: a round fills the slots.
+    await world.runtime.services.dispatcher.drain()
+    await world.runtime.refresh_metrics()
+    registry = world.runtime.metrics.registry
+    depth = {
+        speed: registry.get_sample_value("tessera_queue_depth", {"speed": speed})
+        for speed in ("turbo", "fast", "relax")
+    }
+    assert depth == {"turbo": 0, "fast": 1, "relax": 1}
+    assert registry.get_sample_value("tessera_jobs", {"state": "queued"}) == 2
+    assert registry.get_sample_value("tessera_jobs", {"state": "running"}) == 3
+    await world.run_jobs()
+    await world.runtime.refresh_metrics()
+    assert registry.get_sample_value("tessera_queue_depth", {"speed": "fast"}) == 0
+    assert registry.get_sample_value("tessera_jobs", {"state": "queued"}) == 0
 
 
 async def test_a_thread_under_an_allowed_channel_may_make_images(world: World) -> None:

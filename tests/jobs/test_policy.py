@@ -247,3 +247,17 @@ def test_every_job_is_picked_once_within_limits_and_none_is_lost(
     for job_id in list(running):
         scheduler.finish(job_id)
     assert set(drain_order(scheduler)) == waiting
+
+
+def test_waiting_by_speed_counts_each_class_as_jobs_come_and_go() -> None:
+    feed = Feed(make())
+    feed.add(1, 10, speed=SpeedMode.RELAX, n=2)
+    feed.add(2, 20, speed=SpeedMode.FAST, n=3)
+    feed.add(3, 30, speed=SpeedMode.TURBO)
+    assert feed.scheduler.waiting_by_speed() == {
+        SpeedMode.TURBO: 1,
+        SpeedMode.FAST: 3,
+        SpeedMode.RELAX: 2,
+    }
+    drain_order(feed.scheduler)
+    assert feed.scheduler.waiting_by_speed() == dict.fromkeys(SpeedMode, 0)
