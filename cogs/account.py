@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import NotAllowed, UserFacingError
+from bot.jobs.speeds import RELAX_DENIED
 from bot.prompt import PromptError
 from bot.speed import SpeedMode
 from bot.store.guild_config import RelaxPolicy
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from bot.services import Services
     from bot.store.user_settings import UserSettings
 
-RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
 TURBO_VERSION_NOTE = (
     "Your default version is older than V5, where turbo does not run: prompts in turbo mode "
     "need --v 5 or later (or pick a newer version in /settings)."
