@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from bot.prompt import issues as codes
@@ -30,6 +31,8 @@ MAX_LENGTH = 6000
 _SUFFIX = "your /prefer suffix"
 _EMPTY = scan("")
 _NO_OPTIONS: dict[str, str] = {}
+_SEED_LOW, _SEED_HIGH = BY_CANONICAL["seed"].bounds
+_SEED_NAMES = frozenset({"seed"})
 
 
 def parse_prompt(
@@ -266,7 +269,31 @@ def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) 
         params=params,
         explicit=frozenset(explicit),
     ).to_prompt()
-    return parse_prompt(text)
+    return _parse_canonical(text)
+
+
+# Jobs rebuild the same few prompts at the same speeds over and over; a canonical text always
+# parses to the same frozen prompt, so one parse serves them all (nobody mutates a Prompt).
+_parse_canonical = lru_cache(maxsize=512)(parse_prompt)
+
+
+def with_seed(prompt: Prompt, seed: Any) -> Prompt:
+    """``rebuild(prompt, {"seed": seed}, ())`` without parsing again when the seed is valid.
+
+    A seed in its range touches no rule and no warning, so the prompt keeps its other values
+    and warnings (equality leaves spans out); only the length limit is checked again.
+    Anything else takes the full path, which raises the usual ``PromptError``.
+    """
+    if type(seed) is int and _SEED_LOW <= seed <= _SEED_HIGH:
+        seeded = prompt.model_copy(
+            update={
+                "params": prompt.params.model_copy(update={"seed": seed}),
+                "explicit": prompt.explicit | _SEED_NAMES,
+            }
+        )
+        if len(seeded.to_prompt().strip()) <= MAX_LENGTH:
+            return seeded
+    return rebuild(prompt, {"seed": seed}, ())
 
 
 def _explicit_names(field: str) -> set[str]:

@@ -76,9 +76,14 @@ class Prompt(BaseModel, frozen=True):
 
     def with_params(self, **changes: Any) -> Prompt:
         """A new, validated prompt with these parameters changed and marked as written."""
-        from bot.prompt.parser import rebuild  # late: the parser imports this module
+        from bot.prompt.parser import rebuild, with_seed  # late: the parser imports this module
 
-        return rebuild(self, changes, ())
+        if "seed" not in changes:
+            return rebuild(self, changes, ())
+        # A seed is checked on its own (it changes no rule), so the rest is validated once
+        # per prompt and speed, not once per drawn seed.
+        seed = changes.pop("seed")
+        return with_seed(rebuild(self, changes, ()) if changes else self, seed)
 
     def without_params(self, *names: str) -> Prompt:
         """A new, validated prompt without these parameters (back to their defaults)."""

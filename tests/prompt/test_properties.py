@@ -22,7 +22,9 @@ from bot.prompt import (
     suggest,
 )
 from bot.prompt.numbers import format_number
+from bot.prompt.parser import rebuild
 from bot.prompt.versions import MODELS
+from bot.speed import SpeedMode
 
 FRAGMENTS = [
     "--", "—", "-", "::", ":", " ", "  ", "\n", "\t", "{", "}", ",", "\\,", "\\", "ar", "16:9",
@@ -200,3 +202,31 @@ ADVERSARIAL = [
 def test_adversarial_input_gives_a_prompt_or_a_prompt_error(text: str) -> None:
     assert isinstance(attempt(lambda: parse_prompt(text)), Prompt | PromptError)
     assert isinstance(attempt(lambda: expand_prompt(text)), list | PromptError)
+
+
+def _changed(call: Callable[[], Prompt]) -> tuple[str, Prompt] | list[str]:
+    """The canonical text and prompt, or the messages of the PromptError raised."""
+    result = attempt(call)
+    if isinstance(result, PromptError):
+        return [issue.message for issue in result.issues]
+    return result.to_prompt(), result
+
+
+@SETTINGS
+@given(
+    text=valid_prompts(),
+    seed=st.one_of(st.integers(-5, 2**32 + 5), st.just(2**32 - 1), st.just(0), st.none()),
+    speed=st.sampled_from([None, *SpeedMode]),
+)
+def test_seed_fast_path_equals_a_full_rebuild(
+    text: str, seed: int | None, speed: SpeedMode | None
+) -> None:
+    prompt = attempt(lambda: parse_prompt(text))
+    assume(isinstance(prompt, Prompt))
+    assert isinstance(prompt, Prompt)
+    changes: dict[str, Any] = {"seed": seed} if speed is None else {"seed": seed, "speed": speed}
+    fast = _changed(lambda: prompt.with_params(**changes))
+    full = _changed(lambda: rebuild(prompt, changes, ()))
+    assert fast == full
+    if isinstance(fast, tuple):
+        assert parse_prompt(fast[0]) == fast[1]
