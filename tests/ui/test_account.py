@@ -239,6 +239,11 @@ def test_check_option_refuses(name: str, value: str, error: type[Exception]) -> 
         check_option(name, value, options={})
 
 
+def test_a_suffix_cannot_fix_the_seed_of_every_job() -> None:
+    with pytest.raises(UserFacingError, match="A suffix cannot hold --seed"):
+        check_suffix("in the style of ink --seed 42", options={})
+
+
 def test_check_suffix_uses_the_parser() -> None:
     check_suffix("in the style of ink --ar 3:2", options={})
     with pytest.raises(PromptError):

@@ -51,12 +51,16 @@ def check_saved_defaults(
         raise UserFacingError(
             "Default parameters cannot set the speed: use /fast, /relax or /turbo instead."
         )
+    _refuse_fixed_seed(written, "Default parameters")
+    return check_defaults(text, below=below, default_version=default_version)
+
+
+def _refuse_fixed_seed(written: frozenset[str], what: str) -> None:
     if "seed" in written:
         raise UserFacingError(
-            "Default parameters cannot hold --seed: a fixed seed for every job would make every "
+            f"{what} cannot hold --seed: a fixed seed for every job would make every "
             "reroll identical. Write --seed in a prompt when you want one."
         )
-    return check_defaults(text, below=below, default_version=default_version)
 
 
 def check_version(version: str) -> str:
@@ -75,6 +79,7 @@ def check_suffix(
     default_version: str | None = None,
 ) -> Prompt:
     """Parse a /prefer suffix as it will be appended to prompts; raises ``PromptError``."""
+    _refuse_fixed_seed(written_parameters(text), "A suffix")
     return parse_prompt(
         CHECK_TEXT,
         default_version=default_version or DEFAULT_VERSION,
