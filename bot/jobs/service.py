@@ -126,7 +126,7 @@ class JobService:
             ]
             for new, _ in built:
                 check_speed(config, new.speed)
-            jobs = [await self._queue(tx, config, role_ids, *job) for job in built]
+            jobs = await self._queue_all(tx, config, role_ids, built)
         self._announce(jobs)
         return jobs
 
@@ -339,6 +339,35 @@ class JobService:
             oref=bool(params.get("oref")),
         )
 
+    async def _queue_all(
+        self,
+        tx: Transaction,
+        config: GuildConfig,
+        role_ids: Sequence[int],
+        built: Sequence[tuple[NewJob, RelaxText]],
+    ) -> list[Job]:
+        """Insert one submission's jobs together and hold their credits all at once."""
+        jobs = await self._repo.insert_many(tx, [new for new, _ in built], now=self._clock())
+        if len(jobs) > 1:
+            try:
+                await self._quota.reserve_many(
+                    tx,
+                    guild_id=jobs[0].guild_id,
+                    user_id=jobs[0].user_id,
+                    role_ids=role_ids,
+                    amounts={job.id: new.cost for job, (new, _) in zip(jobs, built, strict=True)},
+                )
+            except QuotaExceeded:
+                # The refusal held nothing. Job by job, those that fit stay fast and the
+                # relax policy decides for the rest, as for a single job.
+                pass
+            else:
+                return jobs
+        return [
+            await self._hold(tx, config, role_ids, job, *pair)
+            for job, pair in zip(jobs, built, strict=True)
+        ]
+
     async def _queue(
         self,
         tx: Transaction,
@@ -348,6 +377,18 @@ class JobService:
         relax_text: RelaxText,
     ) -> Job:
         job = await self._repo.insert(tx, new, now=self._clock())
+        return await self._hold(tx, config, role_ids, job, new, relax_text)
+
+    async def _hold(
+        self,
+        tx: Transaction,
+        config: GuildConfig,
+        role_ids: Sequence[int],
+        job: Job,
+        new: NewJob,
+        relax_text: RelaxText,
+    ) -> Job:
+        """Reserve a stored job's credits, falling back to relax as the server's policy says."""
         try:
             await self._reserve(tx, job, role_ids, new.cost)
         except QuotaExceeded as exc:

@@ -67,6 +67,37 @@ class NewJob(BaseModel):
     """Scheduling weight: the job's cost at fast speed."""
 
 
+_INSERT_COLUMNS = (
+    "guild_id, channel_id, user_id, kind, action, action_index, parent_id, prompt, params,"
+    " seed, seed_explicit, speed, cost, weight, state, created_at, updated_at"
+)
+_INSERT_ROW = f"({marks(_INSERT_COLUMNS.count(',') + 1)})"
+# 17 values a row: a chunk stays far below SQLite's and PostgreSQL's parameter limits.
+_INSERT_CHUNK = 200
+
+
+def _insert_values(job: NewJob, now: float) -> tuple[Any, ...]:
+    return (
+        job.guild_id,
+        job.channel_id,
+        job.user_id,
+        job.kind.value,
+        job.action.value if job.action else None,
+        job.action_index,
+        job.parent_id,
+        job.prompt,
+        json.dumps(job.params, sort_keys=True),
+        job.seed,
+        int(job.seed_explicit),
+        job.speed.value,
+        job.cost,
+        job.weight,
+        JobState.QUEUED.value,
+        now,
+        now,
+    )
+
+
 def _check_settable(columns: set[str]) -> None:
     unknown = columns - _SETTABLE.keys()
     if unknown:
@@ -78,32 +109,24 @@ class JobRepository:
 
     async def insert(self, tx: Transaction, job: NewJob, *, now: float) -> Job:
         """Store a new queued job."""
-        rows = await tx.fetch_all(
-            "INSERT INTO jobs (guild_id, channel_id, user_id, kind, action, action_index,"
-            " parent_id, prompt, params, seed, seed_explicit, speed, cost, weight, state,"
-            " created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (
-                job.guild_id,
-                job.channel_id,
-                job.user_id,
-                job.kind.value,
-                job.action.value if job.action else None,
-                job.action_index,
-                job.parent_id,
-                job.prompt,
-                json.dumps(job.params, sort_keys=True),
-                job.seed,
-                int(job.seed_explicit),
-                job.speed.value,
-                job.cost,
-                job.weight,
-                JobState.QUEUED.value,
-                now,
-                now,
-            ),
-        )
-        return job_from_row(rows[0])
+        return (await self.insert_many(tx, [job], now=now))[0]
+
+    async def insert_many(
+        self, tx: Transaction, jobs: Sequence[NewJob], *, now: float
+    ) -> list[Job]:
+        """Store new queued jobs, in the given order, one multi-row INSERT per chunk."""
+        stored: list[Job] = []
+        for first in range(0, len(jobs), _INSERT_CHUNK):
+            chunk = jobs[first : first + _INSERT_CHUNK]
+            rows = await tx.fetch_all(
+                f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES "  # noqa: S608 (only ? marks)
+                + ", ".join([_INSERT_ROW] * len(chunk))
+                + " RETURNING *",
+                tuple(value for job in chunk for value in _insert_values(job, now)),
+            )
+            # RETURNING promises no order; ids grow in VALUES order, so sorting restores it.
+            stored.extend(sorted((job_from_row(row) for row in rows), key=lambda job: job.id))
+        return stored
 
     async def set_speed(
         self, tx: Transaction, job_id: int, *, speed: SpeedMode, cost: int, prompt: str

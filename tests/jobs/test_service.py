@@ -132,6 +132,52 @@ async def test_when_fast_credits_run_out_the_relax_policy_decides(
     assert await count_jobs(system) == 1
 
 
+async def reservations(system: System) -> list[tuple[int, int]]:
+    async with system.db.transaction() as tx:
+        rows = await tx.fetch_all("SELECT job_id, amount FROM quota_reservations ORDER BY job_id")
+    return [(int(row[0]), int(row[1])) for row in rows]
+
+
+async def test_a_batch_that_fits_holds_each_jobs_own_cost_in_id_order(system: System) -> None:
+    jobs = await system.imagine("one", "two --turbo", "three --relax", "four --q 2")
+    assert [job.id for job in jobs] == sorted(job.id for job in jobs)
+    assert [job.prompt.split(" --")[0] for job in jobs] == ["one", "two", "three", "four"]
+    assert await reservations(system) == [
+        (jobs[0].id, 1000),
+        (jobs[1].id, 2000),
+        (jobs[2].id, 0),
+        (jobs[3].id, 2000),
+    ]
+    assert (await system.balance()).member_reserved == 5000
+
+
+@pytest.mark.parametrize(
+    ("policy", "speeds"),
+    [
+        ("auto", [SpeedMode.FAST, SpeedMode.FAST, SpeedMode.RELAX]),
+        ("deny", None),
+        ("offer", None),
+    ],
+)
+async def test_a_batch_too_big_for_the_credits_falls_back_job_by_job(
+    system: System, policy: str, speeds: list[SpeedMode] | None
+) -> None:
+    await system.guilds.update(GUILD, relax_policy=policy)
+    await system.quota.set_member_budget(
+        guild_id=GUILD, user_id=USER, amount=2000, actor_id=1, reason="test"
+    )
+    if speeds is None:
+        with pytest.raises(QuotaExceeded):
+            await system.imagine("a", "b", "c")
+        assert await count_jobs(system) == 0
+        assert await reservations(system) == []
+        return
+    jobs = await system.imagine("a", "b", "c")
+    assert [job.speed for job in jobs] == speeds
+    assert [amount for _, amount in await reservations(system)] == [1000, 1000, 0]
+    assert (await system.balance()).member_reserved == 2000
+
+
 async def succeed(system: System, job_id: int) -> None:
     await system.dispatcher.drain()
     assert (await system.job(job_id)).state is JobState.SUCCEEDED

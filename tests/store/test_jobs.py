@@ -67,6 +67,23 @@ async def test_a_new_job_round_trips_as_a_frozen_model(db: Database) -> None:
     )
 
 
+@pytest.mark.parametrize("count", [1, 3, 450])
+async def test_a_batch_insert_keeps_order_and_equals_single_inserts(
+    db: Database, count: int
+) -> None:
+    batch = [new_job(user=n, prompt=f"job {n} --seed {n}", seed=n) for n in range(count)]
+    async with db.transaction() as tx:
+        stored = await repo.insert_many(tx, batch, now=5.0)
+        read = await repo.get_many(tx, [job.id for job in stored])
+    assert [job.prompt for job in stored] == [job.prompt for job in batch]
+    assert [job.id for job in stored] == list(range(stored[0].id, stored[0].id + count))
+    assert stored == read
+    (single_id,) = await insert(db, batch[0])
+    async with db.transaction() as tx:
+        single = await repo.get(tx, single_id)
+    assert single == stored[0].model_copy(update={"id": single_id})
+
+
 async def test_a_claim_wins_once(db: Database) -> None:
     (job_id,) = await insert(db, new_job())
     async with db.transaction() as tx:
