@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from bot.errors import JobNotFound, NotAllowed, QuotaExceeded
+from bot.errors import JobNotFound, NotAllowed
 from bot.jobs.admission import check_channel, check_speed, check_waiting, check_words, words_of
 from bot.jobs.events import JobEvents
+from bot.jobs.holding import CreditHolder, RelaxText
 from bot.jobs.speeds import (
     Preset,
     at_speed,
@@ -29,7 +30,7 @@ from bot.quota import CostModel, QuotaService
 from bot.settings import SchedulerSettings
 from bot.speed import SpeedMode
 from bot.store.database import Database, Transaction
-from bot.store.guild_config import GuildConfig, GuildConfigRepository, RelaxPolicy
+from bot.store.guild_config import GuildConfig, GuildConfigRepository
 from bot.store.job_models import (
     Job,
     JobEvent,
@@ -42,9 +43,6 @@ from bot.store.jobs import JobRepository, NewJob
 from bot.store.user_settings import UserSettingsRepository
 
 MAX_SEED = 4_294_967_295
-
-RelaxText = Callable[[], str | None]
-"""The job's text should it fall back to relax; None when the prompt cannot run in relax."""
 
 
 class JobListener(Protocol):
@@ -86,6 +84,7 @@ class JobService:
         self._users = user_settings or UserSettingsRepository(db, clock=clock)
         self._repo = JobRepository()
         self._listeners: list[JobListener] = []
+        self._holder = CreditHolder(self._repo, quota, costs, clock)
 
     @property
     def repository(self) -> JobRepository:
@@ -126,7 +125,7 @@ class JobService:
             ]
             for new, _ in built:
                 check_speed(config, new.speed)
-            jobs = await self._queue_all(tx, config, role_ids, built)
+            jobs = await self._holder.queue_all(tx, config, role_ids, built)
         self._announce(jobs)
         return jobs
 
@@ -171,7 +170,7 @@ class JobService:
             speed = await self._users.speed_in(tx, user_id)
             check_speed(config, speed)
             new, relax_text = self._new_action(parent, action, index, user_id, channel_id, speed)
-            job = await self._queue(tx, config, role_ids, new, relax_text)
+            job = await self._holder.queue(tx, config, role_ids, new, relax_text)
         self._announce([job])
         return job
 
@@ -286,7 +285,7 @@ class JobService:
             seed=seed,
             seed_explicit=seed_explicit,
             speed=job_speed,
-            **self._prices(JobKind.IMAGINE, job_speed, dumped),
+            **self._holder.prices(JobKind.IMAGINE, job_speed, dumped),
         )
         return new, relax_text
 
@@ -319,110 +318,9 @@ class JobService:
             seed=seed,
             seed_explicit=parent.seed_explicit,
             speed=speed,
-            **self._prices(kind, speed, params),
+            **self._holder.prices(kind, speed, params),
         )
         return new, lambda: relaxed_text(prompt, flagged=False)
-
-    def _prices(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> dict[str, int]:
-        """The job's cost, and its scheduling weight (the cost at fast speed)."""
-        return {
-            "cost": self._cost(kind, speed, params),
-            "weight": self._cost(kind, SpeedMode.FAST, params),
-        }
-
-    def _cost(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> int:
-        return self._costs.cost(
-            kind.value,
-            speed=speed,
-            quality=float(params.get("quality") or 1.0),
-            draft=bool(params.get("draft")),
-            oref=bool(params.get("oref")),
-        )
-
-    async def _queue_all(
-        self,
-        tx: Transaction,
-        config: GuildConfig,
-        role_ids: Sequence[int],
-        built: Sequence[tuple[NewJob, RelaxText]],
-    ) -> list[Job]:
-        """Insert one submission's jobs together and hold their credits all at once."""
-        jobs = await self._repo.insert_many(tx, [new for new, _ in built], now=self._clock())
-        if len(jobs) > 1:
-            try:
-                await self._quota.reserve_many(
-                    tx,
-                    guild_id=jobs[0].guild_id,
-                    user_id=jobs[0].user_id,
-                    role_ids=role_ids,
-                    amounts={job.id: new.cost for job, (new, _) in zip(jobs, built, strict=True)},
-                )
-            except QuotaExceeded:
-                # The refusal held nothing. Job by job, those that fit stay fast and the
-                # relax policy decides for the rest, as for a single job.
-                pass
-            else:
-                return jobs
-        return [
-            await self._hold(tx, config, role_ids, job, *pair)
-            for job, pair in zip(jobs, built, strict=True)
-        ]
-
-    async def _queue(
-        self,
-        tx: Transaction,
-        config: GuildConfig,
-        role_ids: Sequence[int],
-        new: NewJob,
-        relax_text: RelaxText,
-    ) -> Job:
-        job = await self._repo.insert(tx, new, now=self._clock())
-        return await self._hold(tx, config, role_ids, job, new, relax_text)
-
-    async def _hold(
-        self,
-        tx: Transaction,
-        config: GuildConfig,
-        role_ids: Sequence[int],
-        job: Job,
-        new: NewJob,
-        relax_text: RelaxText,
-    ) -> Job:
-        """Reserve a stored job's credits, falling back to relax as the server's policy says."""
-        try:
-            await self._reserve(tx, job, role_ids, new.cost)
-        except QuotaExceeded as exc:
-            if new.speed is not SpeedMode.FAST or config.relax_policy is RelaxPolicy.DENY:
-                raise
-            if config.relax_policy is RelaxPolicy.OFFER:
-                raise QuotaExceeded(
-                    f"{exc.message} You can still queue it at no cost in relax mode: use /relax.",
-                    needed=exc.needed,
-                    available=exc.available,
-                    scope=exc.scope,
-                ) from exc
-            text = relax_text()
-            if text is None:
-                raise
-            cost = self._cost(new.kind, SpeedMode.RELAX, new.params)
-            relaxed = await self._repo.set_speed(
-                tx, job.id, speed=SpeedMode.RELAX, cost=cost, prompt=text
-            )
-            await self._reserve(tx, job, role_ids, cost)
-            job = relaxed or job
-        return job
-
-    async def _reserve(
-        self, tx: Transaction, job: Job, role_ids: Sequence[int], amount: int
-    ) -> None:
-        await self._quota.reserve(
-            tx,
-            guild_id=job.guild_id,
-            user_id=job.user_id,
-            role_ids=role_ids,
-            job_id=job.id,
-            amount=amount,
-        )
 
     def _announce(self, jobs: Sequence[Job]) -> None:
         for job in jobs:
