@@ -84,6 +84,28 @@ async def test_a_batch_insert_keeps_order_and_equals_single_inserts(
     assert single == stored[0].model_copy(update={"id": single_id})
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"quality": 1.0, "no": ["dog"], "sref": []},
+        {"nested": {"no": ["dog"]}, "deep": [["x"]]},
+    ],
+)
+async def test_every_read_of_a_job_owns_its_params(db: Database, params: dict[str, object]) -> None:
+    (job_id,) = await insert(db, new_job(params=params))
+    async with db.transaction() as tx:
+        first = await repo.get(tx, job_id)
+        second = await repo.get(tx, job_id)
+    assert first is not None and second is not None
+    assert first.params == second.params == params
+    for value in first.params.values():
+        if isinstance(value, list):
+            value.append("changed")
+        elif isinstance(value, dict):
+            value.clear()
+    assert second.params == params
+
+
 async def test_a_claim_wins_once(db: Database) -> None:
     (job_id,) = await insert(db, new_job())
     async with db.transaction() as tx:
