@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from bot.errors import FailureKind
 from bot.providers.base import Action, ProviderButton
 from bot.speed import SpeedMode
@@ -28,10 +30,14 @@ class PendingJob:
     started_at: float | None
 
 
+# pydantic-core reads and writes the buttons' JSON itself, without Python dicts in between.
+_BUTTONS = TypeAdapter(tuple[ProviderButton, ...])
+
+
 def encode_column(column: str, value: Any) -> Any:
     """A value as its column stores it (JSON text for the lists)."""
     if column == "provider_buttons":
-        return json.dumps([button.model_dump() for button in value])
+        return _BUTTONS.dump_json(tuple(value)).decode()
     if column == "result_urls":
         return json.dumps(list(value))
     return value
@@ -44,7 +50,7 @@ _EMPTY = "[]"
 def _buttons(stored: str) -> tuple[ProviderButton, ...]:
     if stored == _EMPTY:  # every job until it succeeds
         return ()
-    return tuple(ProviderButton.model_validate(item) for item in json.loads(stored))
+    return _BUTTONS.validate_json(stored)
 
 
 def job_from_row(row: Row) -> Job:

@@ -1,3 +1,4 @@
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -96,7 +97,8 @@ async def test_every_read_of_a_job_owns_its_params(db: Database, params: dict[st
     async with db.transaction() as tx:
         first = await repo.get(tx, job_id)
         second = await repo.get(tx, job_id)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert first.params == second.params == params
     for value in first.params.values():
         if isinstance(value, list):
@@ -104,6 +106,19 @@ async def test_every_read_of_a_job_owns_its_params(db: Database, params: dict[st
         elif isinstance(value, dict):
             value.clear()
     assert second.params == params
+
+
+async def test_buttons_stored_as_plain_json_lists_read_back(db: Database) -> None:
+    buttons = (ProviderButton(custom_id="MJ::JOB::upsample::1::t", label="U1"),)
+    (job_id,) = await insert(db, new_job())
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE jobs SET provider_buttons = ? WHERE id = ?",
+            (json.dumps([button.model_dump() for button in buttons]), job_id),
+        )
+        job = await repo.get(tx, job_id)
+    assert job is not None
+    assert job.provider_buttons == buttons
 
 
 async def test_a_claim_wins_once(db: Database) -> None:
