@@ -106,6 +106,8 @@ class CreditHolder:
             if new.speed is not SpeedMode.FAST or config.relax_policy is RelaxPolicy.DENY:
                 raise
             if config.relax_policy is RelaxPolicy.OFFER:
+                if relax_text() is None:
+                    raise  # e.g. --oref: relax would be refused too, so do not offer it
                 raise QuotaExceeded(
                     f"{exc.message} You can still queue it at no cost in relax mode: use /relax.",
                     needed=exc.needed,

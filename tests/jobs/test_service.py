@@ -389,6 +389,22 @@ async def test_the_members_mode_must_suit_the_prompt(
     assert job.speed is SpeedMode.FAST
 
 
+async def test_relax_is_not_offered_for_a_prompt_that_cannot_run_in_relax(
+    system: System,
+) -> None:
+    await system.guilds.update(GUILD, relax_policy="offer")
+    await system.quota.set_member_budget(
+        guild_id=GUILD, user_id=USER, amount=1000, actor_id=1, reason="test"
+    )
+    await system.imagine("first")
+    with pytest.raises(QuotaExceeded) as caught:
+        await system.imagine(f"second {OREF}")
+    assert "/relax" not in caught.value.message
+    with pytest.raises(QuotaExceeded) as caught:
+        await system.imagine("third")
+    assert "/relax" in caught.value.message
+
+
 async def test_auto_relax_does_not_move_a_prompt_that_cannot_run_in_relax(
     system: System,
 ) -> None:
