@@ -161,8 +161,15 @@ class JobService:
             check_channel(config, channel_id, parent_channel_id)
             check_words(config, parent.prompt)
             await check_waiting(tx, self._repo, config, self._settings, user_id, 1)
-            twin = await self._repo.active_child(
-                tx, parent_id=parent_id, action=action, index=index
+            # A reroll draws a fresh seed unless one was written: a different request each
+            # time, which the provider never answers with another job's task.
+            fresh_seed = kind_of_action(action) is JobKind.REROLL and not parent.seed_explicit
+            twin = (
+                None
+                if fresh_seed
+                else await self._repo.active_child(
+                    tx, parent_id=parent_id, action=action, index=index
+                )
             )
             if twin is not None:
                 # The provider would hand both the same task (code 21): one job per button.

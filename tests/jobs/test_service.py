@@ -475,3 +475,23 @@ async def test_a_second_press_of_the_same_button_waits_for_the_first(system: Sys
     await succeed(system, first.id)
     again = await system.press(parent.id, Action.UPSCALE, 1)
     assert len({first.id, other.id, again.id}) == 3
+
+
+@pytest.mark.parametrize(
+    ("prompt", "refused"),
+    [("a fox", False), ("a fox --seed 5", True)],
+    ids=["drawn-seed-is-a-new-request", "written-seed-is-the-same-request"],
+)
+async def test_a_second_reroll_is_refused_only_when_the_seed_is_written(
+    system: System, prompt: str, refused: bool
+) -> None:
+    (parent,) = await system.imagine(prompt)
+    await succeed(system, parent.id)
+    first = await system.press(parent.id, Action.REROLL)
+    if refused:
+        with pytest.raises(NotAllowed, match=f"#{first.id}"):
+            await system.press(parent.id, Action.REROLL)
+    else:
+        second = await system.press(parent.id, Action.REROLL)
+        assert second.id != first.id
+        assert second.seed != first.seed
