@@ -69,7 +69,7 @@ class BudgetRepository:
         rows = await tx.fetch_all(
             "SELECT b.period, b.reset_hour, l.scope, l.subject_id, l.amount, l.actor_id,"
             " l.reason, l.updated_at"
-            " FROM (SELECT CAST(? AS INTEGER) AS guild_id) AS g"
+            " FROM (SELECT CAST(? AS BIGINT) AS guild_id) AS g"
             " LEFT JOIN guild_budgets AS b ON b.guild_id = g.guild_id"
             " LEFT JOIN budget_limits AS l ON l.guild_id = g.guild_id"
             " ORDER BY l.scope, l.subject_id",

@@ -30,17 +30,19 @@ __all__ = ["JobRepository", "NewJob", "PendingJob", "job_from_row"]
 # Columns a transition may set besides state, with their SQL types; the SET clause is built
 # only from these names. The types let a per-job CASE cast its parameters, which PostgreSQL
 # would otherwise read as text.
+# CAST targets that mean the same in SQLite (by affinity) and PostgreSQL: Discord ids need 64
+# bits (INTEGER is 32 there) and epoch seconds need a double (REAL is 4 bytes there).
 _SETTABLE: dict[str, str] = {
     "provider_task_id": "TEXT",
     "provider_buttons": "TEXT",
-    "progress": "INTEGER",
+    "progress": "BIGINT",
     "preview_url": "TEXT",
-    "result_message_id": "INTEGER",
+    "result_message_id": "BIGINT",
     "result_urls": "TEXT",
     "failure_kind": "TEXT",
     "failure_message": "TEXT",
-    "queue_position": "INTEGER",
-    "started_at": "REAL",
+    "queue_position": "BIGINT",
+    "started_at": "DOUBLE PRECISION",
 }
 _JSON_COLUMNS = frozenset({"provider_buttons", "result_urls"})
 
