@@ -130,8 +130,14 @@ class Submitter:
         events: list[JobEvent] = []
         requeued: list[InFlight] = []
         accepted: dict[int, InFlight] = {}
+        # New tasks are attached before any code-21 answer is matched against the slots: the
+        # twin an "existing" answer names may be a job later in this same round.
+        rows = sorted(
+            zip(jobs, flights, outcomes, strict=True),
+            key=lambda row: isinstance(row[2], Submission) and row[2].existing,
+        )
         async with self._p.db.transaction() as tx:
-            for job, flight, outcome in zip(jobs, flights, outcomes, strict=True):
+            for job, flight, outcome in rows:
                 if isinstance(outcome, Submission):
                     twin = self._p.slots.by_task(outcome.task_id) if outcome.existing else None
                     if twin is None:

@@ -8,6 +8,7 @@ be cancelled, stall, or be forgotten as after a provider restart.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -138,7 +139,10 @@ class MemoryProvider:
     """True: the provider is considered down and no job should be sent."""
     dedupe: bool = False
     """Answer a request equal to a live task's with that task (midjourney-proxy code 21)."""
+    late: set[int] = field(default_factory=set)
+    """Job ids whose submission reaches the provider only after another submission has."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _live: set[str] = field(default_factory=set)
 
     @property
@@ -174,13 +178,21 @@ class MemoryProvider:
                 return task.task_id
         return None
 
+    async def _arrive(self, request: ImagineRequest | ActionRequest) -> Submission:
+        if request.job_id in self.late:
+            await self._arrived.wait()
+        try:
+            return self._accept(request)
+        finally:
+            self._arrived.set()
+
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Accept a grid (or raise the next queued error)."""
-        return self._accept(request)
+        return await self._arrive(request)
 
     async def submit_action(self, request: ActionRequest) -> Submission:
         """Accept a follow-up (or raise the next queued error)."""
-        return self._accept(request)
+        return await self._arrive(request)
 
     async def fetch_many(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         """Advance every named task one step and report those still known."""

@@ -168,3 +168,18 @@ async def test_a_request_the_provider_already_runs_for_another_job_fails_with_a_
     assert system.provider.cancelled == []
     balance = await system.balance()
     assert (balance.member_used, balance.member_reserved) == (1000, 0)
+
+
+async def test_the_duplicate_answer_arriving_first_still_fails_only_the_duplicate(
+    system: System,
+) -> None:
+    system.provider.dedupe = True
+    first, twin = await system.imagine("a fox --seed 5", "a fox --seed 5")
+    # The twin reaches the provider first, so the earlier job is the one told "existing".
+    system.provider.late = {first.id}
+    await system.dispatcher.drain()
+    assert await states(system, first.id, twin.id) == [JobState.FAILED, JobState.SUCCEEDED]
+    assert f"#{twin.id}" in ((await system.job(first.id)).failure_message or "")
+    assert system.provider.cancelled == []
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (1000, 0)
