@@ -139,3 +139,15 @@ class TestWithoutParams:
 
 def test_prompt_defaults_are_empty() -> None:
     assert Prompt().to_prompt() == ""
+
+
+def test_prompts_rebuilt_from_the_same_text_share_no_lists() -> None:
+    base = parse_prompt("a fox --no dogs --s 100")
+    first = base.with_params(stylize=250)
+    second = base.with_params(stylize=250)
+    assert first == second
+    first.params.no.append("birds")
+    first.segments.append(first.segments[0])
+    assert second.params.no == ["dogs"]
+    assert len(second.segments) == 1
+    assert "birds" not in base.with_params(stylize=250).to_prompt()
