@@ -41,22 +41,27 @@ class Tracker:
         self._p = parts
         self._submitter = submitter
         self._deliver = deliver
-        self._last_poll = float("-inf")
+        self._outage_end: float | None = None
+        """When the last failed poll gave up, while no poll has been answered since."""
 
     async def poll(self) -> bool:
         """Fetch every tracked task at once and apply the answers; whether anything changed."""
         task_ids = self._p.slots.task_ids()
         if not task_ids:
             return False
-        now = self._p.clock()
+        asked_at = self._p.clock()
         try:
             states = await self._p.provider.fetch_many(task_ids)
         except ProviderError as exc:
             log.warning("status poll failed: %s", exc.message)
-            self._stop_stall_clocks(since=self._last_poll, until=now)
+            # The outage runs from this poll's start (the interval before it was answered),
+            # or from the previous failure, to now: the failing fetch's own retries included.
+            gave_up_at = self._p.clock()
+            since = asked_at if self._outage_end is None else self._outage_end
+            self._stop_stall_clocks(since=since, until=gave_up_at)
+            self._outage_end = gave_up_at
             return False
-        finally:
-            self._last_poll = now
+        self._outage_end = None
         return await self.apply(task_ids, states)
 
     def _stop_stall_clocks(self, *, since: float, until: float) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -127,6 +127,8 @@ class MemoryProvider:
     submit_errors: deque[ProviderError | None] = field(default_factory=deque)
     """Errors for the next submissions (None: accept that one)."""
     fetch_errors: deque[ProviderError] = field(default_factory=deque)
+    on_fetch: Callable[[], None] | None = None
+    """Called as each fetch starts: a test moves its clock here to make the fetch take time."""
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     requests: list[ImagineRequest | ActionRequest] = field(default_factory=list)
     fetches: list[tuple[str, ...]] = field(default_factory=list)
@@ -197,6 +199,8 @@ class MemoryProvider:
     async def fetch_many(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         """Advance every named task one step and report those still known."""
         self.fetches.append(tuple(task_ids))
+        if self.on_fetch is not None:
+            self.on_fetch()
         if self.fetch_errors:
             raise self.fetch_errors.popleft()
         found = {}

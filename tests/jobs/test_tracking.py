@@ -116,15 +116,35 @@ async def test_a_provider_outage_does_not_count_as_a_stall(system: System) -> No
     system.provider.scripts.append(Script(ending="stall"))
     (job,) = await system.imagine("a fox")
     await system.dispatcher.drain()
-    for _ in range(4):  # 400 seconds in which every poll fails
+    for _ in range(4):  # 100 answered seconds, then 300 in which every poll fails
         system.clock.advance(100)
         system.provider.fetch_errors.append(ProviderUnavailable("The provider is down."))
         await system.dispatcher.drain()
     assert await states(system, job.id) == [JobState.RUNNING]
     assert system.provider.cancelled == []
-    system.clock.advance(system.scheduler.stall_timeout - 1)
+    # The interval before the first failed poll was answered: it counts.
+    system.clock.advance(system.scheduler.stall_timeout - 101)
     await system.dispatcher.drain()
     assert await states(system, job.id) == [JobState.RUNNING]
     system.clock.advance(2)  # the stall clock runs again once the polls are answered
     await system.dispatcher.drain()
+    assert await states(system, job.id) == [JobState.FAILED]
+
+
+async def test_the_time_a_failing_poll_takes_is_not_a_stall(system: System) -> None:
+    system.provider.scripts.append(Script(ending="stall"))
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    tracker = system.dispatcher._tracker
+    system.clock.advance(100)
+    system.provider.fetch_errors.append(ProviderUnavailable("The provider is down."))
+    system.provider.on_fetch = lambda: system.clock.advance(120)  # retries until it gives up
+    assert not await tracker.poll()
+    system.provider.on_fetch = None
+    system.clock.advance(system.scheduler.stall_timeout - 101)  # 100 + this: just under
+    await tracker.poll()
+    assert not await tracker.watchdog()
+    system.clock.advance(2)
+    await tracker.poll()
+    assert await tracker.watchdog()
     assert await states(system, job.id) == [JobState.FAILED]
