@@ -126,8 +126,24 @@ class Settler:
                     f"The image was made but could not be posted: {exc.message}",
                 )
                 return
-            await self._succeed(job.id, task, message_id)
+            await self._record_delivery(job.id, task, message_id)
             return
+
+    async def _record_delivery(self, job_id: int, task: TaskState, message_id: int | None) -> None:
+        """``_succeed``, once more if the store fails; never a failure once the image is up.
+
+        The member has the image, so a lost commit must not refund it: after a second failure
+        the job stays running with its credits held and recovery delivers it again.
+        """
+        try:
+            await self._succeed(job_id, task, message_id)
+        except Exception:
+            log.warning("recording job %s as delivered failed; trying once more", job_id)
+            await self._sleep(self._backoff)
+            try:
+                await self._succeed(job_id, task, message_id)
+            except Exception:
+                log.exception("job %s was posted but not recorded; recovery delivers it", job_id)
 
     async def _succeed(self, job_id: int, task: TaskState, message_id: int | None) -> None:
         """Mark delivered and charge; deliveries finishing together share one transaction."""

@@ -1,8 +1,12 @@
+import sqlite3
+from collections.abc import Sequence
+
 import pytest
 
 from bot.errors import FailureKind
 from bot.jobs import DeliveryFailed, JobState
 from bot.quota import LedgerKind
+from bot.store.database import Transaction
 from tests.jobs.conftest import GUILD, USER, System, states
 
 
@@ -55,4 +59,43 @@ async def test_deliveries_finishing_together_each_keep_their_own_result(system: 
     assert sorted(commits) == sorted(job.id for job in jobs)
     for n in range(4):
         balance = await system.balance(user=USER + n)
+        assert (balance.member_used, balance.member_reserved) == (1000, 0)
+
+
+@pytest.mark.parametrize(
+    ("store_failures", "state", "used", "reserved"),
+    [
+        (1, JobState.SUCCEEDED, 1000, 0),  # the commit is tried once more and holds
+        (2, JobState.RUNNING, 0, 1000),  # left for recovery: never failed, never refunded
+    ],
+)
+async def test_a_posted_image_whose_charge_cannot_be_recorded_is_never_refunded(
+    system: System,
+    monkeypatch: pytest.MonkeyPatch,
+    store_failures: int,
+    state: JobState,
+    used: int,
+    reserved: int,
+) -> None:
+    commit_many = system.quota.commit_many
+    left = [store_failures]
+
+    async def locked_then_fine(tx: Transaction, job_ids: Sequence[int]) -> None:
+        if left[0]:
+            left[0] -= 1
+            raise sqlite3.OperationalError("database is locked")
+        await commit_many(tx, job_ids)
+
+    monkeypatch.setattr(system.quota, "commit_many", locked_then_fine)
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    assert await states(system, job.id) == [state]
+    assert len(system.deliverer.delivered) == 1
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (used, reserved)
+    if state is JobState.RUNNING:
+        restarted = await system.restart()
+        await restarted.dispatcher.drain()
+        assert await states(restarted, job.id) == [JobState.SUCCEEDED]
+        balance = await restarted.balance()
         assert (balance.member_used, balance.member_reserved) == (1000, 0)
