@@ -225,6 +225,10 @@ class Runtime:
         would count as failed and be refunded, while a cancelled one is simply delivered
         after the next start (the job stays ``running`` in the database).
         """
+        if self._receiver is not None:
+            # First: a push arriving during shutdown would start a delivery nobody waits for.
+            await self._receiver.aclose()
+            self._receiver = None
         if self._services is not None:
             await self.services.dispatcher.stop()
         await self._stop_feed()
@@ -239,9 +243,6 @@ class Runtime:
             # What ended the bot (a refused token...) is start()'s to report, not close()'s.
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
-        if self._receiver is not None:
-            await self._receiver.aclose()
-            self._receiver = None
         if self._observability is not None:
             await self._observability.close()
             self._observability = None

@@ -104,6 +104,8 @@ class Dispatcher:
         )
         self._tracker = Tracker(self._parts, self._submitter, deliver=self._start_delivery)
         self._deliveries: set[asyncio.Task[None]] = set()
+        # Set by stop(): a late webhook push must not start work that nobody will wait for.
+        self._stopping = False
         self._delivery_grace = delivery_grace
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -128,6 +130,7 @@ class Dispatcher:
         """Recover, then run the dispatch loop as an owned task."""
         if self._loop_task is not None:
             return
+        self._stopping = False
         if not self._recovered:
             await self.recover()
         self._loop_task = asyncio.create_task(self._run(), name="tessera-dispatcher")
@@ -139,6 +142,7 @@ class Dispatcher:
         again after a restart, so each gets ``delivery_grace`` seconds first. In-flight jobs
         stay ``running`` in the database.
         """
+        self._stopping = True
         if self._loop_task is not None:
             loop_task, self._loop_task = self._loop_task, None
             loop_task.cancel()
@@ -171,7 +175,12 @@ class Dispatcher:
         self._wake.set()
 
     async def notify(self, task: TaskState) -> None:
-        """A pushed task update (webhook): apply it now."""
+        """A pushed task update (webhook): apply it now; ignored once stopping.
+
+        While stopping, the job stays ``running``: the next start's polling brings it back.
+        """
+        if self._stopping:
+            return
         async with self._lock:
             await self._tracker.apply([task.task_id], {task.task_id: task})
         self._wake.set()
@@ -264,6 +273,8 @@ class Dispatcher:
             self._dirty = True  # another process may have queued jobs
 
     def _start_delivery(self, job: Job, task: TaskState) -> None:
+        if self._stopping:
+            return  # still running in the database: recovery delivers it after the restart
         delivery = asyncio.create_task(self._deliver(job, task), name=f"deliver-{job.id}")
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)

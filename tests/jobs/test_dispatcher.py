@@ -2,7 +2,7 @@ import asyncio
 
 from bot.errors import FailureKind
 from bot.jobs import JobState
-from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest
+from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest, TaskStatus
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.speed import SpeedMode
 from tests.fakes.memory_provider import MemoryProvider, Script
@@ -204,3 +204,30 @@ async def test_stop_cancels_a_delivery_that_outlasts_the_grace_period(make: Make
     # Cut off before its commit: the job stays running, and recovery delivers it again.
     assert (await system.job(job.id)).state is JobState.RUNNING
     assert system.dispatcher.idle
+
+
+async def test_a_push_during_shutdown_starts_no_delivery(system: System) -> None:
+    system.provider.default = Script(polls=50)
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher._load_new()
+    await system.dispatcher._submitter.dispatch()
+    assert await states(system, job.id) == [JobState.RUNNING]
+    await system.dispatcher.stop()
+    finished = (
+        system.provider.tasks["task-1"]
+        .snapshot()
+        .model_copy(
+            update={
+                "status": TaskStatus.SUCCESS,
+                "progress": 100,
+                "image_url": "https://cdn.test/grid.png",
+            }
+        )
+    )
+    await system.dispatcher.notify(finished)
+    for _ in range(20):  # let any delivery task that was started run its course
+        await asyncio.sleep(0)
+    # Nobody would wait for that delivery: the job stays running and the next start delivers it.
+    assert system.deliverer.delivered == []
+    assert await states(system, job.id) == [JobState.RUNNING]
+    assert (await system.balance()).member_reserved == 1000
