@@ -23,3 +23,7 @@ class Deliverer(Protocol):
     async def deliver(self, job: Job, task: TaskState) -> int | None:
         """Post the result; the result message id (None when there is none to keep)."""
         ...
+
+    async def retract(self, job: Job, message_id: int) -> None:
+        """Take down a result just posted for a job cancelled while it was uploading."""
+        ...

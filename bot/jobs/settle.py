@@ -23,7 +23,7 @@ from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)
 
-_Delivered = tuple[int, TaskState, int | None, "asyncio.Future[None]"]
+_Delivered = tuple[int, TaskState, int | None, "asyncio.Future[bool]"]
 
 
 def result_urls(task: TaskState) -> tuple[str, ...]:
@@ -126,28 +126,38 @@ class Settler:
                     f"The image was made but could not be posted: {exc.message}",
                 )
                 return
-            await self._record_delivery(job.id, task, message_id)
+            await self._record_delivery(job, task, message_id)
             return
 
-    async def _record_delivery(self, job_id: int, task: TaskState, message_id: int | None) -> None:
+    async def _record_delivery(self, job: Job, task: TaskState, message_id: int | None) -> None:
         """``_succeed``, once more if the store fails; never a failure once the image is up.
 
         The member has the image, so a lost commit must not refund it: after a second failure
         the job stays running with its credits held and recovery delivers it again.
         """
         try:
-            await self._succeed(job_id, task, message_id)
+            stands = await self._succeed(job.id, task, message_id)
         except Exception:
-            log.warning("recording job %s as delivered failed; trying once more", job_id)
+            log.warning("recording job %s as delivered failed; trying once more", job.id)
             await self._sleep(self._backoff)
             try:
-                await self._succeed(job_id, task, message_id)
+                stands = await self._succeed(job.id, task, message_id)
             except Exception:
-                log.exception("job %s was posted but not recorded; recovery delivers it", job_id)
+                log.exception("job %s was posted but not recorded; recovery delivers it", job.id)
+                return
+        if not stands and message_id is not None:
+            # Cancelled (and refunded) while the image was uploading: no image, no buttons.
+            await self._retract(job, message_id)
 
-    async def _succeed(self, job_id: int, task: TaskState, message_id: int | None) -> None:
-        """Mark delivered and charge; deliveries finishing together share one transaction."""
-        done = asyncio.get_running_loop().create_future()
+    async def _retract(self, job: Job, message_id: int) -> None:
+        try:
+            await self._deliverer.retract(job, message_id)
+        except Exception:
+            log.exception("could not take down the result of cancelled job %s", job.id)
+
+    async def _succeed(self, job_id: int, task: TaskState, message_id: int | None) -> bool:
+        """Mark delivered and charge, batched; whether the job stands succeeded (not cancelled)."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._delivered.append((job_id, task, message_id, done))
         if not self._flushing:
             self._flushing = True
@@ -157,7 +167,7 @@ class Settler:
                     await self._commit(batch)
             finally:
                 self._flushing = False
-        await done
+        return await done
 
     async def _commit(self, batch: list[_Delivered]) -> None:
         try:
@@ -178,6 +188,14 @@ class Settler:
                     now=self._clock(),
                 )
                 await self._quota.commit_many(tx, [job.id for job in delivered])
+                stands = {job.id for job in delivered}
+                if unmoved := [entry[0] for entry in batch if entry[0] not in stands]:
+                    # Already succeeded (an earlier commit) stands; cancelled meanwhile does not.
+                    stands.update(
+                        job.id
+                        for job in await self._repo.get_many(tx, unmoved)
+                        if job.state is JobState.SUCCEEDED
+                    )
         except Exception as exc:
             # Their jobs stay running with finished tasks, so recovery delivers them again.
             for *_, waiter in batch:
@@ -191,6 +209,6 @@ class Settler:
             raise
         for job in delivered:
             self._events.publish(JobEvent(kind="succeeded", job=job))
-        for *_, waiter in batch:
+        for job_id, *_, waiter in batch:
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(job_id in stands)

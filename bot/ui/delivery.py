@@ -61,6 +61,13 @@ class DiscordDeliverer:
             raise _as_delivery_failure(exc) from exc
         return message.id
 
+    async def retract(self, job: Job, message_id: int) -> None:
+        """Delete a result posted while its job was being cancelled; gone already is fine."""
+        try:
+            await self._board.channel(job).get_partial_message(message_id).delete()
+        except discord.NotFound:
+            return
+
     async def _post_replying(
         self, job: Job, task: TaskState, image: DownloadedImage
     ) -> discord.Message:

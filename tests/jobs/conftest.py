@@ -68,6 +68,8 @@ class RecordingDeliverer:
     failures: deque[Exception] = field(default_factory=deque)
     attempts: int = 0
     before_return: Callable[[], Any] | None = None
+    retracted: list[tuple[int, int]] = field(default_factory=list)
+    """(job id, message id) of every posted result taken down again."""
 
     async def deliver(self, job: Job, task: TaskState) -> int | None:
         self.attempts += 1
@@ -77,6 +79,9 @@ class RecordingDeliverer:
         if self.before_return is not None:
             await self.before_return()
         return 9000 + job.id
+
+    async def retract(self, job: Job, message_id: int) -> None:
+        self.retracted.append((job.id, message_id))
 
 
 @dataclass

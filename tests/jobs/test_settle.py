@@ -17,6 +17,7 @@ async def test_delivery_is_retried_then_succeeds_once(system: System) -> None:
     assert await states(system, job.id) == [JobState.SUCCEEDED]
     assert system.deliverer.attempts == 3
     assert system.sleep.delays == [2.0, 4.0]
+    assert system.deliverer.retracted == []
     assert (await system.balance()).member_used == 1000
 
 
@@ -99,3 +100,19 @@ async def test_a_posted_image_whose_charge_cannot_be_recorded_is_never_refunded(
         assert await states(restarted, job.id) == [JobState.SUCCEEDED]
         balance = await restarted.balance()
         assert (balance.member_used, balance.member_reserved) == (1000, 0)
+
+
+async def test_a_cancel_during_the_upload_takes_the_posted_image_down(system: System) -> None:
+    (job,) = await system.imagine("a fox")
+
+    async def cancel_meanwhile() -> None:
+        await system.jobs.cancel(job.id, user_id=USER)
+
+    system.deliverer.before_return = cancel_meanwhile
+    await system.dispatcher.drain()
+    assert await states(system, job.id) == [JobState.CANCELLED]
+    assert len(system.deliverer.delivered) == 1
+    assert system.deliverer.retracted == [(job.id, 9000 + job.id)]
+    assert "succeeded" not in [event.kind for event in system.seen]
+    balance = await system.balance()
+    assert (balance.member_used, balance.member_reserved) == (0, 0)

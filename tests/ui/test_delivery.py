@@ -28,12 +28,22 @@ class ScriptedChannel:
 
     errors: list[BaseException] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    delete_error: BaseException | None = None
 
     async def send(self, content: str, **options: Any) -> Any:
         self.sent.append({"content": content, **options})
         if self.errors:
             raise self.errors.pop(0)
         return SimpleNamespace(id=900 + len(self.sent))
+
+    def get_partial_message(self, message_id: int) -> Any:
+        async def delete() -> None:
+            if self.delete_error is not None:
+                raise self.delete_error
+            self.deleted.append(message_id)
+
+        return SimpleNamespace(id=message_id, delete=delete)
 
 
 @dataclass
@@ -179,3 +189,30 @@ async def test_a_refusal_of_the_fallback_post_is_a_delivery_failure() -> None:
         await deliverer(channel, Provider(), job).deliver(job, TASK)
     assert not caught.value.retryable
     assert len(channel.sent) == 2
+
+
+async def test_retract_deletes_the_posted_result() -> None:
+    channel = ScriptedChannel()
+    job = make_job(state=JobState.CANCELLED)
+    await deliverer(channel, Provider(), job).retract(job, 901)
+    assert channel.deleted == [901]
+
+
+@pytest.mark.parametrize(
+    ("error", "raised"),
+    [
+        (http_error(discord.NotFound, 404, 10008), False),  # already gone: nothing to do
+        (http_error(discord.Forbidden, 403, 50013), True),  # the settler logs it
+    ],
+)
+async def test_retract_of_a_message_discord_refuses(
+    error: discord.HTTPException, raised: bool
+) -> None:
+    channel = ScriptedChannel(delete_error=error)
+    job = make_job(state=JobState.CANCELLED)
+    if raised:
+        with pytest.raises(discord.Forbidden):
+            await deliverer(channel, Provider(), job).retract(job, 901)
+    else:
+        await deliverer(channel, Provider(), job).retract(job, 901)
+    assert channel.deleted == []
