@@ -146,6 +146,9 @@ class InstantDeliverer:
             raise DeliveryFailed("no image", retryable=False)
         return job.id
 
+    async def retract(self, job: Job, message_id: int) -> None:
+        pass  # nothing was posted
+
 
 async def build(path: Path, slots: int) -> tuple[Database, JobService, Dispatcher, MemoryProvider]:
     settings = Settings()
