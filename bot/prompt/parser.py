@@ -283,6 +283,11 @@ def _parse_canonical(text: str) -> Prompt:
     return _parse_canonical_shared(text).model_copy(deep=True)
 
 
+def usable_seed(seed: Any) -> bool:
+    """Whether ``seed`` is a whole number in the seed's range (so it touches no other rule)."""
+    return type(seed) is int and _SEED_LOW <= seed <= _SEED_HIGH
+
+
 def with_seed(prompt: Prompt, seed: Any) -> Prompt:
     """``rebuild(prompt, {"seed": seed}, ())`` without parsing again when the seed is valid.
 
@@ -290,7 +295,7 @@ def with_seed(prompt: Prompt, seed: Any) -> Prompt:
     and warnings (equality leaves spans out); only the length limit is checked again.
     Anything else takes the full path, which raises the usual ``PromptError``.
     """
-    if type(seed) is int and _SEED_LOW <= seed <= _SEED_HIGH:
+    if usable_seed(seed):
         seeded = prompt.model_copy(
             update={
                 "params": prompt.params.model_copy(update={"seed": seed}),

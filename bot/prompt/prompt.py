@@ -76,11 +76,12 @@ class Prompt(BaseModel, frozen=True):
 
     def with_params(self, **changes: Any) -> Prompt:
         """A new, validated prompt with these parameters changed and marked as written."""
-        from bot.prompt.parser import rebuild, with_seed  # late: the parser imports this module
+        from bot.prompt.parser import rebuild, usable_seed, with_seed  # late: parser imports us
 
-        if "seed" not in changes:
+        if "seed" not in changes or not usable_seed(changes["seed"]):
+            # The full path reports every problem at once, a bad seed's among them.
             return rebuild(self, changes, ())
-        # A seed is checked on its own (it changes no rule), so the rest is validated once
+        # A valid seed is set on its own (it changes no rule), so the rest is validated once
         # per prompt and speed, not once per drawn seed.
         seed = changes.pop("seed")
         return with_seed(rebuild(self, changes, ()) if changes else self, seed)

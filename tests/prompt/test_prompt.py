@@ -151,3 +151,11 @@ def test_prompts_rebuilt_from_the_same_text_share_no_lists() -> None:
     assert second.params.no == ["dogs"]
     assert len(second.segments) == 1
     assert "birds" not in base.with_params(stylize=250).to_prompt()
+
+
+def test_a_bad_seed_is_reported_beside_the_other_changes_problems() -> None:
+    prompt = parse_prompt("https://img0.example/p0.png cat::1 --v 1")
+    with pytest.raises(PromptError) as caught:
+        prompt.with_params(seed=-1, speed=SpeedMode.TURBO)
+    codes = sorted(issue.parameter or "" for issue in caught.value.issues)
+    assert codes == ["seed", "turbo"]
