@@ -39,6 +39,7 @@ class Probe:
         self.modal: asyncio.Future[str] = loop.create_future()
         self.subcommand: asyncio.Future[tuple[str, int]] = loop.create_future()
         self.joined: asyncio.Future[discord.Guild] = loop.create_future()
+        self.thread: asyncio.Future[discord.Thread] = loop.create_future()
 
 
 class NoteModal(discord.ui.Modal, title="Note"):
@@ -70,7 +71,7 @@ def build_bot(probe: Probe) -> commands.AutoShardedBot:
     @bot.tree.command(name="post", description="Post in this channel")
     async def post(interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True)
-        assert isinstance(interaction.channel, discord.TextChannel)
+        assert isinstance(interaction.channel, discord.TextChannel | discord.Thread)
         try:
             probe.sent.set_result(await interaction.channel.send("hello"))
         except discord.HTTPException as exc:
@@ -115,6 +116,10 @@ def build_bot(probe: Probe) -> commands.AutoShardedBot:
     @bot.event
     async def on_guild_join(guild: discord.Guild) -> None:
         probe.joined.set_result(guild)
+
+    @bot.event
+    async def on_thread_create(thread: discord.Thread) -> None:
+        probe.thread.set_result(thread)
 
     return bot
 
@@ -361,6 +366,82 @@ async def test_a_guild_created_while_connected_is_dispatched(
 
     assert joined.id == late.id
     assert joined.me is not None
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_thread_is_announced_and_commands_in_it_post_there(
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, alice: FakeMember, probe: Probe
+) -> None:
+    thread = fake.add_thread(channel, "ideas", owner=alice.user)
+    async with asyncio.timeout(10):
+        announced = await probe.thread
+    assert (announced.id, announced.parent_id, announced.type) == (
+        thread.id,
+        channel.id,
+        discord.ChannelType.public_thread,
+    )
+
+    record = await fake.invoke_slash(guild, thread, alice.user, "post")
+    async with asyncio.timeout(10):
+        sent = await probe.sent
+
+    raw = record.payload["channel"]
+    assert (raw["type"], raw["parent_id"], record.payload["channel_id"]) == (
+        11,
+        str(channel.id),
+        str(thread.id),
+    )
+    assert isinstance(sent.channel, discord.Thread)
+    assert sent.channel.parent_id == channel.id
+    assert [m.content for m in thread.messages if not m.ephemeral] == ["hello"]
+    assert [m for m in channel.messages if not m.ephemeral] == []
+
+
+async def test_threads_in_guild_create_are_cached(
+    fake: FakeDiscord, guild: FakeGuild, channel: FakeChannel, probe: Probe
+) -> None:
+    thread = fake.add_thread(channel, "before-login")
+
+    async with connected(build_bot(probe), fake) as client:
+        known = client.get_guild(guild.id)
+        assert known is not None
+        cached = known.get_thread(thread.id)
+
+    assert cached is not None
+    assert (cached.parent_id, cached.name) == (channel.id, "before-login")
+
+
+def test_a_thread_takes_its_parents_permissions() -> None:
+    fake = FakeDiscord()
+    guild = fake.add_guild()
+    closed = fake.add_channel(guild, bot_denied=discord.Permissions(send_messages_in_threads=True))
+    thread = fake.add_thread(closed)
+    bob = fake.add_member(guild, "bob")
+    fake.set_overwrite(closed, bob, deny=VIEW)
+
+    assert guild.permissions_in(thread, bob) == guild.permissions_in(closed, bob)
+    assert not guild.permissions_in(thread, bob) & VIEW
+    assert not fake.bot_permissions(thread) & discord.Permissions.send_messages_in_threads.flag
+    with pytest.raises(AssertionError):
+        fake.add_thread(thread)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_posting_in_a_thread_needs_send_messages_in_threads(
+    fake: FakeDiscord, guild: FakeGuild, alice: FakeMember, probe: Probe
+) -> None:
+    parent = fake.add_channel(
+        guild, "no-threads", bot_denied=discord.Permissions(send_messages_in_threads=True)
+    )
+    thread = fake.add_thread(parent)
+
+    await fake.invoke_slash(guild, thread, alice.user, "post")
+    async with asyncio.timeout(10):
+        error = await probe.error
+
+    assert isinstance(error, discord.Forbidden)
+    assert error.code == 50013
+    assert [m for m in thread.messages if not m.ephemeral] == []
 
 
 async def test_a_wrong_bot_token_cannot_log_in(

@@ -22,6 +22,7 @@ DEFAULT_EVERYONE = discord.Permissions(
     attach_files=True,
     use_application_commands=True,
     add_reactions=True,
+    send_messages_in_threads=True,
 ).value
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,
@@ -30,6 +31,7 @@ BOT_PERMISSIONS = discord.Permissions(
     embed_links=True,
     attach_files=True,
     manage_messages=True,
+    send_messages_in_threads=True,
 ).value
 
 # Discord's epoch; ids carry their creation time so discord.py's snowflake helpers work.
@@ -158,7 +160,7 @@ class FakeMessage:
 
 @dataclass(eq=False)
 class FakeChannel:
-    """A guild text channel (or a DM channel when ``guild_id`` is None)."""
+    """A guild text channel, a public thread under one (``parent_id`` set), or a DM channel."""
 
     id: int
     name: str
@@ -167,6 +169,14 @@ class FakeChannel:
     messages: list[FakeMessage] = field(default_factory=list)
     position: int = 0
     recipient: FakeUser | None = None
+    parent_id: int | None = None
+    """The text channel a thread belongs to; None for channels and DMs."""
+    owner_id: int | None = None
+    """Who started the thread."""
+
+    @property
+    def is_thread(self) -> bool:
+        return self.parent_id is not None
 
 
 @dataclass(eq=False)
@@ -179,6 +189,8 @@ class FakeGuild:
     roles: list[FakeRole] = field(default_factory=list)
     channels: list[FakeChannel] = field(default_factory=list)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    threads: list[FakeChannel] = field(default_factory=list)
+    """Active threads; GUILD_CREATE lists them apart from ``channels``, as Discord does."""
     locale: str = "en-US"
 
     @property
@@ -197,10 +209,15 @@ class FakeGuild:
         return value
 
     def permissions_in(self, channel: FakeChannel, member: FakeMember) -> int:
-        """A member's permissions in one channel, overwrites applied in Discord's order."""
+        """A member's permissions in one channel, overwrites applied in Discord's order.
+
+        A thread has no overwrites of its own: its parent channel's apply.
+        """
         value = self.base_permissions(member)
         if value == ALL_PERMISSIONS:
             return value
+        if channel.parent_id is not None:
+            channel = next(c for c in self.channels if c.id == channel.parent_id)
         role_ids = {role.id for role in member.roles}
         by_target = {(o.target_id, o.is_member): o for o in channel.overwrites}
         everyone = by_target.get((self.id, False))

@@ -16,6 +16,7 @@ from tests.fakes.discord.models import (
 )
 
 _JOINED_AT = "2024-01-01T00:00:00+00:00"
+PUBLIC_THREAD = 11
 
 
 def iso(timestamp: float) -> str:
@@ -87,8 +88,35 @@ def overwrites(channel: FakeChannel) -> list[dict[str, Any]]:
     ]
 
 
+def thread(record: FakeChannel) -> dict[str, Any]:
+    """A public thread (type 11): what discord.py's ``Thread`` needs, parent and metadata."""
+    return {
+        "id": str(record.id),
+        "type": PUBLIC_THREAD,
+        "guild_id": str(record.guild_id),
+        "parent_id": str(record.parent_id),
+        "owner_id": str(record.owner_id),
+        "name": record.name,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": len(record.messages),
+        "total_message_sent": len(record.messages),
+        "member_count": 1,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": _JOINED_AT,
+            "locked": False,
+            "create_timestamp": _JOINED_AT,
+        },
+    }
+
+
 def channel(record: FakeChannel) -> dict[str, Any]:
-    """A text channel (type 0) or DM channel (type 1)."""
+    """A text channel (type 0), a public thread (type 11) or a DM channel (type 1)."""
+    if record.is_thread:
+        return thread(record)
     if record.guild_id is None:
         recipients = [user(record.recipient)] if record.recipient is not None else []
         return {"id": str(record.id), "type": 1, "recipients": recipients, "last_message_id": None}
@@ -130,7 +158,7 @@ def guild(record: FakeGuild, *, joined: bool = False) -> dict[str, Any]:
         "members": [member(m) for m in record.members.values()],
         "emojis": [],
         "stickers": [],
-        "threads": [],
+        "threads": [thread(t) for t in record.threads],
         "voice_states": [],
         "presences": [],
         "stage_instances": [],

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from tests.fakes.discord.server import FakeDiscord
 
 _SEND = discord.Permissions(view_channel=True, send_messages=True).value
+# In a thread Discord checks Send Messages in Threads instead of Send Messages.
+_SEND_IN_THREAD = discord.Permissions(view_channel=True, send_messages_in_threads=True).value
 _ATTACH = discord.Permissions.attach_files.flag
 _EMBED = discord.Permissions.embed_links.flag
 
@@ -161,7 +163,9 @@ class _Rest:
         channel = self._channel(request)
         body: dict[str, Any] = json_body(request)
         needed = (
-            _SEND | (_ATTACH if files_of(request) else 0) | (_EMBED if body.get("embeds") else 0)
+            (_SEND_IN_THREAD if channel.is_thread else _SEND)
+            | (_ATTACH if files_of(request) else 0)
+            | (_EMBED if body.get("embeds") else 0)
         )
         if self.fake.bot_permissions(channel) & needed != needed:
             raise DiscordError(403, 50013, "Missing Permissions")

@@ -99,6 +99,22 @@ class WorldBuilding:
         self._announce("CHANNEL_CREATE", lambda: payloads.channel(channel))
         return channel
 
+    def add_thread(
+        self, parent: FakeChannel, name: str = "thread", *, owner: FakeUser | None = None
+    ) -> FakeChannel:
+        """A public thread under text channel ``parent``, announced as THREAD_CREATE."""
+        guild = self.guild_of(parent)
+        if guild is None or parent.is_thread:
+            raise AssertionError("threads live under a guild text channel")
+        starter = owner or self.users[guild.owner_id]
+        thread = FakeChannel(
+            new_snowflake(), name, guild.id, parent_id=parent.id, owner_id=starter.id
+        )
+        guild.threads.append(thread)
+        self.channels[thread.id] = thread
+        self._announce("THREAD_CREATE", lambda: {**payloads.thread(thread), "newly_created": True})
+        return thread
+
     def set_overwrite(
         self,
         channel: FakeChannel,
