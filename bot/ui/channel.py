@@ -16,14 +16,23 @@ REQUIRED_PERMISSIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def missing_permissions(permissions: discord.Permissions) -> list[str]:
+# In a thread Discord checks Send Messages in Threads instead of Send Messages.
+THREAD_PERMISSIONS: tuple[tuple[str, str], ...] = tuple(
+    ("send_messages_in_threads", "Send Messages in Threads") if pair[0] == "send_messages" else pair
+    for pair in REQUIRED_PERMISSIONS
+)
+
+
+def missing_permissions(permissions: discord.Permissions, *, in_thread: bool = False) -> list[str]:
     """The names of the permissions the bot lacks, in a stable order."""
-    return [label for name, label in REQUIRED_PERMISSIONS if not getattr(permissions, name)]
+    required = THREAD_PERMISSIONS if in_thread else REQUIRED_PERMISSIONS
+    return [label for name, label in required if not getattr(permissions, name)]
 
 
 def require_channel_permissions(interaction: discord.Interaction[discord.Client]) -> None:
     """Raise ``NotAllowed`` naming what is missing before anything is queued or charged."""
-    missing = missing_permissions(interaction.app_permissions)
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    missing = missing_permissions(interaction.app_permissions, in_thread=in_thread)
     if missing:
         raise NotAllowed(
             "I cannot post images in this channel: I am missing "

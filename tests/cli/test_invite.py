@@ -6,7 +6,7 @@ import pytest
 
 from bot.cli import main
 from bot.cli.invite import PERMISSION_REASONS, invite_url, required_permissions
-from bot.ui.channel import REQUIRED_PERMISSIONS
+from bot.ui.channel import REQUIRED_PERMISSIONS, THREAD_PERMISSIONS
 from tests.cli.conftest import APPLICATION_ID, TOKEN
 
 
@@ -79,4 +79,4 @@ def test_readme_documents_the_same_permissions() -> None:
 def test_the_invite_grants_what_imagine_checks_for() -> None:
     # /imagine refuses a channel lacking these; an invite without them would fail everywhere.
     invited = required_permissions()
-    assert all(getattr(invited, name) for name, _ in REQUIRED_PERMISSIONS)
+    assert all(getattr(invited, name) for name, _ in REQUIRED_PERMISSIONS + THREAD_PERMISSIONS)

@@ -8,7 +8,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.ui.channel import parent_channel_id
+from bot.ui.channel import missing_permissions, parent_channel_id
 
 
 def thread(kind: discord.ChannelType, parent_id: int) -> discord.Thread:
@@ -43,3 +43,25 @@ def thread(kind: discord.ChannelType, parent_id: int) -> discord.Thread:
 def test_parent_channel_id(channel: object, parent: int | None) -> None:
     interaction: Any = SimpleNamespace(channel=channel)
     assert parent_channel_id(interaction) == parent
+
+
+@pytest.mark.parametrize(
+    ("granted", "in_thread", "missing"),
+    [
+        ({"send_messages": True, "send_messages_in_threads": False}, False, []),
+        (
+            {"send_messages": True, "send_messages_in_threads": False},
+            True,
+            ["Send Messages in Threads"],
+        ),
+        ({"send_messages": False, "send_messages_in_threads": True}, True, []),
+        ({"send_messages": False, "send_messages_in_threads": True}, False, ["Send Messages"]),
+    ],
+)
+def test_threads_need_send_messages_in_threads_instead_of_send_messages(
+    granted: dict[str, bool], in_thread: bool, missing: list[str]
+) -> None:
+    permissions = discord.Permissions(
+        view_channel=True, attach_files=True, embed_links=True, read_message_history=True, **granted
+    )
+    assert missing_permissions(permissions, in_thread=in_thread) == missing
