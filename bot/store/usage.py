@@ -93,17 +93,12 @@ class UsageRepository:
     async def try_reserve(
         self, tx: Transaction, key: UsageKey, amount: int, limit: int | None
     ) -> bool:
-        """Hold ``amount`` if it fits under ``limit`` (None: always); whether it did."""
-        if limit is None or amount == 0:
-            return await self._update(tx, key, "reserved = reserved + ?", (amount,))
-        return await self._update(
-            tx,
-            key,
-            "reserved = reserved + ?",
-            (amount,),
-            " AND used + reserved + ? <= ? + bonus",
-            (amount, limit),
-        )
+        """Hold ``amount`` on one row if it fits under ``limit`` (None: always); whether it did."""
+        limits = {key: limit}
+        if await self._reserve_rows(tx, limits, amount):
+            return True
+        # No row yet is not a refusal: create the period's row once, then ask again.
+        return await self._create(tx, [key]) and bool(await self._reserve_rows(tx, limits, amount))
 
     async def try_reserve_pair(
         self,
@@ -214,17 +209,8 @@ class UsageRepository:
         )
 
     async def settle(self, tx: Transaction, key: UsageKey, amount: int, *, charged: bool) -> None:
-        """Release a held ``amount``: charged (commit) moves it to used, else it is freed."""
-        if charged:
-            await self._update(
-                tx,
-                key,
-                "reserved = reserved - ?, used = used + ?, committed = committed + ?,"
-                " jobs = jobs + 1",
-                (amount, amount, amount),
-            )
-        else:
-            await self._update(tx, key, "reserved = reserved - ?", (amount,))
+        """Release one job's held ``amount``: charged (commit) moves it to used, else frees it."""
+        await self.settle_many(tx, {key: (amount, 1)}, charged=charged)
 
     async def clear_used(self, tx: Transaction, key: UsageKey) -> int:
         """Set the period's usage back to zero; the (negative) change made."""
