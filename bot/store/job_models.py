@@ -5,10 +5,9 @@ It lives in the store so the repository can return it; ``bot.jobs`` re-exports i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from bot.errors import FailureKind, IllegalTransition
 from bot.providers.base import Action, ProviderButton
@@ -97,10 +96,12 @@ def kind_of_action(action: Action) -> JobKind:
     return _KIND_OF_ACTION[action]
 
 
-class Job(BaseModel):
+# The records below are plain frozen dataclasses, not pydantic models: every row the store
+# returns becomes a Job (five per job's life), its values were checked on the way in, and a
+# dataclass is built in a fraction of even pydantic's unvalidated model_construct.
+@dataclass(frozen=True, slots=True)
+class Job:
     """One job's stored record, as the services and the Discord layer see it."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: int
     guild_id: int
@@ -138,19 +139,17 @@ class Job(BaseModel):
 EventKind = Literal["queued", "started", "progress", "succeeded", "failed", "cancelled"]
 
 
-class JobEvent(BaseModel):
+@dataclass(frozen=True, slots=True)
+class JobEvent:
     """Something happened to a job; ``job`` is its record after the change."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: EventKind
     job: Job
 
 
-class QueueOverview(BaseModel):
+@dataclass(frozen=True, slots=True)
+class QueueOverview:
     """A guild's queue at a glance, for ``/queue``."""
-
-    model_config = ConfigDict(frozen=True)
 
     guild_id: int
     waiting_by_speed: dict[SpeedMode, int]

@@ -43,7 +43,6 @@ def encode_column(column: str, value: Any) -> Any:
     return value
 
 
-_JOB_FIELDS = set(Job.model_fields)
 _EMPTY = "[]"
 
 
@@ -55,11 +54,7 @@ def _buttons(stored: str) -> tuple[ProviderButton, ...]:
 
 def job_from_row(row: Row) -> Job:
     """The ``Job`` model of one ``jobs`` row."""
-    # Rows were validated on the way in and every column is converted here, so pydantic's
-    # validation is skipped: it was the largest cost of a transition. Naming every field as
-    # set spares model_construct working that out for each row.
-    return Job.model_construct(
-        set(_JOB_FIELDS),
+    return Job(
         id=row["id"],
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],

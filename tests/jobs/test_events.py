@@ -2,9 +2,10 @@ import asyncio
 
 from bot.jobs import Job, JobEvent, JobEvents, JobKind, JobState
 from bot.speed import SpeedMode
+from bot.store.job_models import EventKind
 
 
-def event(kind: str, job_id: int = 1) -> JobEvent:
+def event(kind: EventKind, job_id: int = 1) -> JobEvent:
     job = Job(
         id=job_id,
         guild_id=1,
@@ -36,7 +37,7 @@ def event(kind: str, job_id: int = 1) -> JobEvent:
         finished_at=None,
         attempts=0,
     )
-    return JobEvent.model_validate({"kind": kind, "job": job})
+    return JobEvent(kind=kind, job=job)
 
 
 async def test_every_subscriber_gets_every_event_in_order() -> None:

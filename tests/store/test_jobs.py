@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -82,7 +83,7 @@ async def test_a_batch_insert_keeps_order_and_equals_single_inserts(
     (single_id,) = await insert(db, batch[0])
     async with db.transaction() as tx:
         single = await repo.get(tx, single_id)
-    assert single == stored[0].model_copy(update={"id": single_id})
+    assert single == dataclasses.replace(stored[0], id=single_id)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -68,7 +69,7 @@ class Jobs:
 
     async def set_status_message(self, job_id: int, message_id: int | None) -> None:
         self.status_ids.append(message_id)
-        self.stored = self.stored.model_copy(update={"status_message_id": message_id})
+        self.stored = dataclasses.replace(self.stored, status_message_id=message_id)
 
     async def get(self, job_id: int) -> Job:
         return self.stored
@@ -134,7 +135,7 @@ async def test_progress_on_a_deleted_status_stops_editing() -> None:
     running = make_job(state=JobState.RUNNING, progress=25, status_message_id=77)
     board.show(running)
     await board.flush()
-    board.show(running.model_copy(update={"progress": 50}))
+    board.show(dataclasses.replace(running, progress=50))
     await board.flush()
     assert channel.sent == []
     assert channel.edits == []
