@@ -1,11 +1,18 @@
 """The SQLite database: one connection, serialised transactions, numbered migrations.
 
-Every read and write goes through ``Database.transaction()``. Transactions start with
+Every read and write goes through ``Database.transaction()`` or ``Database.run()``.
+Transactions start with
 ``BEGIN IMMEDIATE`` so a claim (a conditional ``UPDATE``) is atomic against every other
 writer, in this process or another. Repositories take the ``Transaction`` they run in, so a
 service composes several of them in one commit (``JobService.submit`` reserves quota and
 inserts jobs together). The lock is not re-entrant: pass the transaction down, never open a
 second one inside the first.
+
+``transaction()`` takes each statement to the connection's thread and back (~40 µs a trip).
+``run(body)`` takes a whole transaction there in ONE trip: the body is the same async code
+over the same ``Transaction`` API, but each statement runs at once on that thread, so the body
+never suspends and completes in a single step there. Hot paths (``JobService.submit``) use it;
+a body that awaits anything but its transaction is refused and rolled back.
 
 SQL stays portable (``?`` parameters, no SQLite-only upserts beyond ``ON CONFLICT``,
 timestamps as epoch seconds) so that a PostgreSQL store can be added as a module.
@@ -15,15 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -33,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Row = sqlite3.Row
 Params = Sequence[Any]
+T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -56,7 +65,10 @@ def sqlite_path(url: str) -> str:
 
 
 class Transaction:
-    """One open transaction; only valid inside ``Database.transaction()``."""
+    """One open transaction; only valid inside ``Database.transaction()`` or ``run()``.
+
+    Each statement is one trip to the connection's thread; ``_OnThread`` runs them in place.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -71,24 +83,22 @@ class Transaction:
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an ``INSERT``; the new row's id."""
         row = await self._conn.execute_insert(sql, params)
-        if row is None or row[0] is None:
-            raise RuntimeError("INSERT produced no row id")
-        return int(row[0])
+        return _row_id(None if row is None else row[0])
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement for each parameter row; the number of rows changed in all."""
         cursor = await self._conn.executemany(sql, rows)
         return cursor.rowcount
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        """The first row of a query, or None."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
-
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (also ``UPDATE ... RETURNING``)."""
         # One trip to the connection's thread instead of three (execute, fetch, close).
         return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
@@ -96,11 +106,55 @@ class Transaction:
         return None if row is None else row[0]
 
 
+class _OnThread(Transaction):
+    """The same API on the connection's own thread: each statement runs in place."""
+
+    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self._raw = raw
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return self._raw.execute(sql, params).rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        return _row_id(self._raw.execute(sql, params).lastrowid)
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        return self._raw.executemany(sql, rows).rowcount
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._raw.execute(sql, params).fetchall()
+
+
+def _row_id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("INSERT produced no row id")
+    return int(value)
+
+
+class BodySuspended(RuntimeError):
+    """A ``Database.run`` body awaited something other than its transaction."""
+
+
+def _complete(step: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends to its end, in the calling thread."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    step.close()
+    raise BodySuspended(
+        "a Database.run body may await only its transaction; use Database.transaction()"
+    )
+
+
 class Database:
     """The application's database; open with ``Database.open(url)``."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
         self._conn = conn
+        self._raw = raw
+        """The sqlite3 connection itself: touched only on ``conn``'s thread."""
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -109,8 +163,16 @@ class Database:
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit, so BEGIN IMMEDIATE is ours to issue.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        opened: list[sqlite3.Connection] = []
+
+        def connect() -> sqlite3.Connection:
+            # isolation_level=None: transactions are explicit, BEGIN IMMEDIATE is ours to issue.
+            raw = sqlite3.connect(path, isolation_level=None)
+            opened.append(raw)
+            return raw
+
+        # aiosqlite's own connect() keeps the sqlite3 connection to itself; run() needs it.
+        conn = await aiosqlite.Connection(connect, iter_chunk_size=64)
         conn.row_factory = sqlite3.Row
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -119,7 +181,7 @@ class Database:
             "PRAGMA busy_timeout=5000",
         ):
             await conn.execute(pragma)
-        db = cls(conn)
+        db = cls(conn, opened[0])
         if migrate:
             await db.migrate()
         return db
@@ -143,6 +205,37 @@ class Database:
                     await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+
+    async def run(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """``body(tx)`` as one immediate transaction, in ONE trip to the connection's thread.
+
+        Committed when the body returns, rolled back when it raises. The body runs on that
+        thread: it may await only ``tx``'s methods (anything else raises ``BodySuspended``)
+        and must touch no state the event loop's thread changes. Context variables (the
+        log's job id) are carried over. A caller cancelled meanwhile does not stop the body:
+        it still commits or rolls back there, and the caller sees the cancellation.
+        """
+        context = contextvars.copy_context()
+        async with self._lock:
+            # aiosqlite has no public way to run a function on its thread; _execute has been
+            # that way since its first releases (the pin in pyproject guards it).
+            on_thread: Callable[..., Awaitable[T]] = self._conn._execute
+            return await on_thread(context.run, self._run_here, body)
+
+    def _run_here(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        raw = self._raw
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            step = body(_OnThread(self._conn, raw))
+            if not isinstance(step, Coroutine):
+                raise TypeError("a Database.run body must be an async function")
+            result: T = _complete(step)
+        except BaseException:
+            with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
+                raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+        return result
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not applied yet, in order; the names of those applied."""

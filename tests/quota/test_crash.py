@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     from bot.store.database import Database
     from bot.store.ledger import LedgerRepository
 
-    url, step, die = sys.argv[1], sys.argv[2], sys.argv[3]
+    url, step, die, how = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 
     async def crash(*args, **kwargs):
         os._exit(3)
@@ -35,7 +35,8 @@ CHILD = textwrap.dedent(
     async def main():
         db = await Database.open(url)
         quota = QuotaService(db, QuotaSettings())
-        async with db.transaction() as tx:
+
+        async def body(tx):
             if step == "reserve":
                 await quota.reserve(
                     tx, guild_id=1, user_id=10, role_ids=[], job_id=2, amount=700
@@ -44,6 +45,12 @@ CHILD = textwrap.dedent(
                 await quota.commit(tx, job_id=1)
             if die == "before_commit":
                 os._exit(3)
+
+        if how == "run":  # the whole transaction on the database thread, which dies there
+            await db.run(body)
+        else:
+            async with db.transaction() as tx:
+                await body(tx)
         os._exit(0)
 
     asyncio.run(main())
@@ -51,16 +58,19 @@ CHILD = textwrap.dedent(
 )
 
 
-async def run_child(url: str, step: str, die: str) -> int:
+async def run_child(url: str, step: str, die: str, how: str = "transaction") -> int:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CHILD, url, step, die, cwd=ROOT
+        sys.executable, "-c", CHILD, url, step, die, how, cwd=ROOT
     )
     return await process.wait()
 
 
+@pytest.mark.parametrize("how", ["transaction", "run"])
 @pytest.mark.parametrize("step", ["reserve", "commit"])
 @pytest.mark.parametrize("die", ["before_ledger", "before_commit"])
-async def test_a_crash_mid_transaction_writes_nothing(tmp_path: Path, step: str, die: str) -> None:
+async def test_a_crash_mid_transaction_writes_nothing(
+    tmp_path: Path, step: str, die: str, how: str
+) -> None:
     url = f"sqlite:///{tmp_path}/crash.db"
     db = await Database.open(url)
     quota = QuotaService(db, QuotaSettings())
@@ -68,7 +78,7 @@ async def test_a_crash_mid_transaction_writes_nothing(tmp_path: Path, step: str,
     before = (await ledger_count(db), await usage_rows(db))
     await db.close()
 
-    assert await run_child(url, step, die) == 3
+    assert await run_child(url, step, die, how) == 3
 
     db = await Database.open(url)
     try:
@@ -80,11 +90,12 @@ async def test_a_crash_mid_transaction_writes_nothing(tmp_path: Path, step: str,
         await db.close()
 
 
-async def test_the_same_child_without_a_crash_does_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["transaction", "run"])
+async def test_the_same_child_without_a_crash_does_write(tmp_path: Path, how: str) -> None:
     url = f"sqlite:///{tmp_path}/ok.db"
     db = await Database.open(url)
     await db.close()
-    assert await run_child(url, "reserve", "never") == 0
+    assert await run_child(url, "reserve", "never", how) == 0
     db = await Database.open(url)
     try:
         assert await ledger_count(db) == 1

@@ -1,9 +1,14 @@
+import asyncio
+import contextvars
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.store.database import Database, sqlite_path
+from bot.errors import ConfigError, LimitReached
+from bot.store.database import BodySuspended, Database, Transaction, sqlite_path
 
 
 def test_sqlite_path_reads_relative_absolute_and_memory_urls() -> None:
@@ -53,3 +58,126 @@ async def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
             assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    opened = await Database.open(f"sqlite:///{tmp_path}/run.db")
+    async with opened.transaction() as tx:
+        await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+    yield opened
+    await opened.close()
+
+
+async def _every_call(tx: Transaction) -> list[object]:
+    """One of each Transaction method, with what each gives back."""
+    first = await tx.insert("INSERT INTO t (v) VALUES (?)", (10,))
+    many = await tx.execute_many("INSERT INTO t (v) VALUES (?)", [(20,), (30,)])
+    changed = await tx.execute("UPDATE t SET v = v + 1 WHERE v > ?", (15,))
+    rows = await tx.fetch_all("UPDATE t SET v = v + 1 WHERE id = ? RETURNING v", (first,))
+    one = await tx.fetch_one("SELECT v FROM t WHERE id = ?", (first + 1,))
+    missing = await tx.fetch_one("SELECT v FROM t WHERE id = ?", (999,))
+    value = await tx.fetch_value("SELECT SUM(v) FROM t")
+    return [first, many, changed, [tuple(r) for r in rows], one and one[0], missing, value]
+
+
+async def test_run_gives_the_same_answers_as_a_transaction(tmp_path: Path) -> None:
+    answers = []
+    for name in ("hops.db", "run.db"):
+        db = await Database.open(f"sqlite:///{tmp_path}/{name}")
+        try:
+            async with db.transaction() as tx:
+                await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+            if name == "hops.db":
+                async with db.transaction() as tx:
+                    answers.append(await _every_call(tx))
+            else:
+                answers.append(await db.run(_every_call))
+            async with db.transaction() as tx:
+                answers.append([tuple(r) for r in await tx.fetch_all("SELECT * FROM t")])
+        finally:
+            await db.close()
+    assert answers[0] == answers[2] == [1, 2, 2, [(11,)], 21, None, 63]
+    assert answers[1] == answers[3] == [(1, 11), (2, 21), (3, 31)]
+
+
+async def test_run_takes_the_whole_body_to_the_connection_thread_in_one_trip(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[object] = []
+    real = db._conn._execute
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        trips.append(fn)
+        return await real(fn, *args)
+
+    monkeypatch.setattr(db._conn, "_execute", counted)
+    threads: list[int] = []
+
+    async def body(tx: Transaction) -> int:
+        threads.append(threading.get_ident())
+        for v in range(5):
+            await tx.insert("INSERT INTO t (v) VALUES (?)", (v,))
+        return int(await tx.fetch_value("SELECT COUNT(*) FROM t"))
+
+    assert await db.run(body) == 5
+    assert len(trips) == 1
+    assert threads != [threading.get_ident()]
+
+
+async def test_run_rolls_back_and_reraises_when_the_body_raises(db: Database) -> None:
+    async def body(tx: Transaction) -> None:
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
+        raise LimitReached("too many")
+
+    with pytest.raises(LimitReached, match="too many"):
+        await db.run(body)
+    async with db.transaction() as tx:
+        assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
+
+
+async def test_a_body_that_awaits_something_else_is_refused_and_rolled_back(
+    db: Database,
+) -> None:
+    async def body(tx: Transaction) -> None:
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
+        await asyncio.sleep(0)  # would suspend on the database thread
+
+    with pytest.raises(BodySuspended, match=r"use Database\.transaction\(\)"):
+        await db.run(body)
+    async with db.transaction() as tx:
+        assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
+
+
+async def test_run_carries_context_variables_to_the_body(db: Database) -> None:
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker")
+    marker.set("job 7")
+
+    async def body(tx: Transaction) -> str:
+        return marker.get()
+
+    assert await db.run(body) == "job 7"
+
+
+async def test_a_cancelled_caller_leaves_the_body_to_finish_and_the_database_usable(
+    db: Database,
+) -> None:
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    release = threading.Event()
+
+    async def body(tx: Transaction) -> None:
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
+        loop.call_soon_threadsafe(started.set)
+        release.wait(timeout=30)  # holds the database thread until the caller is cancelled
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (2,))
+
+    caller = asyncio.create_task(db.run(body))
+    await started.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    # The next transaction queues behind the body on the same thread: it sees all or nothing.
+    async with db.transaction() as tx:
+        assert [r[0] for r in await tx.fetch_all("SELECT v FROM t ORDER BY id")] == [1, 2]
