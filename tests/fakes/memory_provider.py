@@ -169,7 +169,8 @@ class MemoryProvider:
         script = self.scripts.popleft() if self.scripts else self.default
         self.tasks[task_id] = FakeTask(task_id, str(request.job_id), request, script)
         self._live.add(task_id)
-        self.peak_active = max(self.peak_active, self.active)
+        if len(self._live) > self.peak_active:  # only then can the peak rise: skip the scan
+            self.peak_active = max(self.peak_active, self.active)
         return Submission(task_id=task_id)
 
     def _twin(self, request: ImagineRequest | ActionRequest) -> str | None:
