@@ -112,7 +112,8 @@ class JobService:
         """
         if not prompts:
             return []
-        async with self._db.transaction() as tx:
+
+        async def queue(tx: Transaction) -> list[Job]:
             config = await self._guilds.get_in(tx, guild_id)
             check_channel(config, channel_id, parent_channel_id)
             for prompt in prompts:
@@ -125,7 +126,11 @@ class JobService:
             ]
             for new, _ in built:
                 check_speed(config, new.speed)
-            jobs = await self._holder.queue_all(tx, config, role_ids, built)
+            return await self._holder.queue_all(tx, config, role_ids, built)
+
+        # The hot path: the whole transaction in one trip to the database thread. Everything
+        # it touches is its own or stateless (repositories, the cost table, the prompt).
+        jobs = await self._db.run(queue)
         self._announce(jobs)
         return jobs
 
