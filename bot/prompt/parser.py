@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_origin
+
+from pydantic import BaseModel, ValidationError
 
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog, PromptError, PromptIssue
@@ -243,6 +245,28 @@ def _params(chosen: dict[str, Assignment]) -> dict[str, Any]:
 
 def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) -> Prompt:
     """The prompt with parameters changed (and marked written) or removed, validated again."""
+    removed = tuple(removed)
+    # Types are part of the key: True == 1 == 1.0, but they need not validate alike.
+    key = (prompt.to_prompt(), tuple((n, type(v), v) for n, v in changes.items()), removed)
+    try:
+        text = _rebuilt_texts.get(key)
+    except TypeError:  # an unhashable value (a list): built without the memo
+        return _parse_canonical(_rebuilt_text(prompt, changes, removed))
+    if text is None:
+        text = _rebuilt_text(prompt, changes, removed)
+        if len(_rebuilt_texts) >= _REBUILT_TEXTS_MAX:
+            _rebuilt_texts.clear()
+        _rebuilt_texts[key] = text
+    return _parse_canonical(text)
+
+
+# The canonical text a rebuild gives depends only on the written prompt (its own canonical
+# text) and the changes: jobs make the same few (prompt, speed) rebuilds over and over.
+_rebuilt_texts: dict[tuple[str, tuple[tuple[str, type, Any], ...], tuple[str, ...]], str] = {}
+_REBUILT_TEXTS_MAX = 512
+
+
+def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str, ...]) -> str:
     explicit = set(prompt.explicit)
     values = prompt.params.model_dump()
     for name in [*removed, *changes]:
@@ -262,14 +286,26 @@ def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) 
         # None, False and [] mean "not set"; 0 is a value (a drawn seed can be 0).
         if not (value is None or value is False or value == []):
             explicit.add(SpeedMode(value).value if name == "speed" else name)
-    params = Params.model_validate(values)
-    text = Prompt(
+    try:
+        params = Params.model_validate(values)
+    except ValidationError as exc:
+        # A value of the wrong kind (2.5 for --stylize) never reaches the text's own checks.
+        raise PromptError(
+            [
+                PromptIssue(
+                    code=codes.INVALID_VALUE,
+                    message=f"--{error['loc'][0]} cannot be {error['input']!r}.",
+                    parameter=str(error["loc"][0]),
+                )
+                for error in exc.errors()
+            ]
+        ) from None
+    return Prompt(
         image_urls=prompt.image_urls,
         segments=prompt.segments,
         params=params,
         explicit=frozenset(explicit),
     ).to_prompt()
-    return _parse_canonical(text)
 
 
 # Jobs rebuild the same few prompts at the same speeds over and over; a canonical text always
@@ -279,8 +315,28 @@ _parse_canonical_shared = lru_cache(maxsize=512)(parse_prompt)
 
 def _parse_canonical(text: str) -> Prompt:
     # A Prompt is frozen but its lists (segments, warnings, --no items) are not: every caller
-    # gets its own copy, so one job can never change another's prompt (~35 µs, far below a parse).
-    return _parse_canonical_shared(text).model_copy(deep=True)
+    # gets lists of its own, so one job can never change another's prompt. Their items
+    # (strings, frozen segments and issues) are immutable, so a deep copy is not needed.
+    shared = _parse_canonical_shared(text)
+    params = shared.params
+    return shared.model_copy(
+        update={
+            **{name: list(getattr(shared, name)) for name in _PROMPT_LISTS},
+            "params": params.model_copy(
+                update={name: list(getattr(params, name)) for name in _PARAMS_LISTS}
+            ),
+        }
+    )
+
+
+def _list_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(
+        name for name, field in model.model_fields.items() if get_origin(field.annotation) is list
+    )
+
+
+_PROMPT_LISTS = _list_fields(Prompt)
+_PARAMS_LISTS = _list_fields(Params)
 
 
 def usable_seed(seed: Any) -> bool:

@@ -141,21 +141,64 @@ def test_prompt_defaults_are_empty() -> None:
     assert Prompt().to_prompt() == ""
 
 
-def test_prompts_rebuilt_from_the_same_text_share_no_lists() -> None:
-    base = parse_prompt("a fox --no dogs --s 100")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://a.test/x.png a fox :: a hen::2 --no dogs --sref https://a.test/s.png"
+        " --cref https://a.test/c.png --v 6.1",
+        "a fox --iw 2",  # a warning: --iw without an image
+    ],
+)
+def test_prompts_rebuilt_from_the_same_text_share_no_lists(text: str) -> None:
+    base = parse_prompt(text)
     first = base.with_params(stylize=250)
     second = base.with_params(stylize=250)
     assert first == second
-    first.params.no.append("birds")
-    first.segments.append(first.segments[0])
-    assert second.params.no == ["dogs"]
-    assert len(second.segments) == 1
+    lists = [
+        first.image_urls,
+        first.segments,
+        first.warnings,
+        first.params.no,
+        first.params.sref,
+        first.params.cref,
+    ]
+    assert any(lists)
+    for items in lists:
+        items.append(items[0] if items else "birds")  # type: ignore[arg-type]
+    assert second == base.with_params(stylize=250)
+    assert second.params.no == base.params.no
     assert "birds" not in base.with_params(stylize=250).to_prompt()
 
 
-def test_a_bad_seed_is_reported_beside_the_other_changes_problems() -> None:
-    prompt = parse_prompt("https://img0.example/p0.png cat::1 --v 1")
-    with pytest.raises(PromptError) as caught:
-        prompt.with_params(seed=-1, speed=SpeedMode.TURBO)
-    codes = sorted(issue.parameter or "" for issue in caught.value.issues)
-    assert codes == ["seed", "turbo"]
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"raw": True},
+        {"raw": 1},
+        {"stylize": 250},
+        {"stylize": 250.0},
+        {"stylize": 250.5},
+        {"seed": True},
+        {"seed": 1},
+        {"speed": SpeedMode.TURBO},
+        {"speed": "relax"},
+        {"no": ["birds"]},
+    ],
+)
+def test_a_remembered_rebuild_gives_what_a_fresh_one_does(changes: dict[str, object]) -> None:
+    from bot.prompt import parser
+
+    base = parse_prompt("a fox --no dogs --v 6.1")
+
+    def outcome() -> object:
+        try:
+            return base.with_params(**changes).to_prompt()
+        except PromptError as exc:
+            return [issue.code for issue in exc.issues]
+
+    # Every other case has been remembered first, under keys that compare equal (True == 1).
+    for other in ({"raw": 1}, {"raw": True}, {"stylize": 250}, {"seed": 1}, {"seed": True}):
+        base.with_params(**other)
+    remembered = outcome()
+    parser._rebuilt_texts.clear()
+    assert outcome() == remembered
