@@ -28,6 +28,9 @@ class QuotaCore:
         self._ledger = LedgerRepository()
         self._reservations = ReservationRepository()
         self._usage = UsageRepository()
+        # The current window per (period, reset hour): every reservation asks for one, and a
+        # window only changes at its end.
+        self._windows: dict[tuple[BudgetPeriod, int], tuple[float, float, PeriodWindow]] = {}
 
     async def window_in(self, tx: Transaction, guild_id: int) -> PeriodWindow:
         """The guild's current budget period."""
@@ -42,11 +45,17 @@ class QuotaCore:
         return self._window(choice), limits
 
     def _window(self, choice: GuildPeriod) -> PeriodWindow:
-        return period_window(
-            self._clock(),
+        now = self._clock()
+        key = (
             choice.period or BudgetPeriod(self._settings.period),
             self._settings.reset_hour_utc if choice.reset_hour is None else choice.reset_hour,
         )
+        known = self._windows.get(key)
+        if known is not None and known[0] <= now < known[1]:
+            return known[2]
+        window = period_window(now, *key)
+        self._windows[key] = (window.start_ts, window.end.timestamp(), window)
+        return window
 
     async def limits_in(
         self, tx: Transaction, *, guild_id: int, user_id: int, role_ids: Sequence[int]

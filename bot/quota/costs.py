@@ -25,6 +25,9 @@ class CostModel:
 
     def __init__(self, costs: CostSettings) -> None:
         self._costs = costs
+        # Every job is priced (twice: its cost and its fast-speed weight); the table is fixed
+        # and the inputs few, so each answer is worked out in decimals once.
+        self._known: dict[tuple[str, SpeedMode, float, bool, bool], int] = {}
 
     @property
     def actions(self) -> frozenset[str]:
@@ -41,6 +44,15 @@ class CostModel:
         oref: bool = False,
     ) -> int:
         """The cost of one job in millicredits."""
+        key = (action, speed, quality, draft, oref)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._work_out(action, speed, quality, draft, oref)
+        return known
+
+    def _work_out(
+        self, action: str, speed: SpeedMode, quality: float, draft: bool, oref: bool
+    ) -> int:
         try:
             base = self._costs.base[action]
         except KeyError:

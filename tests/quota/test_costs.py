@@ -59,8 +59,28 @@ def test_a_quality_outside_the_table_costs_in_proportion() -> None:
 
 
 def test_an_unknown_action_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="known: blend"):
-        model.cost("explode", speed=SpeedMode.FAST)
+    for _ in range(2):  # a refusal is never remembered as a price
+        with pytest.raises(ValueError, match="known: blend"):
+            model.cost("explode", speed=SpeedMode.FAST)
+
+
+def _prices(costs: CostModel) -> list[int]:
+    return [
+        costs.cost("imagine", speed=speed, quality=quality, draft=draft)
+        for speed in SpeedMode
+        for quality in (0.5, 1.0, 2.0)
+        for draft in (False, True)
+    ]
+
+
+def test_a_remembered_price_is_the_same_answer_and_inputs_stay_apart() -> None:
+    remembering = CostModel(CostSettings())
+    first = _prices(remembering)
+    assert _prices(remembering) == first
+    # Each input priced by a model that was asked nothing else first.
+    singles = [_prices(CostModel(CostSettings()))[n] for n in range(len(first))]
+    assert first == singles
+    assert len(set(first)) > 4
 
 
 @pytest.mark.parametrize(
