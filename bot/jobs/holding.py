@@ -32,12 +32,9 @@ class CreditHolder:
         self._costs = costs
         self._clock = clock
 
-    def prices(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> dict[str, int]:
+    def prices(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> tuple[int, int]:
         """The job's cost, and its scheduling weight (the cost at fast speed)."""
-        return {
-            "cost": self.cost(kind, speed, params),
-            "weight": self.cost(kind, SpeedMode.FAST, params),
-        }
+        return self.cost(kind, speed, params), self.cost(kind, SpeedMode.FAST, params)
 
     def cost(self, kind: JobKind, speed: SpeedMode, params: dict[str, Any]) -> int:
         """The job's cost at ``speed``."""

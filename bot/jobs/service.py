@@ -282,6 +282,7 @@ class JobService:
         )
         job_prompt = at_speed(prompt, None if flag else job_speed, seed=seed)
         dumped: dict[str, Any] = job_prompt.params.model_dump(mode="json")
+        cost, weight = self._holder.prices(JobKind.IMAGINE, job_speed, dumped)
 
         def relax_text() -> str | None:
             # Checking the prompt in relax re-parses it: done only when the fall-back happens.
@@ -297,7 +298,8 @@ class JobService:
             seed=seed,
             seed_explicit=seed_explicit,
             speed=job_speed,
-            **self._holder.prices(JobKind.IMAGINE, job_speed, dumped),
+            cost=cost,
+            weight=weight,
         )
         return new, relax_text
 
@@ -317,6 +319,7 @@ class JobService:
             seed = self._rng.randint(0, MAX_SEED)
         prompt = at_speed(parse_prompt(parent.prompt), speed, seed=seed)
         params: dict[str, Any] = prompt.params.model_dump(mode="json")
+        cost, weight = self._holder.prices(kind, speed, params)
         new = NewJob(
             guild_id=parent.guild_id,
             channel_id=channel_id,
@@ -330,7 +333,8 @@ class JobService:
             seed=seed,
             seed_explicit=parent.seed_explicit,
             speed=speed,
-            **self._holder.prices(kind, speed, params),
+            cost=cost,
+            weight=weight,
         )
         return new, lambda: relaxed_text(prompt, flagged=False)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from bot.providers.base import Action
 from bot.speed import SpeedMode
@@ -47,10 +46,9 @@ _SETTABLE: dict[str, str] = {
 _JSON_COLUMNS = frozenset({"provider_buttons", "result_urls"})
 
 
-class NewJob(BaseModel):
-    """What ``insert`` needs to create a queued job."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewJob:
+    """What ``insert`` needs to create a queued job (built by the services, typed, unchecked)."""
 
     guild_id: int
     channel_id: int

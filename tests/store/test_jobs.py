@@ -2,6 +2,7 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def new_job(guild: int = 1, user: int = 10, **changes: object) -> NewJob:
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "guild_id": guild,
         "channel_id": 100,
         "user_id": user,
@@ -37,7 +38,7 @@ def new_job(guild: int = 1, user: int = 10, **changes: object) -> NewJob:
         "weight": 1000,
     }
     fields.update(changes)
-    return NewJob.model_validate(fields)
+    return NewJob(**fields)
 
 
 async def insert(db: Database, *jobs: NewJob, now: float = 5.0) -> list[int]:
