@@ -5,9 +5,12 @@ It lives in the store so the repository can return it; ``bot.jobs`` re-exports i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
+
+from pydantic import TypeAdapter
 
 from bot.errors import FailureKind, IllegalTransition
 from bot.providers.base import Action, ProviderButton
@@ -96,9 +99,26 @@ def kind_of_action(action: Action) -> JobKind:
     return _KIND_OF_ACTION[action]
 
 
+# pydantic-core reads and writes the buttons' JSON itself, without Python dicts in between.
+_BUTTONS = TypeAdapter(tuple[ProviderButton, ...])
+_EMPTY = "[]"
+
+
+def encode_buttons(buttons: tuple[ProviderButton, ...]) -> str:
+    """Buttons as the ``provider_buttons`` column stores them."""
+    return _BUTTONS.dump_json(tuple(buttons)).decode()
+
+
+def encode_urls(urls: tuple[str, ...]) -> str:
+    """Image URLs as the ``result_urls`` column stores them."""
+    return json.dumps(list(urls))
+
+
 # The records below are plain frozen dataclasses, not pydantic models: every row the store
 # returns becomes a Job (five per job's life), its values were checked on the way in, and a
-# dataclass is built in a fraction of even pydantic's unvalidated model_construct.
+# dataclass is built in a fraction of even pydantic's unvalidated model_construct. Its JSON
+# columns are kept as stored and read on demand: most Jobs are built for an event or a state
+# check that never looks at them.
 @dataclass(frozen=True, slots=True)
 class Job:
     """One job's stored record, as the services and the Discord layer see it."""
@@ -113,7 +133,8 @@ class Job:
     parent_id: int | None
     prompt: str
     """The canonical prompt text, always with ``--seed``."""
-    params: dict[str, Any]
+    params_json: str
+    """The parameters as stored (JSON); read them with ``params``."""
     seed: int
     seed_explicit: bool
     speed: SpeedMode
@@ -121,12 +142,14 @@ class Job:
     """Millicredits reserved for this job (0 for relax)."""
     state: JobState
     provider_task_id: str | None
-    provider_buttons: tuple[ProviderButton, ...]
+    buttons_json: str
+    """The provider's buttons as stored (JSON); read them with ``provider_buttons``."""
     progress: int
     preview_url: str | None
     status_message_id: int | None
     result_message_id: int | None
-    result_urls: tuple[str, ...]
+    result_urls_json: str
+    """The result images as stored (JSON); read them with ``result_urls``."""
     failure_kind: FailureKind | None
     failure_message: str | None
     queue_position: int | None
@@ -134,6 +157,26 @@ class Job:
     started_at: float | None
     finished_at: float | None
     attempts: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The job's parameters (a new dict each time: the record cannot be changed)."""
+        params: dict[str, Any] = json.loads(self.params_json)
+        return params
+
+    @property
+    def provider_buttons(self) -> tuple[ProviderButton, ...]:
+        """The buttons the provider offered on the finished task."""
+        if self.buttons_json == _EMPTY:  # every job until it succeeds
+            return ()
+        return _BUTTONS.validate_json(self.buttons_json)
+
+    @property
+    def result_urls(self) -> tuple[str, ...]:
+        """The result images, one per picture (or the grid alone)."""
+        if self.result_urls_json == _EMPTY:
+            return ()
+        return tuple(json.loads(self.result_urls_json))
 
 
 EventKind = Literal["queued", "started", "progress", "succeeded", "failed", "cancelled"]

@@ -1,7 +1,7 @@
 """The job repository: rows in, frozen ``Job`` models out, transitions as conditional UPDATEs.
 
-Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING *``: the row comes back
-only when this caller won the change, so two dispatchers (or a dispatcher and a cancel) never
+Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING ...``: the row comes
+back only when this caller won the change, so two dispatchers (or a dispatcher and a cancel) never
 both act on one job. Only this module and ``job_rows`` know the ``jobs`` table.
 """
 
@@ -17,6 +17,7 @@ from bot.speed import SpeedMode
 from bot.store.database import Transaction, marks
 from bot.store.job_models import ACTIVE_STATES, Job, JobKind, JobState, check_transition
 from bot.store.job_rows import (
+    JOB_COLUMNS,
     PENDING_COLUMNS,
     PendingJob,
     encode_column,
@@ -121,7 +122,7 @@ class JobRepository:
             rows = await tx.fetch_all(
                 f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES "  # noqa: S608 (only ? marks)
                 + ", ".join([_INSERT_ROW] * len(chunk))
-                + " RETURNING *",
+                + f" RETURNING {JOB_COLUMNS}",
                 tuple(value for job in chunk for value in _insert_values(job, now)),
             )
             # RETURNING promises no order; ids grow in VALUES order, so sorting restores it.
@@ -133,15 +134,18 @@ class JobRepository:
     ) -> Job | None:
         """Change a queued job's speed class, cost and text (the automatic fall-back to relax)."""
         row = await tx.fetch_one(
-            "UPDATE jobs SET speed = ?, cost = ?, prompt = ? WHERE id = ? AND state = ?"
-            " RETURNING *",
+            "UPDATE jobs SET speed = ?, cost = ?, prompt = ? WHERE id = ? AND state = ?"  # noqa: S608 (constant column list)
+            f" RETURNING {JOB_COLUMNS}",
             (speed.value, cost, prompt, job_id, JobState.QUEUED.value),
         )
         return None if row is None else job_from_row(row)
 
     async def get(self, tx: Transaction, job_id: int) -> Job | None:
         """One job, or None."""
-        row = await tx.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = await tx.fetch_one(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?",  # noqa: S608 (constant column list)
+            (job_id,),
+        )
         return None if row is None else job_from_row(row)
 
     async def get_many(self, tx: Transaction, job_ids: Sequence[int]) -> list[Job]:
@@ -149,7 +153,8 @@ class JobRepository:
         if not job_ids:
             return []
         rows = await tx.fetch_all(
-            f"SELECT * FROM jobs WHERE id IN ({marks(len(job_ids))}) ORDER BY id",  # noqa: S608 (only ? marks)
+            f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list, only ? marks)
+            f" WHERE id IN ({marks(len(job_ids))}) ORDER BY id",
             tuple(job_ids),
         )
         return [job_from_row(row) for row in rows]
@@ -247,7 +252,7 @@ class JobRepository:
             values.extend(assigned)
         sql = (
             f"UPDATE jobs SET {', '.join(sets)}"  # noqa: S608 (column names from _SETTABLE)
-            f" WHERE state = ? AND id IN ({marks(len(job_ids))}) RETURNING *"
+            f" WHERE state = ? AND id IN ({marks(len(job_ids))}) RETURNING {JOB_COLUMNS}"
         )
         rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
         return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
@@ -296,8 +301,8 @@ class JobRepository:
     ) -> Job | None:
         """Record a running job's progress; None when it is no longer running."""
         row = await tx.fetch_one(
-            "UPDATE jobs SET progress = ?, preview_url = ?, queue_position = ?, updated_at = ?"
-            " WHERE id = ? AND state = ? RETURNING *",
+            "UPDATE jobs SET progress = ?, preview_url = ?, queue_position = ?, updated_at = ?"  # noqa: S608 (constant column list)
+            f" WHERE id = ? AND state = ? RETURNING {JOB_COLUMNS}",
             (progress, preview_url, queue_position, now, job_id, JobState.RUNNING.value),
         )
         return None if row is None else job_from_row(row)
@@ -307,9 +312,9 @@ class JobRepository:
     ) -> Job | None:
         """Point a running job at a resubmitted provider task; None when it moved on."""
         row = await tx.fetch_one(
-            "UPDATE jobs SET provider_task_id = ?, progress = 0, preview_url = NULL,"
+            "UPDATE jobs SET provider_task_id = ?, progress = 0, preview_url = NULL,"  # noqa: S608 (constant column list)
             " attempts = attempts + 1, updated_at = ?"
-            " WHERE id = ? AND state = ? AND provider_task_id = ? RETURNING *",
+            f" WHERE id = ? AND state = ? AND provider_task_id = ? RETURNING {JOB_COLUMNS}",
             (new_task_id, now, job_id, JobState.RUNNING.value, old_task_id),
         )
         return None if row is None else job_from_row(row)
@@ -341,7 +346,8 @@ class JobRepository:
     ) -> Job | None:
         """The waiting or running follow-up of this parent with this action and index."""
         row = await tx.fetch_one(
-            f"SELECT * FROM jobs WHERE state IN ({marks(len(ACTIVE_STATES))})"  # noqa: S608 (only ? marks)
+            f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list, only ? marks)
+            f" WHERE state IN ({marks(len(ACTIVE_STATES))})"
             " AND parent_id = ? AND action = ? AND action_index = ? ORDER BY id LIMIT 1",
             (*(state.value for state in ACTIVE_STATES), parent_id, action.value, index),
         )
@@ -353,7 +359,7 @@ class JobRepository:
         """A user's jobs in a guild, newest first."""
         states = ACTIVE_STATES if active_only else tuple(JobState)
         rows = await tx.fetch_all(
-            f"SELECT * FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (only ? marks)
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (constant column list, only ? marks)
             f" AND state IN ({marks(len(states))}) ORDER BY id DESC LIMIT ?",
             (guild_id, user_id, *(state.value for state in states), limit),
         )
@@ -373,7 +379,8 @@ class JobRepository:
     async def guild_waiting(self, tx: Transaction, *, guild_id: int, limit: int) -> list[Job]:
         """A guild's waiting jobs, oldest first."""
         rows = await tx.fetch_all(
-            "SELECT * FROM jobs WHERE guild_id = ? AND state = ? ORDER BY id LIMIT ?",
+            f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE guild_id = ? AND state = ? ORDER BY id LIMIT ?",
             (guild_id, JobState.QUEUED.value, limit),
         )
         return [job_from_row(row) for row in rows]

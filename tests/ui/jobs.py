@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.jobs import Job, JobKind, JobState
 from bot.speed import SpeedMode
+from bot.store.job_models import encode_buttons, encode_urls
 
 
 def make_job(**changes: Any) -> Job:
-    """A plausible job record with ``changes`` applied."""
+    """A plausible job record with ``changes`` applied.
+
+    ``params``, ``provider_buttons`` and ``result_urls`` are given decoded and stored as the
+    store stores them.
+    """
     fields: dict[str, Any] = {
         "id": 42,
         "guild_id": 1,
@@ -42,4 +48,7 @@ def make_job(**changes: Any) -> Job:
         "attempts": 0,
     }
     fields.update(changes)
+    fields["params_json"] = json.dumps(fields.pop("params"), sort_keys=True)
+    fields["buttons_json"] = encode_buttons(fields.pop("provider_buttons"))
+    fields["result_urls_json"] = encode_urls(fields.pop("result_urls"))
     return Job(**fields)
