@@ -85,7 +85,11 @@ class FakeTask:
             ),
             buttons=(
                 tuple(
-                    b.model_copy(update={"custom_id": b.custom_id.format(task=self.task_id)})
+                    ProviderButton(
+                        custom_id=b.custom_id.format(task=self.task_id),
+                        label=b.label,
+                        emoji=b.emoji,
+                    )
                     for b in GRID_BUTTONS
                 )
                 if done
