@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.prompt import Prompt, PromptError, Segment, parse_prompt
@@ -154,51 +156,78 @@ def test_prompts_rebuilt_from_the_same_text_share_no_lists(text: str) -> None:
     first = base.with_params(stylize=250)
     second = base.with_params(stylize=250)
     assert first == second
-    lists = [
-        first.image_urls,
-        first.segments,
-        first.warnings,
-        first.params.no,
-        first.params.sref,
-        first.params.cref,
-    ]
-    assert any(lists)
-    for items in lists:
-        items.append(items[0] if items else "birds")  # type: ignore[arg-type]
-    assert second == base.with_params(stylize=250)
-    assert second.params.no == base.params.no
-    assert "birds" not in base.with_params(stylize=250).to_prompt()
+
+    def lists(prompt: Prompt) -> list[list[Any]]:
+        params = prompt.params
+        return [
+            prompt.image_urls,
+            prompt.segments,
+            prompt.warnings,
+            params.no,
+            params.sref,
+            params.cref,
+        ]
+
+    before = [list(items) for items in lists(second)]
+    assert any(before)
+    for items in lists(first):
+        items.append(object())  # whatever the list holds, a shared list would show it
+    assert [list(items) for items in lists(second)] == before
+    assert [list(items) for items in lists(base.with_params(stylize=250))] == before
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"raw": True},
-        {"raw": 1},
-        {"stylize": 250},
-        {"stylize": 250.0},
-        {"stylize": 250.5},
-        {"seed": True},
-        {"seed": 1},
-        {"speed": SpeedMode.TURBO},
-        {"speed": "relax"},
-        {"no": ["birds"]},
-    ],
-)
-def test_a_remembered_rebuild_gives_what_a_fresh_one_does(changes: dict[str, object]) -> None:
+# Pairs that compare (and hash) equal but are different values to the prompt: a remembered
+# rebuild of the first must not answer for the second.
+_EQUAL_BUT_DIFFERENT = [
+    ({"raw": 0}, {"raw": False}),
+    ({"raw": False}, {"raw": 0}),
+    ({"raw": 1}, {"raw": True}),
+    ({"tile": 0.0}, {"tile": False}),
+    ({"stylize": 250}, {"stylize": 250.0}),
+    ({"stylize": 0}, {"stylize": False}),
+    ({"iw": 0.0}, {"iw": False}),
+    ({"chaos": 1}, {"chaos": True}),
+    ({"seed": 0.0}, {"seed": False}),
+    ({"speed": SpeedMode.TURBO}, {"speed": "turbo"}),
+]
+
+
+@pytest.mark.parametrize(("first", "then"), _EQUAL_BUT_DIFFERENT)
+def test_a_remembered_rebuild_gives_what_a_fresh_one_does(
+    first: dict[str, object], then: dict[str, object]
+) -> None:
     from bot.prompt import parser
 
-    base = parse_prompt("a fox --no dogs --v 6.1")
+    base = parse_prompt("https://a.test/x.png a fox --no dogs --v 6.1")
 
-    def outcome() -> object:
+    def outcome(changes: dict[str, object]) -> object:
         try:
             return base.with_params(**changes).to_prompt()
         except PromptError as exc:
-            return [issue.code for issue in exc.issues]
+            return sorted(issue.code for issue in exc.issues)
 
-    # Every other case has been remembered first, under keys that compare equal (True == 1).
-    for other in ({"raw": 1}, {"raw": True}, {"stylize": 250}, {"seed": 1}, {"seed": True}):
-        base.with_params(**other)
-    remembered = outcome()
     parser._rebuilt_texts.clear()
-    assert outcome() == remembered
+    fresh = outcome(then)
+    parser._rebuilt_texts.clear()
+    outcome(first)  # remembered under a key equal to the next one's but for the types
+    assert outcome(then) == fresh
+
+
+def test_the_memo_key_tells_apart_values_that_compare_equal() -> None:
+    # At least one pair above must really differ, or the test above proves nothing.
+    base = parse_prompt("https://a.test/x.png a fox --no dogs --v 6.1")
+    texts = set()
+    for changes in ({"raw": 0}, {"raw": False}):
+        from bot.prompt import parser
+
+        parser._rebuilt_texts.clear()
+        texts.add(base.with_params(**changes).to_prompt())
+    assert len(texts) == 2
+
+
+def test_a_bad_seed_is_reported_beside_the_other_changes_problems() -> None:
+    prompt = parse_prompt("https://img0.example/p0.png cat::1 --v 1")
+    with pytest.raises(PromptError) as caught:
+        prompt.with_params(seed=-1, speed=SpeedMode.TURBO)
+    codes = sorted(issue.parameter or "" for issue in caught.value.issues)
+    assert codes == ["seed", "turbo"]
