@@ -51,7 +51,9 @@ class QuotaCore:
             self._settings.reset_hour_utc if choice.reset_hour is None else choice.reset_hour,
         )
         known = self._windows.get(key)
-        if known is not None and known[0] <= now < known[1]:
+        # A microsecond short of the end: period_window reads the time to the microsecond, so
+        # in the last one it may already give the next window, and then it decides.
+        if known is not None and known[0] <= now < known[1] - 1e-6:
             return known[2]
         window = period_window(now, *key)
         self._windows[key] = (window.start_ts, window.end.timestamp(), window)

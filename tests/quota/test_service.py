@@ -1,11 +1,13 @@
 import asyncio
 import logging
+import math
 from datetime import UTC
 
 import pytest
 
 from bot.errors import QuotaExceeded
 from bot.quota import BudgetPeriod, LedgerKind, QuotaService, format_credits
+from bot.quota.periods import period_window
 from bot.settings import QuotaSettings
 from bot.store.database import Database
 from tests.quota.conftest import Clock
@@ -211,6 +213,18 @@ async def test_a_new_period_starts_from_zero_and_old_jobs_settle_in_their_own(
     old_start = first.period_start.timestamp()
     assert (await usage_rows(db))[(GUILD, MEMBER, old_start)][:2] == (0, 2_000)
     assert (await quota.ledger(guild_id=GUILD))[0].period_start == old_start
+
+
+@pytest.mark.parametrize("before_end", [1.0, 1e-3, 1e-6, 1e-7, 0.0])
+async def test_the_remembered_window_agrees_with_a_fresh_one_up_to_its_end(
+    quota: QuotaService, clock: Clock, before_end: float
+) -> None:
+    first = await quota.balance(guild_id=GUILD, user_id=MEMBER, role_ids=[])
+    end = first.period_end.timestamp()
+    clock.now = math.nextafter(end, 0) if before_end == 0 else end - before_end
+    fresh = period_window(clock.now, first.period, first.period_start.hour)
+    later = await quota.balance(guild_id=GUILD, user_id=MEMBER, role_ids=[])
+    assert (later.period_start, later.period_end) == (fresh.start, fresh.end)
 
 
 async def test_the_guild_period_and_reset_hour_decide_the_window(
