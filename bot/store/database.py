@@ -197,14 +197,15 @@ class Database:
         async with self._lock:
             try:
                 # BEGIN inside the try: a task cancelled while its BEGIN is queued must still
-                # roll back, or the connection stays in a transaction that nobody owns.
+                # roll back, or the connection stays in a transaction that nobody owns. COMMIT
+                # too: a refused one (a deferred constraint, a full disk) leaves it open.
                 await self._conn.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._conn)
+                await self._conn.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.OperationalError):  # no transaction began
+                with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
                     await self._conn.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
 
     async def run(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """``body(tx)`` as one immediate transaction, in ONE trip to the connection's thread.
@@ -230,11 +231,11 @@ class Database:
             if not isinstance(step, Coroutine):
                 raise TypeError("a Database.run body must be an async function")
             result: T = _complete(step)
+            raw.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
                 raw.execute("ROLLBACK")
             raise
-        raw.execute("COMMIT")
         return result
 
     async def migrate(self) -> list[str]:

@@ -1,5 +1,6 @@
 import asyncio
 import contextvars
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -181,3 +182,34 @@ async def test_a_cancelled_caller_leaves_the_body_to_finish_and_the_database_usa
     # The next transaction queues behind the body on the same thread: it sees all or nothing.
     async with db.transaction() as tx:
         assert [r[0] for r in await tx.fetch_all("SELECT v FROM t ORDER BY id")] == [1, 2]
+
+
+@pytest.mark.parametrize("how", ["transaction", "run"])
+async def test_a_refused_commit_rolls_back_and_the_next_transaction_works(
+    db: Database, how: str
+) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await tx.execute(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER"
+            " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+    async def orphan(tx: Transaction) -> None:
+        # A deferred foreign key is checked at COMMIT, which SQLite then refuses.
+        await tx.insert("INSERT INTO child (parent_id) VALUES (?)", (99,))
+
+    async def in_a_transaction() -> None:
+        async with db.transaction() as tx:
+            await orphan(tx)
+
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        await (db.run(orphan) if how == "run" else in_a_transaction())
+    async with db.transaction() as tx:
+        assert await tx.fetch_value("SELECT COUNT(*) FROM child") == 0
+        await tx.insert("INSERT INTO parent (id) VALUES (?)", (1,))
+    assert await db.run(_count_parents) == 1
+
+
+async def _count_parents(tx: Transaction) -> int:
+    return int(await tx.fetch_value("SELECT COUNT(*) FROM parent"))
