@@ -7,6 +7,7 @@ submissions cannot both slip under a limit.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -130,9 +131,11 @@ class JobService:
 
         # The hot path: the whole transaction in one trip to the database thread. Everything
         # it touches is its own or stateless (repositories, the cost table, the prompt).
-        jobs = await self._db.run(queue)
-        self._announce(jobs)
-        return jobs
+        # Once there it finishes even if this caller is cancelled meanwhile, so what it
+        # queued is announced when it commits, whoever is still waiting: no job goes unseen.
+        queued = asyncio.ensure_future(self._db.run(queue))
+        queued.add_done_callback(self._announce_queued)
+        return await asyncio.shield(queued)
 
     async def check_waiting_room(self, *, guild_id: int, user_id: int, count: int) -> None:
         """Raise ``LimitReached`` unless ``count`` more jobs may wait now (before confirming)."""
@@ -337,6 +340,10 @@ class JobService:
             weight=weight,
         )
         return new, lambda: relaxed_text(prompt, flagged=False)
+
+    def _announce_queued(self, queued: asyncio.Future[list[Job]]) -> None:
+        if not queued.cancelled() and queued.exception() is None:
+            self._announce(queued.result())
 
     def _announce(self, jobs: Sequence[Job]) -> None:
         for job in jobs:

@@ -1,4 +1,6 @@
+import asyncio
 import re
+import threading
 
 import pytest
 
@@ -7,6 +9,8 @@ from bot.jobs import JobKind, JobState
 from bot.prompt import parse_prompt
 from bot.providers.base import Action
 from bot.speed import SpeedMode
+from bot.store.database import Transaction
+from bot.store.guild_config import GuildConfig
 from tests.jobs.conftest import CHANNEL, GUILD, USER, System
 
 
@@ -495,3 +499,34 @@ async def test_a_second_reroll_is_refused_only_when_the_seed_is_written(
         second = await system.press(parent.id, Action.REROLL)
         assert second.id != first.id
         assert second.seed != first.seed
+
+
+async def test_a_submit_cancelled_while_it_commits_still_announces_what_it_queued(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    inside, release = asyncio.Event(), threading.Event()
+    read_config = system.jobs._guilds.get_in
+
+    async def slow_read(tx: Transaction, guild_id: int) -> GuildConfig:
+        config = await read_config(tx, guild_id)
+        loop.call_soon_threadsafe(inside.set)
+        release.wait(timeout=30)  # on the database thread: the transaction is under way
+        return config
+
+    monkeypatch.setattr(system.jobs._guilds, "get_in", slow_read)
+    async with system.events.subscribe() as announced:
+        caller = asyncio.create_task(system.imagine("a red fox"))
+        await inside.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        release.set()
+        event = await announced.get()  # published when the transaction commits
+    assert event.kind == "queued"
+    async with system.db.transaction() as tx:
+        assert [row[0] for row in await tx.fetch_all("SELECT id FROM jobs")] == [event.job.id]
+    job_id = event.job.id
+    await system.dispatcher.drain()
+    assert system.kinds(job_id)[-1] == "succeeded"
+    assert (await system.balance()).member_used == 1000
