@@ -89,6 +89,8 @@ class FakeTask:
                         custom_id=b.custom_id.format(task=self.task_id),
                         label=b.label,
                         emoji=b.emoji,
+                        style=b.style,
+                        type=b.type,
                     )
                     for b in GRID_BUTTONS
                 )
