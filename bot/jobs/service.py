@@ -7,7 +7,6 @@ submissions cannot both slip under a limit.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -133,9 +132,7 @@ class JobService:
         # it touches is its own or stateless (repositories, the cost table, the prompt).
         # Once there it finishes even if this caller is cancelled meanwhile, so what it
         # queued is announced when it commits, whoever is still waiting: no job goes unseen.
-        queued = asyncio.ensure_future(self._db.run(queue))
-        queued.add_done_callback(self._announce_queued)
-        return await asyncio.shield(queued)
+        return await self._db.run(queue, committed=self._announce)
 
     async def check_waiting_room(self, *, guild_id: int, user_id: int, count: int) -> None:
         """Raise ``LimitReached`` unless ``count`` more jobs may wait now (before confirming)."""
@@ -340,10 +337,6 @@ class JobService:
             weight=weight,
         )
         return new, lambda: relaxed_text(prompt, flagged=False)
-
-    def _announce_queued(self, queued: asyncio.Future[list[Job]]) -> None:
-        if not queued.cancelled() and queued.exception() is None:
-            self._announce(queued.result())
 
     def _announce(self, jobs: Sequence[Job]) -> None:
         for job in jobs:

@@ -207,23 +207,36 @@ class Database:
                     await self._conn.execute("ROLLBACK")
                 raise
 
-    async def run(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        body: Callable[[Transaction], Awaitable[T]],
+        *,
+        committed: Callable[[T], object] | None = None,
+    ) -> T:
         """``body(tx)`` as one immediate transaction, in ONE trip to the connection's thread.
 
         Committed when the body returns, rolled back when it raises. The body runs on that
         thread: it may await only ``tx``'s methods (anything else raises ``BodySuspended``)
         and must touch no state the event loop's thread changes. Context variables (the
         log's job id) are carried over. A caller cancelled meanwhile does not stop the body:
-        it still commits or rolls back there, and the caller sees the cancellation.
+        it still commits or rolls back there, and the caller sees the cancellation; what
+        must follow a commit goes in ``committed``, called with the body's result on the
+        event loop's thread after the commit (before this returns), cancelled or not.
         """
         context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
         async with self._lock:
             # aiosqlite has no public way to run a function on its thread; _execute has been
             # that way since its first releases (the pin in pyproject guards it).
             on_thread: Callable[..., Awaitable[T]] = self._conn._execute
-            return await on_thread(context.run, self._run_here, body)
+            return await on_thread(context.run, self._run_here, body, loop, committed)
 
-    def _run_here(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+    def _run_here(
+        self,
+        body: Callable[[Transaction], Awaitable[T]],
+        loop: asyncio.AbstractEventLoop,
+        committed: Callable[[T], object] | None,
+    ) -> T:
         raw = self._raw
         raw.execute("BEGIN IMMEDIATE")
         try:
@@ -236,6 +249,9 @@ class Database:
             with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
                 raw.execute("ROLLBACK")
             raise
+        if committed is not None:
+            # Queued before aiosqlite hands back the result, so it runs first.
+            loop.call_soon_threadsafe(committed, result)
         return result
 
     async def migrate(self) -> list[str]:

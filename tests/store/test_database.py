@@ -167,21 +167,47 @@ async def test_a_cancelled_caller_leaves_the_body_to_finish_and_the_database_usa
     started = asyncio.Event()
     release = threading.Event()
 
-    async def body(tx: Transaction) -> None:
+    committed: asyncio.Future[str] = loop.create_future()
+
+    async def body(tx: Transaction) -> str:
         await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
         loop.call_soon_threadsafe(started.set)
         release.wait(timeout=30)  # holds the database thread until the caller is cancelled
         await tx.insert("INSERT INTO t (v) VALUES (?)", (2,))
+        return "both rows"
 
-    caller = asyncio.create_task(db.run(body))
+    caller = asyncio.create_task(db.run(body, committed=committed.set_result))
     await started.wait()
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
     release.set()
+    # What follows the commit still happens, with the body's result.
+    assert await committed == "both rows"
     # The next transaction queues behind the body on the same thread: it sees all or nothing.
     async with db.transaction() as tx:
         assert [r[0] for r in await tx.fetch_all("SELECT v FROM t ORDER BY id")] == [1, 2]
+
+
+async def test_committed_follows_a_commit_before_run_returns_and_never_a_rollback(
+    db: Database,
+) -> None:
+    seen: list[object] = []
+
+    async def count(tx: Transaction) -> int:
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
+        return int(await tx.fetch_value("SELECT COUNT(*) FROM t"))
+
+    assert await db.run(count, committed=seen.append) == 1
+    assert seen == [1]  # already called when run() returned
+
+    async def refuse(tx: Transaction) -> int:
+        await tx.insert("INSERT INTO t (v) VALUES (?)", (2,))
+        raise LimitReached("no")
+
+    with pytest.raises(LimitReached):
+        await db.run(refuse, committed=seen.append)
+    assert seen == [1]
 
 
 @pytest.mark.parametrize("how", ["transaction", "run"])
