@@ -276,6 +276,7 @@ def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str
     for name in removed:
         explicit -= _explicit_names(name)
         values[name] = Params.model_fields[name].get_default(call_default_factory=True)
+    changed = []
     for name, value in changes.items():
         explicit -= _explicit_names(name)
         if name == "style" and value == "raw":
@@ -283,9 +284,7 @@ def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str
         if name in ("version", "niji") and value is not None:
             explicit -= {"version", "niji"}
         values[name] = value
-        # None, False and [] mean "not set"; 0 is a value (a drawn seed can be 0).
-        if not (value is None or value is False or value == []):
-            explicit.add(SpeedMode(value).value if name == "speed" else name)
+        changed.append(name)
     try:
         params = Params.model_validate(values)
     except ValidationError as exc:
@@ -300,6 +299,12 @@ def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str
                 for error in exc.errors()
             ]
         ) from None
+    for name in changed:
+        # None, False and [] mean "not set"; 0 is a value (a drawn seed can be 0). Read as
+        # validated: raw=0 is raw=False, not a flag turned on.
+        value = getattr(params, name)
+        if not (value is None or value is False or value == []):
+            explicit.add(value.value if name == "speed" else name)
     return Prompt(
         image_urls=prompt.image_urls,
         segments=prompt.segments,
