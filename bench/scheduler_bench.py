@@ -175,8 +175,13 @@ async def build(path: Path, slots: int) -> tuple[Database, JobService, Dispatche
     return db, jobs, dispatcher, provider
 
 
-async def throughput(root: Path, *, per_submit: int, count: int = 2000) -> float:
-    """Jobs per second from submit to delivered; ``per_submit`` prompts per /imagine."""
+async def throughput(
+    root: Path, *, per_submit: int, count: int = 2000
+) -> tuple[float, float, float]:
+    """Jobs per second from submit to delivered; ``per_submit`` prompts per /imagine.
+
+    Also the milliseconds per job spent submitting, and then dispatching to delivery.
+    """
     db, jobs, dispatcher, _ = await build(root / f"throughput-{per_submit}.db", slots=50)
     prompt = parse_prompt("a lighthouse in a storm --ar 16:9 --q 1")
     await dispatcher.recover()
@@ -190,10 +195,16 @@ async def throughput(root: Path, *, per_submit: int, count: int = 2000) -> float
             prompts=[prompt] * per_submit,
             speed=SpeedMode.FAST,
         )
+    submitted = time.perf_counter()
     await dispatcher.drain()
-    elapsed = time.perf_counter() - started
+    finished = time.perf_counter()
     await db.close()
-    return count / elapsed
+    per_job_ms = 1000 / count
+    return (
+        count / (finished - started),
+        (submitted - started) * per_job_ms,
+        (finished - submitted) * per_job_ms,
+    )
 
 
 def rss_mb() -> float:
@@ -238,11 +249,11 @@ async def recovery(root: Path, count: int = 10_000) -> tuple[float, float]:
     return elapsed, memory
 
 
-async def measure_store() -> tuple[float, float, float, float]:
+async def measure_store() -> tuple[tuple[float, float, float], float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         single = await throughput(root, per_submit=1)
-        batched = await throughput(root, per_submit=10)
+        batched, _, _ = await throughput(root, per_submit=10)
         seconds, memory = await recovery(root)
     return single, batched, seconds, memory
 
@@ -256,8 +267,11 @@ def main() -> None:
     flood = flood_wait(fair())
     flood_fifo = flood_wait(Fifo())
     print(f"flood wait (turnovers): tessera {flood:.2f}, fifo {flood_fifo:.1f}")
-    rate, batched, seconds, memory = asyncio.run(measure_store())
-    print(f"throughput {rate:.0f} jobs/s (10 prompts per submit: {batched:.0f} jobs/s)")
+    (rate, submit_ms, complete_ms), batched, seconds, memory = asyncio.run(measure_store())
+    print(
+        f"throughput {rate:.0f} jobs/s: submit {submit_ms:.3f} ms/job, then dispatch to"
+        f" delivery {complete_ms:.3f} ms/job (10 prompts per submit: {batched:.0f} jobs/s)"
+    )
     print(f"recovery of 10,000 pending jobs {seconds:.3f} s; RSS {memory:.1f} MB")
     print(
         json.dumps(
@@ -267,6 +281,8 @@ def main() -> None:
                 "flood_wait_turnovers": round(flood, 3),
                 "flood_wait_turnovers_fifo": round(flood_fifo, 1),
                 "throughput_jobs_per_s": round(rate),
+                "throughput_submit_ms_per_job": round(submit_ms, 3),
+                "throughput_complete_ms_per_job": round(complete_ms, 3),
                 "throughput_jobs_per_s_10_per_submit": round(batched),
                 "recovery_s": round(seconds, 3),
                 "rss_mb_10k_queued": round(memory, 1),
