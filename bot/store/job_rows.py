@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ JOB_COLUMNS = (
     " failure_message, queue_position, created_at, started_at, finished_at, attempts"
 )
 
+_NAMES = [name.strip() for name in JOB_COLUMNS.split(",")]
+
 # Dictionary look-ups: calling an Enum class by value is ~10x slower, five times a row.
 _KINDS = {kind.value: kind for kind in JobKind}
 _ACTIONS = {action.value: action for action in Action}
@@ -52,71 +55,23 @@ _SPEEDS = {speed.value: speed for speed in SpeedMode}
 _STATES = {state.value: state for state in JobState}
 _FAILURES = {kind.value: kind for kind in FailureKind}
 
+# The columns stored as something other than the record holds, by position in JOB_COLUMNS.
+_CONVERT: list[tuple[int, Callable[[Any], Any]]] = [
+    (_NAMES.index("kind"), _KINDS.__getitem__),
+    (_NAMES.index("action"), lambda stored: _ACTIONS[stored] if stored else None),
+    (_NAMES.index("seed_explicit"), bool),
+    (_NAMES.index("speed"), _SPEEDS.__getitem__),
+    (_NAMES.index("state"), _STATES.__getitem__),
+    (_NAMES.index("failure_kind"), lambda stored: _FAILURES[stored] if stored else None),
+]
+
 
 def job_from_row(row: Row) -> Job:
-    """The ``Job`` model of one row selected with ``JOB_COLUMNS``."""
-    (
-        job_id,
-        guild_id,
-        channel_id,
-        user_id,
-        kind,
-        action,
-        action_index,
-        parent_id,
-        prompt,
-        params,
-        seed,
-        seed_explicit,
-        speed,
-        cost,
-        state,
-        provider_task_id,
-        provider_buttons,
-        progress,
-        preview_url,
-        status_message_id,
-        result_message_id,
-        result_urls,
-        failure_kind,
-        failure_message,
-        queue_position,
-        created_at,
-        started_at,
-        finished_at,
-        attempts,
-    ) = row
-    return Job(
-        job_id,
-        guild_id,
-        channel_id,
-        user_id,
-        _KINDS[kind],
-        _ACTIONS[action] if action else None,
-        action_index,
-        parent_id,
-        prompt,
-        params,
-        seed,
-        bool(seed_explicit),
-        _SPEEDS[speed],
-        cost,
-        _STATES[state],
-        provider_task_id,
-        provider_buttons,
-        progress,
-        preview_url,
-        status_message_id,
-        result_message_id,
-        result_urls,
-        _FAILURES[failure_kind] if failure_kind else None,
-        failure_message,
-        queue_position,
-        created_at,
-        started_at,
-        finished_at,
-        attempts,
-    )
+    """The ``Job`` model of one row selected with ``JOB_COLUMNS`` (fields in that order)."""
+    values = list(row)
+    for index, convert in _CONVERT:
+        values[index] = convert(values[index])
+    return Job(*values)
 
 
 def pending_from_row(row: Row) -> PendingJob:
