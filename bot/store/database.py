@@ -1,12 +1,11 @@
 """The SQLite database: one connection, serialised transactions, numbered migrations.
 
 Every read and write goes through ``Database.transaction()`` or ``Database.run()``.
-Transactions start with
-``BEGIN IMMEDIATE`` so a claim (a conditional ``UPDATE``) is atomic against every other
-writer, in this process or another. Repositories take the ``Transaction`` they run in, so a
-service composes several of them in one commit (``JobService.submit`` reserves quota and
-inserts jobs together). The lock is not re-entrant: pass the transaction down, never open a
-second one inside the first.
+Transactions start with ``BEGIN IMMEDIATE`` so a claim (a conditional ``UPDATE``) is atomic
+against every other writer, in this process or another. Repositories take the
+``Transaction`` they run in, so a service composes several of them in one commit
+(``JobService.submit`` reserves quota and inserts jobs together). The lock is not
+re-entrant: pass the transaction down, never open a second one inside the first.
 
 ``transaction()`` takes each statement to the connection's thread and back (~40 µs a trip).
 ``run(body)`` takes a whole transaction there in ONE trip: the body is the same async code
@@ -234,8 +233,8 @@ class Database:
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         async with self._lock:
-            # aiosqlite has no public way to run a function on its thread; _execute has been
-            # that way since its first releases (the pin in pyproject guards it).
+            # aiosqlite has no public way to run a function on its thread; _execute is that
+            # way in every release the pin in pyproject admits (0.20 to 0.22, checked).
             on_thread: Callable[..., Awaitable[T]] = self._conn._execute
             return await on_thread(context.run, self._run_here, body, loop, committed)
 
