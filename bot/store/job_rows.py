@@ -1,7 +1,8 @@
-"""Rows of the ``jobs`` table as models: the full ``Job`` and the dispatcher's ``PendingJob``."""
+"""Rows of the ``jobs`` table: ``NewJob`` in, ``Job`` and the dispatcher's ``PendingJob`` out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,59 @@ from typing import Any
 from bot.errors import FailureKind
 from bot.providers.base import Action
 from bot.speed import SpeedMode
-from bot.store.database import Row
+from bot.store.database import Row, marks
 from bot.store.job_models import Job, JobKind, JobState, encode_buttons, encode_urls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewJob:
+    """What ``insert`` needs to create a queued job (built by the services, typed, unchecked)."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    kind: JobKind
+    action: Action | None = None
+    action_index: int = 0
+    parent_id: int | None = None
+    prompt: str
+    params: dict[str, Any]
+    seed: int
+    seed_explicit: bool
+    speed: SpeedMode
+    cost: int
+    weight: int
+    """Scheduling weight: the job's cost at fast speed."""
+
+
+INSERT_COLUMNS = (
+    "guild_id, channel_id, user_id, kind, action, action_index, parent_id, prompt, params,"
+    " seed, seed_explicit, speed, cost, weight, state, created_at, updated_at"
+)
+INSERT_ROW = f"({marks(INSERT_COLUMNS.count(',') + 1)})"
+
+
+def insert_values(job: NewJob, now: float) -> tuple[Any, ...]:
+    """A new job's row, in ``INSERT_COLUMNS`` order, queued at ``now``."""
+    return (
+        job.guild_id,
+        job.channel_id,
+        job.user_id,
+        job.kind.value,
+        job.action.value if job.action else None,
+        job.action_index,
+        job.parent_id,
+        job.prompt,
+        json.dumps(job.params, sort_keys=True),
+        job.seed,
+        int(job.seed_explicit),
+        job.speed.value,
+        job.cost,
+        job.weight,
+        JobState.QUEUED.value,
+        now,
+        now,
+    )
 
 
 @dataclass(frozen=True, slots=True)

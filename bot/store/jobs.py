@@ -1,26 +1,28 @@
 """The job repository: rows in, frozen ``Job`` models out, transitions as conditional UPDATEs.
 
 Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING ...``: the row comes
-back only when this caller won the change, so two dispatchers (or a dispatcher and a cancel) never
-both act on one job. Only this module and ``job_rows`` know the ``jobs`` table.
+back only when this caller won the change, so two dispatchers (or a dispatcher and a cancel)
+never both act on one job. Only this module and ``job_rows`` know the ``jobs`` table.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.providers.base import Action
 from bot.speed import SpeedMode
 from bot.store.database import Transaction, marks
-from bot.store.job_models import ACTIVE_STATES, Job, JobKind, JobState, check_transition
+from bot.store.job_models import ACTIVE_STATES, Job, JobState, check_transition
 from bot.store.job_rows import (
+    INSERT_COLUMNS,
+    INSERT_ROW,
     JOB_COLUMNS,
     PENDING_COLUMNS,
+    NewJob,
     PendingJob,
     encode_column,
+    insert_values,
     job_from_row,
     pending_from_row,
 )
@@ -44,59 +46,8 @@ _SETTABLE: dict[str, str] = {
     "queue_position": "BIGINT",
     "started_at": "DOUBLE PRECISION",
 }
-_JSON_COLUMNS = frozenset({"provider_buttons", "result_urls"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewJob:
-    """What ``insert`` needs to create a queued job (built by the services, typed, unchecked)."""
-
-    guild_id: int
-    channel_id: int
-    user_id: int
-    kind: JobKind
-    action: Action | None = None
-    action_index: int = 0
-    parent_id: int | None = None
-    prompt: str
-    params: dict[str, Any]
-    seed: int
-    seed_explicit: bool
-    speed: SpeedMode
-    cost: int
-    weight: int
-    """Scheduling weight: the job's cost at fast speed."""
-
-
-_INSERT_COLUMNS = (
-    "guild_id, channel_id, user_id, kind, action, action_index, parent_id, prompt, params,"
-    " seed, seed_explicit, speed, cost, weight, state, created_at, updated_at"
-)
-_INSERT_ROW = f"({marks(_INSERT_COLUMNS.count(',') + 1)})"
 # 17 values a row: a chunk stays far below SQLite's and PostgreSQL's parameter limits.
 _INSERT_CHUNK = 200
-
-
-def _insert_values(job: NewJob, now: float) -> tuple[Any, ...]:
-    return (
-        job.guild_id,
-        job.channel_id,
-        job.user_id,
-        job.kind.value,
-        job.action.value if job.action else None,
-        job.action_index,
-        job.parent_id,
-        job.prompt,
-        json.dumps(job.params, sort_keys=True),
-        job.seed,
-        int(job.seed_explicit),
-        job.speed.value,
-        job.cost,
-        job.weight,
-        JobState.QUEUED.value,
-        now,
-        now,
-    )
 
 
 def _check_settable(columns: set[str]) -> None:
@@ -120,10 +71,10 @@ class JobRepository:
         for first in range(0, len(jobs), _INSERT_CHUNK):
             chunk = jobs[first : first + _INSERT_CHUNK]
             rows = await tx.fetch_all(
-                f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES "  # noqa: S608 (only ? marks)
-                + ", ".join([_INSERT_ROW] * len(chunk))
+                f"INSERT INTO jobs ({INSERT_COLUMNS}) VALUES "  # noqa: S608 (only ? marks)
+                + ", ".join([INSERT_ROW] * len(chunk))
                 + f" RETURNING {JOB_COLUMNS}",
-                tuple(value for job in chunk for value in _insert_values(job, now)),
+                tuple(value for job in chunk for value in insert_values(job, now)),
             )
             # RETURNING promises no order; ids grow in VALUES order, so sorting restores it.
             stored.extend(sorted((job_from_row(row) for row in rows), key=lambda job: job.id))
