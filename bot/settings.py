@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.providers.diffusion.presets import ModelPreset
 
 DEFAULT_CONFIG_PATH = Path("config/tessera.toml")
 SECRET_KEYS = (("discord", "token"), ("provider", "api_secret"))
@@ -41,9 +42,10 @@ class DiscordSettings(_Section):
 
 
 class ProviderSettings(_Section):
-    """The image provider (midjourney-proxy protocol)."""
+    """The image provider: the embedded diffusion model, or a midjourney-proxy server."""
 
-    kind: Literal["midjourney-proxy"] = "midjourney-proxy"
+    kind: Literal["diffusion", "midjourney-proxy"] | None = None
+    """None: ``midjourney-proxy`` when ``base_url`` is set, else the local ``diffusion``."""
     base_url: str = "http://127.0.0.1:8080/mj"
     api_secret: SecretStr | None = None
     max_concurrency: int = Field(default=3, ge=1, le=100)
@@ -64,6 +66,44 @@ class ProviderSettings(_Section):
     webhook_port: int = Field(default=8787, ge=0, le=65535)
     webhook_public_url: str | None = None
     """The URL the provider can reach the receiver at (defaults to host and port)."""
+
+    @property
+    def selected_kind(self) -> Literal["diffusion", "midjourney-proxy"]:
+        """The provider in use: as set, else midjourney-proxy only where a URL was given."""
+        if self.kind is not None:
+            return self.kind
+        return "midjourney-proxy" if "base_url" in self.model_fields_set else "diffusion"
+
+
+class DiffusionSettings(_Section):
+    """The local provider: which models render which versions, on which device."""
+
+    model: str | None = None
+    """Replaces the default version's model: a repo id, a diffusers directory or a
+    ``.safetensors`` file."""
+    steps: int | None = Field(default=None, ge=1, le=200)
+    """Replaces the default version's steps at ``--q 1``."""
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
+    """``auto`` picks CUDA, then Apple MPS, then the CPU."""
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    versions: dict[str, str] = Field(
+        default_factory=lambda: {"7": "turbo", "6.1": "turbo", "6": "guided", "niji 6": "guided"}
+    )
+    """``--v`` / ``--niji`` value (``"7"``, ``"niji 6"``) to preset name; others are refused."""
+    presets: dict[str, ModelPreset] = Field(default_factory=dict)
+    """Presets added to, or replacing, the built-in ``turbo`` and ``guided``."""
+    cache_dir: str | None = None
+    """Where model weights are kept; None: Hugging Face's cache (``HF_HOME``)."""
+    results_dir: str = "data/results"
+    result_retention_days: float = Field(default=30.0, gt=0)
+    """Rendered images are kept this long; buttons on older results say they expired."""
+    cpu_offload: bool = False
+    attention_slicing: bool = False
+    vae_tiling: bool = False
+    preview_interval: float = Field(default=1.0, ge=0.2)
+    """Seconds between two progress previews of one render."""
+    start_timeout: float = Field(default=300.0, gt=0)
+    """How long the worker process may take to import torch and start."""
 
 
 class DatabaseSettings(_Section):
@@ -164,6 +204,7 @@ class Settings(BaseSettings):
     quota: QuotaSettings = QuotaSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    diffusion: DiffusionSettings = DiffusionSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -72,8 +72,11 @@ class JobService:
         rng: random.Random | None = None,
         guild_config: GuildConfigRepository | None = None,
         user_settings: UserSettingsRepository | None = None,
+        check_prompt: Callable[[Prompt], None] | None = None,
     ) -> None:
         self._db = db
+        # The provider's own refusal (a version it has no model for), before anything is held.
+        self._check_prompt = check_prompt
         self._quota = quota
         self._costs = costs
         self._settings = settings
@@ -112,6 +115,9 @@ class JobService:
         """
         if not prompts:
             return []
+        if self._check_prompt is not None:
+            for prompt in prompts:
+                self._check_prompt(prompt)
 
         async def queue(tx: Transaction) -> list[Job]:
             config = await self._guilds.get_in(tx, guild_id)

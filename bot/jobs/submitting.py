@@ -74,6 +74,7 @@ class Submitter:
                 action=job.action,
                 index=job.action_index,
                 speed=job.speed,
+                prompt=job.prompt,
             )
         )
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import FailureKind
 from bot.speed import SpeedMode
+
+if TYPE_CHECKING:
+    from bot.prompt import Prompt
 
 
 class TaskStatus(StrEnum):
@@ -67,9 +70,17 @@ class _Frozen(BaseModel):
 
 
 class ProviderButton(_Frozen):
-    """A button the provider offers on a finished task (trueai's ``buttons``)."""
+    """A button the provider offers on a finished task, with the bot action it stands for.
+
+    ``custom_id`` is the provider's own reference (it stays in the job record); ``action``
+    and ``index`` are what the Discord layer shows, so it needs no provider's vocabulary.
+    """
 
     custom_id: str
+    action: Action | None = None
+    """The bot action this button performs; None for a button the bot does not offer."""
+    index: int = 0
+    """1 to 4 for grid actions (U1..U4, V1..V4); 0 otherwise."""
     label: str = ""
     emoji: str = ""
     style: int = 2
@@ -94,6 +105,8 @@ class TaskState(_Frozen):
     banned_word: str | None = None
     queue_position: int | None = None
     seed: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the user should know about the result (a parameter the provider could not honour)."""
 
     @property
     def terminal(self) -> bool:
@@ -119,6 +132,9 @@ class ActionRequest(_Frozen):
     index: int = 0
     """1 to 4 for grid actions (U1..U4, V1..V4); 0 where no index applies."""
     speed: SpeedMode = SpeedMode.FAST
+    prompt: str = ""
+    """The child job's canonical prompt (with its ``--seed``): providers that render from
+    the stored parameters (the local provider) rebuild the action from it."""
 
 
 class Submission(_Frozen):
@@ -189,8 +205,16 @@ class ImageProvider(Protocol):
         """Cancel a task where supported; False when the provider cannot."""
         ...
 
-    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
-        """Fetch a result image, re-encoded if needed to fit within ``max_bytes``."""
+    async def result_image(self, task: TaskState, *, max_bytes: int) -> DownloadedImage:
+        """The finished task's image as bytes, re-encoded if needed to fit within ``max_bytes``."""
+        ...
+
+    def preview_image(self, reference: str) -> DownloadedImage | None:
+        """The bytes behind a ``preview_url`` that is not a web address; None when gone."""
+        ...
+
+    def check_prompt(self, prompt: Prompt) -> None:
+        """Raise ``ProviderRejected`` for a prompt this provider cannot render (a version)."""
         ...
 
     async def aclose(self) -> None:

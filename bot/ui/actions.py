@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.providers.base import Action, ProviderButton
-from bot.providers.midjourney import classify_button
 
 INFO = "info"
 CANCEL = "cancel"
@@ -70,10 +69,7 @@ def parse_token(token: str) -> ButtonAction | None:
 
 def provider_action(button: ProviderButton) -> Action | None:
     """The single-image action a provider button stands for, or None (grid or unknown)."""
-    found = classify_button(button)
-    if found is None or found[0] not in SINGLE_IMAGE_ACTIONS:
-        return None
-    return found[0]
+    return button.action if button.action in SINGLE_IMAGE_ACTIONS else None
 
 
 def offered_actions(buttons: Iterable[ProviderButton]) -> list[Action]:

@@ -7,6 +7,7 @@ through the interaction webhook: a job can outlive the 15-minute interaction tok
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +24,7 @@ from bot.ui.updater import EditThrottle
 
 if TYPE_CHECKING:
     from bot.jobs import Job, JobService
+    from bot.providers.base import DownloadedImage
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,11 @@ class StatusBoard:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_edit: Callable[[str], None] | None = None,
+        previews: Callable[[str], DownloadedImage | None] | None = None,
     ) -> None:
         self._jobs = jobs
+        # Previews that are bytes rather than web addresses (the local provider's).
+        self._previews = previews
         self._unit = unit
         # Told "ok" or "failed" after each status edit (the runtime counts them in metrics).
         self._on_edit = on_edit or (lambda outcome: None)
@@ -117,10 +122,13 @@ class StatusBoard:
         if job.status_message_id is None:
             return
         message = self.channel(job).get_partial_message(job.status_message_id)
+        preview = self._preview_file(job)
         try:
             await message.edit(
                 content=status_content(job, self._unit),
-                embeds=preview_embeds(job),
+                embeds=preview_embeds(job, preview.filename if preview else None),
+                # Each edit replaces the attachments: the last preview goes when the job ends.
+                attachments=[preview] if preview else [],
                 view=None if final else waiting_view(job),
                 allowed_mentions=NO_MENTIONS,
             )
@@ -134,6 +142,14 @@ class StatusBoard:
             self._on_edit("failed")
             raise
         self._on_edit("ok")
+
+    def _preview_file(self, job: Job) -> discord.File | None:
+        if self._previews is None or job.state.terminal or not job.preview_url:
+            return None
+        image = self._previews(job.preview_url)
+        if image is None:
+            return None
+        return discord.File(io.BytesIO(image.data), filename=image.filename)
 
     async def _repost(self, job: Job) -> None:
         """The status message was deleted: say how the job ended in a new line."""

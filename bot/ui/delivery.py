@@ -45,10 +45,7 @@ class DiscordDeliverer:
 
     async def deliver(self, job: Job, task: TaskState) -> int | None:
         """Post the result replying to the status message; return the result message id."""
-        url = task.image_url or next(iter(task.image_urls), None)
-        if url is None:
-            raise DeliveryFailed("The image provider finished without an image.", retryable=False)
-        image = await self._download(url)
+        image = await self._download(task)
         # The job handed over may predate its status message id; read the stored one.
         current = await self._jobs.get(job.id)
         if current.state is not JobState.RUNNING:
@@ -81,9 +78,9 @@ class DiscordDeliverer:
                 raise
         return await self._post(job, task, image, None)
 
-    async def _download(self, url: str) -> DownloadedImage:
+    async def _download(self, task: TaskState) -> DownloadedImage:
         try:
-            return await self._provider.download(url, max_bytes=self._max_upload_bytes)
+            return await self._provider.result_image(task, max_bytes=self._max_upload_bytes)
         except ProviderError as exc:
             raise DeliveryFailed(exc.message, retryable=exc.retryable) from exc
 
@@ -98,7 +95,7 @@ class DiscordDeliverer:
             )
         try:
             return await channel.send(
-                result_content(job),
+                result_content(job, task.notes),
                 file=discord.File(io.BytesIO(image.data), filename=image.filename),
                 view=result_view(job, task.buttons),
                 reference=reference,  # type: ignore[arg-type]

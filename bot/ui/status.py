@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -101,15 +102,28 @@ def status_content(job: Job, unit: str = "credits") -> str:
     return f"{_prompt(job)} - {_what(job)} ({phase(job, unit)}){speed}"
 
 
-def result_content(job: Job) -> str:
-    """The text of the result message, in Midjourney's manner."""
+NOTES_LIMIT = 300
+"""Room for the provider's notes below the result line (Discord allows 2000 characters)."""
+
+
+def result_content(job: Job, notes: Sequence[str] = ()) -> str:
+    """The text of the result message, in Midjourney's manner, then the provider's notes."""
     speed = "" if job.kind is JobKind.UPSCALE else f" ({job.speed.value})"
-    return f"{_prompt(job)} - {_what(job)}{speed}"
+    line = f"{_prompt(job)} - {_what(job)}{speed}"
+    if not notes:
+        return line
+    # Small print under the result: what the provider could not honour, said every time.
+    shown = escape_prompt(" ".join(notes), limit=NOTES_LIMIT)
+    return f"{line}\n-# \N{WARNING SIGN}\N{VARIATION SELECTOR-16} {shown}"
 
 
-def preview_embeds(job: Job) -> list[discord.Embed]:
-    """The provider's low-resolution preview while the job runs, if it gave one."""
-    if job.state.terminal or not job.preview_url or not _is_web_url(job.preview_url):
+def preview_embeds(job: Job, attachment: str | None = None) -> list[discord.Embed]:
+    """The low-resolution preview while the job runs: the provider's URL, or an attachment."""
+    if job.state.terminal or not job.preview_url:
+        return []
+    if attachment is not None:
+        return [discord.Embed(colour=INFO_COLOUR).set_image(url=f"attachment://{attachment}")]
+    if not _is_web_url(job.preview_url):
         # Discord refuses the whole edit (50035) for an image that is not an http(s) URL.
         return []
     return [discord.Embed(colour=INFO_COLOUR).set_image(url=job.preview_url)]

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.errors import FailureKind, ProviderError
+from bot.prompt import Prompt
 from bot.providers.base import (
+    Action,
     ActionRequest,
     Capabilities,
     DownloadedImage,
@@ -31,11 +33,19 @@ Ending = Literal["success", "failure", "cancel", "stall"]
 
 GRID_BUTTONS = (
     *(
-        ProviderButton(custom_id=f"MJ::JOB::{kind}::{index}::{{task}}", label=f"{label}{index}")
-        for kind, label in (("upsample", "U"), ("variation", "V"))
+        ProviderButton(
+            custom_id=f"MJ::JOB::{kind}::{index}::{{task}}",
+            label=f"{label}{index}",
+            action=action,
+            index=index,
+        )
+        for kind, label, action in (
+            ("upsample", "U", Action.UPSCALE),
+            ("variation", "V", Action.VARIATION),
+        )
         for index in range(1, 5)
     ),
-    ProviderButton(custom_id="MJ::JOB::reroll::0::{task}::SOLO", emoji="🔄"),
+    ProviderButton(custom_id="MJ::JOB::reroll::0::{task}::SOLO", emoji="🔄", action=Action.REROLL),
 )
 
 
@@ -87,6 +97,8 @@ class FakeTask:
                 tuple(
                     ProviderButton(
                         custom_id=b.custom_id.format(task=self.task_id),
+                        action=b.action,
+                        index=b.index,
                         label=b.label,
                         emoji=b.emoji,
                         style=b.style,
@@ -239,9 +251,16 @@ class MemoryProvider:
             task.status = TaskStatus.CANCEL
         return True
 
-    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
+    async def result_image(self, task: TaskState, *, max_bytes: int) -> DownloadedImage:
         """A tiny fake image."""
         return DownloadedImage(data=b"\x89PNG fake", content_type="image/png", filename="x.png")
+
+    def preview_image(self, reference: str) -> DownloadedImage | None:
+        """Previews here are web addresses: no bytes to hand over."""
+        return None
+
+    def check_prompt(self, prompt: Prompt) -> None:
+        """Every version renders here."""
 
     async def aclose(self) -> None:
         """Nothing to release."""

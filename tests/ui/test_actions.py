@@ -43,36 +43,26 @@ def test_unknown_tokens_are_none(token: str) -> None:
     assert parse_token(token) is None
 
 
-@pytest.mark.parametrize(
-    ("custom_id", "action"),
-    [
-        ("MJ::JOB::upsample_v7_2x_subtle::1::abc::SOLO", Action.UPSCALE_SUBTLE),
-        ("MJ::JOB::upsample_v6_2x_creative::1::abc::SOLO", Action.UPSCALE_CREATIVE),
-        ("MJ::JOB::low_variation::1::abc::SOLO", Action.VARY_SUBTLE),
-        ("MJ::JOB::high_variation::1::abc::SOLO", Action.VARY_STRONG),
-        ("MJ::Outpaint::50::1::abc::SOLO", Action.ZOOM_OUT_2X),
-        ("MJ::Outpaint::75::1::abc::SOLO", Action.ZOOM_OUT_1_5X),
-        ("MJ::JOB::pan_left::1::abc::SOLO", Action.PAN_LEFT),
-        ("MJ::JOB::pan_right::1::abc::SOLO", Action.PAN_RIGHT),
-        ("MJ::JOB::pan_up::1::abc::SOLO", Action.PAN_UP),
-        ("MJ::JOB::pan_down::1::abc::SOLO", Action.PAN_DOWN),
-        ("MJ::JOB::upsample::1::abc", None),
-        ("MJ::JOB::variation::2::abc", None),
-        ("MJ::JOB::reroll::0::abc::SOLO", None),
-        ("MJ::CustomZoom::abc", None),
-    ],
-)
-def test_provider_buttons_map_to_single_image_actions(
-    custom_id: str, action: Action | None
-) -> None:
-    assert provider_action(ProviderButton(custom_id=custom_id)) is action
+@pytest.mark.parametrize("action", list(Action))
+def test_provider_action_is_the_button_action_when_single_image(action: Action) -> None:
+    button = ProviderButton(custom_id="opaque", action=action)
+    expected = (
+        None
+        if action in (Action.UPSCALE, Action.VARIATION, Action.REROLL, Action.ENHANCE)
+        else action
+    )
+    assert provider_action(button) is expected
+
+
+def test_a_button_without_an_action_offers_nothing() -> None:
+    assert provider_action(ProviderButton(custom_id="MJ::JOB::pan_left::1::h::SOLO")) is None
 
 
 def test_offered_actions_keep_display_order_and_drop_unknown() -> None:
     buttons = [
-        ProviderButton(custom_id="MJ::JOB::pan_left::1::h::SOLO"),
-        ProviderButton(custom_id="MJ::CustomZoom::h"),
-        ProviderButton(custom_id="MJ::JOB::upsample_v7_2x_subtle::1::h::SOLO"),
-        ProviderButton(custom_id="MJ::JOB::pan_left::1::h2::SOLO"),
+        ProviderButton(custom_id="a", action=Action.PAN_LEFT),
+        ProviderButton(custom_id="b"),
+        ProviderButton(custom_id="c", action=Action.UPSCALE_SUBTLE),
+        ProviderButton(custom_id="d", action=Action.PAN_LEFT),
     ]
     assert offered_actions(buttons) == [Action.UPSCALE_SUBTLE, Action.PAN_LEFT]

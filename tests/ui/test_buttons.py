@@ -40,10 +40,10 @@ def test_draft_grid_offers_enhance() -> None:
 def test_single_image_shows_only_what_the_provider_offered() -> None:
     job = make_job(kind=JobKind.UPSCALE, action=Action.UPSCALE, action_index=1)
     buttons = (
-        ProviderButton(custom_id="MJ::JOB::low_variation::1::h::SOLO"),
-        ProviderButton(custom_id="MJ::Outpaint::50::1::h::SOLO"),
-        ProviderButton(custom_id="MJ::JOB::pan_up::1::h::SOLO"),
-        ProviderButton(custom_id="MJ::CustomZoom::h"),
+        ProviderButton(custom_id="a", action=Action.VARY_SUBTLE),
+        ProviderButton(custom_id="b", action=Action.ZOOM_OUT_2X),
+        ProviderButton(custom_id="c", action=Action.PAN_UP),
+        ProviderButton(custom_id="d"),
     )
     assert layout(result_view(job, buttons)) == [
         ("job:42:vary_subtle", 0),
@@ -56,7 +56,7 @@ def test_single_image_shows_only_what_the_provider_offered() -> None:
 def test_single_image_uses_stored_buttons_by_default() -> None:
     job = make_job(
         kind=JobKind.UPSCALE,
-        provider_buttons=(ProviderButton(custom_id="MJ::JOB::high_variation::1::h::SOLO"),),
+        provider_buttons=(ProviderButton(custom_id="h", action=Action.VARY_STRONG),),
     )
     assert [c for c, _ in layout(result_view(job))] == ["job:42:vary_strong", "job:42:info"]
 

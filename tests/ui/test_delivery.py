@@ -59,8 +59,8 @@ class Provider:
     error: BaseException | None = None
     asked: list[tuple[str, int]] = field(default_factory=list)
 
-    async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
-        self.asked.append((url, max_bytes))
+    async def result_image(self, task: TaskState, *, max_bytes: int) -> DownloadedImage:
+        self.asked.append((task.image_url or "", max_bytes))
         if self.error is not None:
             raise self.error
         return DownloadedImage(data=b"\x89PNG", content_type="image/png", filename="grid.png")

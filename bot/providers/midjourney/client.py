@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -50,6 +50,9 @@ from bot.providers.midjourney.tasks import absolute_url, provider_origin
 from bot.providers.midjourney.transport import CallObserver, OutcomeUnknown, ProxyHttp
 from bot.settings import ProviderSettings
 from bot.speed import SpeedMode
+
+if TYPE_CHECKING:
+    from bot.prompt import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +191,22 @@ class MidjourneyProxyProvider:
             self._cancel_supported = False
             return False
         return reply.status < 300
+
+    async def result_image(self, task: TaskState, *, max_bytes: int) -> DownloadedImage:
+        """Download the finished task's image (the grid, or the single upscaled image)."""
+        url = task.image_url or next(iter(task.image_urls), None)
+        if url is None:
+            raise ProviderRejected(
+                "The image provider finished without an image.", kind=FailureKind.PROVIDER_ERROR
+            )
+        return await self.download(url, max_bytes=max_bytes)
+
+    def preview_image(self, reference: str) -> DownloadedImage | None:
+        """None: midjourney-proxy previews are web addresses Discord fetches itself."""
+        return None
+
+    def check_prompt(self, prompt: Prompt) -> None:
+        """Nothing to refuse: midjourney-proxy renders every version it is sent."""
 
     async def download(self, url: str, *, max_bytes: int) -> DownloadedImage:
         """Fetch a result image, streamed and capped, re-encoded if above ``max_bytes``."""

@@ -8,23 +8,18 @@ thread (JPEG with falling quality, then smaller sizes) rather than failed.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import posixpath
-import warnings
 from collections.abc import Awaitable, Callable
 
 import httpx
-from PIL import Image
 
 from bot.errors import FailureKind, ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import DownloadedImage
+from bot.providers.imaging import shrink_to_fit
 
 log = logging.getLogger(__name__)
 
-JPEG_QUALITIES = (90, 80, 70, 60, 50)
-SHRINK_FACTOR = 0.75
-SMALLEST_SIDE = 256
 _TOO_BIG = "The result image is larger than the bot accepts."
 
 
@@ -78,28 +73,6 @@ def filename_for(url: str, content_type: str) -> str:
         extension = content_type.removeprefix("image/").replace("jpeg", "jpg") or "png"
         stem = name
     return f"{stem or 'image'}.{extension}"
-
-
-def shrink_to_fit(data: bytes, max_bytes: int) -> bytes:
-    """JPEG bytes of the image within ``max_bytes``: falling quality, then smaller sizes."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            image.load()
-    except (OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise ProviderError("The image provider sent an image the bot cannot read.") from exc
-    rgb = image.convert("RGB")
-    while True:
-        for quality in JPEG_QUALITIES:
-            buffer = io.BytesIO()
-            rgb.save(buffer, format="JPEG", quality=quality, optimize=True)
-            if buffer.tell() <= max_bytes:
-                return buffer.getvalue()
-        width, height = rgb.size
-        if min(width, height) * SHRINK_FACTOR < SMALLEST_SIDE:
-            raise ProviderError(_TOO_BIG)
-        rgb = rgb.resize((int(width * SHRINK_FACTOR), int(height * SHRINK_FACTOR)))
 
 
 Retrying = Callable[[Callable[[], Awaitable[tuple[bytes, str]]]], Awaitable[tuple[bytes, str]]]

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.providers.base import ProviderButton, TaskState, TaskStatus
+from bot.providers.midjourney.buttons import classify_custom_id
 from bot.providers.midjourney.codes import classify_failure
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,12 @@ def _buttons(value: Any) -> tuple[ProviderButton, ...]:
         if not isinstance(item, Mapping) or not (custom_id := _text(item.get("customId"))):
             continue
         style, kind = item.get("style"), item.get("type")
+        action, index = classify_custom_id(custom_id) or (None, 0)
         buttons.append(
             ProviderButton(
                 custom_id=custom_id,
+                action=action,
+                index=index,
                 label=_text(item.get("label")) or "",
                 emoji=_text(item.get("emoji")) or "",
                 style=style if isinstance(style, int) else 2,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.errors import FailureKind
-from bot.providers.base import TaskStatus
+from bot.providers.base import Action, TaskStatus
 from bot.providers.midjourney.tasks import parse_task, parse_task_list, provider_origin
 
 
@@ -55,7 +55,29 @@ def test_success_carries_images_buttons_and_seed() -> None:
     assert task.preview_url is None
     assert task.image_urls == ("https://cdn/1.png", "https://cdn/2.png")
     assert [b.custom_id for b in task.buttons] == ["MJ::JOB::upsample::1::h"]
+    assert (task.buttons[0].action, task.buttons[0].index) == (Action.UPSCALE, 1)
     assert (task.seed, task.state) == ("1234", "77")
+
+
+@pytest.mark.parametrize(
+    ("custom_id", "action"),
+    [
+        ("MJ::JOB::upsample_v7_2x_subtle::1::abc::SOLO", Action.UPSCALE_SUBTLE),
+        ("MJ::JOB::upsample_v6_2x_creative::1::abc::SOLO", Action.UPSCALE_CREATIVE),
+        ("MJ::JOB::low_variation::1::abc::SOLO", Action.VARY_SUBTLE),
+        ("MJ::JOB::high_variation::1::abc::SOLO", Action.VARY_STRONG),
+        ("MJ::Outpaint::50::1::abc::SOLO", Action.ZOOM_OUT_2X),
+        ("MJ::Outpaint::75::1::abc::SOLO", Action.ZOOM_OUT_1_5X),
+        ("MJ::JOB::pan_left::1::abc::SOLO", Action.PAN_LEFT),
+        ("MJ::JOB::pan_down::1::abc::SOLO", Action.PAN_DOWN),
+        ("MJ::JOB::reroll::0::abc::SOLO", Action.REROLL),
+        ("MJ::CustomZoom::abc", None),
+    ],
+)
+def test_parsed_buttons_carry_the_bot_action(custom_id: str, action: Action | None) -> None:
+    task = parse_task({"id": "9", "status": "SUCCESS", "buttons": [{"customId": custom_id}]})
+    assert task is not None
+    assert task.buttons[0].action is action
 
 
 def test_progressing_task_has_a_preview_not_a_result() -> None:

@@ -1,0 +1,161 @@
+"""Rendered images on disk, one directory per task, kept for the retention period.
+
+A task's directory holds ``request.json`` (what was asked, written before the render
+starts, so a restart can render it again) and, once done, ``image_N.png``, ``grid.png``
+and ``result.json``. Buttons on a result read its images from here, so they keep working
+across restarts until the retention period ends. Every method blocks: the provider calls
+them in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import TypeVar
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+log = logging.getLogger(__name__)
+
+_TASK_ID = re.compile(r"^[0-9]+-[0-9a-f]{8}$")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+_R = TypeVar("_R", bound=_Record)
+
+
+class StoredRequest(_Record):
+    """What a task was asked to render: enough to plan it again after a restart."""
+
+    job_id: int
+    prompt: str
+    action: str | None = None
+    index: int = 0
+    parent_task_id: str | None = None
+
+
+class StoredResult(_Record):
+    """A finished render: its size, image count and the notes shown with it."""
+
+    width: int
+    height: int
+    count: int
+    steps_run: int
+    notes: tuple[str, ...] = ()
+
+
+def grid_of(images: list[bytes]) -> bytes:
+    """One PNG: the single image as it is, or four images as a 2x2 grid."""
+    if len(images) == 1:
+        return images[0]
+    tiles = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
+    width, height = tiles[0].size
+    columns = 2
+    rows = (len(tiles) + 1) // columns
+    sheet = Image.new("RGB", (width * columns, height * rows))
+    for position, tile in enumerate(tiles):
+        sheet.paste(tile, ((position % columns) * width, (position // columns) * height))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ResultStore:
+    """The task directories under ``root``."""
+
+    def __init__(self, root: Path, *, retention_seconds: float) -> None:
+        self.root = root
+        self._retention = retention_seconds
+
+    def _dir(self, task_id: str) -> Path:
+        if not _TASK_ID.match(task_id):
+            # Task ids come back from the database: never let one name a path elsewhere.
+            raise ValueError(f"not a local task id: {task_id!r}")
+        return self.root / task_id
+
+    def save_request(self, task_id: str, request: StoredRequest) -> None:
+        """Record a new task before it is rendered."""
+        folder = self._dir(task_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(folder / "request.json", request)
+
+    def request(self, task_id: str) -> StoredRequest | None:
+        """The request of a task, or None when it is unknown or expired."""
+        return _read(self._dir(task_id) / "request.json", StoredRequest)
+
+    def save_result(self, task_id: str, images: list[bytes], result: StoredResult) -> None:
+        """Store the images, the grid, then ``result.json`` last (it marks the task done)."""
+        folder = self._dir(task_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, data in enumerate(images):
+            (folder / f"image_{index}.png").write_bytes(data)
+        (folder / "grid.png").write_bytes(grid_of(images))
+        _write(folder / "result.json", result)
+
+    def result(self, task_id: str) -> StoredResult | None:
+        """The finished render of a task; None while it runs or when it expired."""
+        return _read(self._dir(task_id) / "result.json", StoredResult)
+
+    def images(self, task_id: str) -> tuple[bytes, ...] | None:
+        """The task's images in order; None when the result is gone."""
+        stored = self.result(task_id)
+        if stored is None:
+            return None
+        folder = self._dir(task_id)
+        try:
+            return tuple(
+                (folder / f"image_{index}.png").read_bytes() for index in range(stored.count)
+            )
+        except FileNotFoundError:
+            return None
+
+    def grid(self, task_id: str) -> bytes | None:
+        """The image to post: the grid, or the single image."""
+        try:
+            return (self._dir(task_id) / "grid.png").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def tasks_of_job(self, job_id: int) -> list[str]:
+        """Every task recorded for a job, oldest first."""
+        if not self.root.is_dir():
+            return []
+        found = [path for path in self.root.glob(f"{job_id}-*") if _TASK_ID.match(path.name)]
+        return [path.name for path in sorted(found, key=lambda path: path.stat().st_mtime)]
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove tasks older than the retention period; how many were removed."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = (time.time() if now is None else now) - self._retention
+        removed = 0
+        for folder in self.root.iterdir():
+            if not _TASK_ID.match(folder.name) or folder.stat().st_mtime >= cutoff:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        if removed:
+            log.info("removed %d rendered results older than the retention period", removed)
+        return removed
+
+
+def _write(path: Path, record: BaseModel) -> None:
+    # Written aside and renamed: a crash never leaves half a file that reads as done.
+    partial = path.with_suffix(".partial")
+    partial.write_text(record.model_dump_json(), encoding="utf-8")
+    partial.replace(path)
+
+
+def _read(path: Path, kind: type[_R]) -> _R | None:
+    try:
+        return kind.model_validate_json(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValidationError):
+        return None

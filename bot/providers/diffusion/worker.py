@@ -1,0 +1,133 @@
+"""The worker process: owns the diffusion pipelines and renders one job at a time.
+
+It is started with the ``spawn`` method (a fresh interpreter: CUDA cannot be forked) and
+talks to the provider over one duplex pipe. Torch and diffusers are imported here, in the
+child, never in the bot's own process. Cancellation arrives through a shared integer: the
+``seq`` of the render to stop, read at every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Protocol
+
+from bot.providers.diffusion.messages import (
+    Cancelled,
+    Done,
+    Failed,
+    Preload,
+    Ready,
+    Render,
+    Shutdown,
+    StartFailed,
+    Step,
+    WorkerOptions,
+)
+
+if TYPE_CHECKING:
+    from bot.providers.diffusion.engine import Renderer
+
+log = logging.getLogger(__name__)
+
+
+class SharedInt(Protocol):
+    """A ``multiprocessing.Value('q')``: what the worker reads of the cancel flag."""
+
+    value: int
+
+
+def main(conn: Connection, cancel: SharedInt, options: WorkerOptions) -> None:
+    """The worker process's entry point; returns when told to shut down or the pipe closes."""
+    logging.basicConfig(level=options.log_level, format="%(levelname)s worker: %(message)s")
+    renderer = _start(conn, options)
+    if renderer is None:
+        return
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return  # the bot is gone: nothing left to render for
+        if isinstance(message, Shutdown):
+            return
+        if isinstance(message, Preload):
+            _preload(renderer, message)
+        elif isinstance(message, Render):
+            conn.send(_render(renderer, message, conn, cancel))
+
+
+def _start(conn: Connection, options: WorkerOptions) -> Renderer | None:
+    try:
+        from bot.providers.diffusion.engine import Renderer
+    except ImportError as exc:
+        conn.send(
+            StartFailed(
+                f"The local renderer cannot start: {exc.name or exc} is not installed "
+                "(install the local extra: pip install -e '.[local]')."
+            )
+        )
+        return None
+    try:
+        renderer = Renderer(
+            device=options.device,
+            dtype=options.dtype,
+            cache_dir=options.cache_dir,
+            cpu_offload=options.cpu_offload,
+            attention_slicing=options.attention_slicing,
+            vae_tiling=options.vae_tiling,
+            local_files_only=_offline(),
+        )
+    except (RuntimeError, ValueError) as exc:
+        conn.send(StartFailed(f"The local renderer cannot use device {options.device}: {exc}"))
+        return None
+    conn.send(Ready(device=renderer.device, dtype=renderer.dtype, pid=os.getpid()))
+    return renderer
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _preload(renderer: Renderer, message: Preload) -> None:
+    from bot.providers.diffusion.errors import DeviceOutOfMemory, WeightsUnavailable
+
+    try:
+        renderer.load(message.preset)
+    except (WeightsUnavailable, DeviceOutOfMemory) as exc:
+        # Said again, to the user, by the first render that needs this model.
+        log.warning("%s", exc)
+
+
+def _render(
+    renderer: Renderer, message: Render, conn: Connection, cancel: SharedInt
+) -> Done | Failed | Cancelled:
+    from bot.providers.diffusion.errors import (
+        DeviceOutOfMemory,
+        RenderCancelled,
+        RenderFailed,
+        WeightsUnavailable,
+    )
+
+    seq = message.seq
+
+    def on_step(step: int, total: int, preview: bytes | None) -> None:
+        conn.send(Step(seq=seq, step=step, total=total, preview=preview))
+
+    try:
+        result = renderer.render(
+            message.job, on_step=on_step, should_stop=lambda: cancel.value == seq
+        )
+    except RenderCancelled:
+        return Cancelled(seq=seq)
+    except DeviceOutOfMemory as exc:
+        return Failed(seq=seq, reason="out_of_memory", message=str(exc))
+    except WeightsUnavailable as exc:
+        return Failed(seq=seq, reason="weights", message=str(exc))
+    except RenderFailed as exc:
+        return Failed(seq=seq, reason="error", message=str(exc))
+    except Exception:
+        # A bug or a library failure: logged here in full, one line for the user.
+        log.exception("render %s failed", message.job.task_id)
+        return Failed(seq=seq, reason="error", message="The renderer failed on this image.")
+    return Done(seq=seq, result=result)
