@@ -1,7 +1,9 @@
 """Configuration: one ``Settings`` with typed sections, from the environment and a TOML file.
 
 Environment variables use the prefix ``TESSERA_`` and ``__`` for nesting
-(``TESSERA_PROVIDER__BASE_URL``); ``DISCORD_TOKEN`` is accepted for the token. The TOML file
+(``TESSERA_PROVIDER__BASE_URL``); ``DISCORD_TOKEN`` is accepted for the token. A ``.env``
+file in the working directory is read too (below the real environment), with or without
+Docker. The TOML file
 (``config/tessera.toml``, or the path in ``TESSERA_CONFIG``) holds everything but secrets:
 secrets come from the environment only, so they never end up in a file that gets shared.
 """
@@ -14,12 +16,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.errors import ConfigError
 from bot.providers.diffusion.presets import ModelPreset
 
 DEFAULT_CONFIG_PATH = Path("config/tessera.toml")
+DOTENV_PATH = Path(".env")
+"""Read from the working directory, below the real environment, as Docker Compose does."""
 SECRET_KEYS = (("discord", "token"), ("provider", "api_secret"))
 
 
@@ -193,6 +203,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TESSERA_",
         env_nested_delimiter="__",
+        # An empty variable is unset (docker-compose passes every listed one, set or not).
+        env_ignore_empty=True,
         extra="forbid",
         frozen=True,
     )
@@ -215,9 +227,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment first; the TOML file arrives through ``load_settings`` as init data."""
-        # The TOML file is merged by load_settings() as init data, below the environment.
-        return (env_settings, init_settings)
+        """Environment, then ``.env``, then the TOML file (``load_settings``'s init data)."""
+        # .env also holds Compose's own variables (MJ_...): only TESSERA_ ones are settings.
+        dotenv = DotEnvSettingsSource(
+            settings_cls, env_file=DOTENV_PATH, dotenv_filtering="match_prefix"
+        )
+        return (env_settings, dotenv, init_settings)
 
 
 def _read_toml(path: Path, *, required: bool) -> tuple[dict[str, Any], list[str]]:
@@ -260,8 +275,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
     data, problems = _read_toml(named or DEFAULT_CONFIG_PATH, required=named is not None)
     if problems:
         raise ConfigError(problems)
-    if "TESSERA_DISCORD__TOKEN" not in env and env.get("DISCORD_TOKEN"):
-        data["discord"] = {**data.get("discord", {}), "token": env["DISCORD_TOKEN"]}
+    dotenv = dotenv_values(DOTENV_PATH) if DOTENV_PATH.is_file() else {}
+    if "TESSERA_DISCORD__TOKEN" not in env and "TESSERA_DISCORD__TOKEN" not in dotenv:
+        token = env.get("DISCORD_TOKEN") or dotenv.get("DISCORD_TOKEN")
+        if token:
+            data["discord"] = {**data.get("discord", {}), "token": token}
     try:
         return Settings(**data)
     except ValidationError as exc:

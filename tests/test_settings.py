@@ -137,3 +137,24 @@ def test_a_config_file_that_was_named_must_exist(
 
 def test_the_default_config_file_is_optional() -> None:
     assert load_settings().provider.base_url == "http://127.0.0.1:8080/mj"
+
+
+def test_dotenv_in_the_working_directory_is_read_below_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "# compose's own keys sit here too\n"
+        "MJ_DISCORD_USER_TOKEN=not-a-setting\n"
+        "DISCORD_TOKEN=from-dotenv\n"
+        "TESSERA_DIFFUSION__DEVICE=cpu\n"
+        "TESSERA_DIFFUSION__STEPS=3\n"
+    )
+    monkeypatch.delenv("TESSERA_DISCORD__TOKEN", raising=False)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("TESSERA_DIFFUSION__STEPS", "5")
+    settings = load_settings()
+    assert settings.diffusion.device == "cpu"
+    assert settings.diffusion.steps == 5
+    assert settings.discord.token is not None
+    assert settings.discord.token.get_secret_value() == "from-dotenv"

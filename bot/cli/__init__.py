@@ -1,4 +1,4 @@
-"""The command line of ``python -m bot``: run, check, sync, invite, migrate, health."""
+"""The command line of ``python -m bot``: run, check, sync, invite, migrate, health, models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from bot.cli.commands import check_command, health_command, invite_command, migrate_command
+from bot.cli.models import models_command
 from bot.cli.parser import build_parser
 from bot.cli.serve import run_command, sync_command
 
@@ -19,6 +20,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "invite": invite_command,
     "migrate": migrate_command,
     "health": health_command,
+    "models": models_command,
 }
 
 

@@ -6,6 +6,8 @@ shown without any user:password part.
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,7 +17,8 @@ import httpx
 
 from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
-from bot.settings import ProviderSettings, Settings
+from bot.providers.diffusion.inspection import configuration_report, device_info
+from bot.settings import DiffusionSettings, ProviderSettings, Settings
 from bot.store.database import sqlite_path
 
 # Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
@@ -146,9 +149,39 @@ def offline_findings(settings: Settings) -> list[Finding]:
     return findings
 
 
+def local_findings(settings: DiffusionSettings, *, probe_device: bool) -> list[Finding]:
+    """The local provider: device and memory (``probe_device``), presets, licences, weights.
+
+    Probing the device imports torch, so ``check --offline`` leaves it out.
+    """
+    findings = []
+    gpu = settings.device not in ("auto", "cpu")
+    if probe_device and importlib.util.find_spec("torch") is not None:
+        try:
+            info = device_info(settings)
+        except ValueError as exc:
+            findings.append(Finding(Severity.ERROR, f"diffusion.device: {exc}"))
+        else:
+            gpu = info.device != "cpu"
+            free = "unknown" if info.free_bytes is None else f"{info.free_bytes / 2**30:.1f} GiB"
+            findings.append(
+                Finding(
+                    Severity.OK,
+                    f"diffusion: renders on {info.device} in {info.dtype}, {free} free",
+                )
+            )
+    for line in configuration_report(settings, gpu=gpu):
+        findings.append(Finding(Severity(line.level), line.message))
+    return findings
+
+
 async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:
-    """Every finding for ``settings``; the provider is skipped when ``offline``."""
+    """Every finding for ``settings``; no provider is reached, no torch imported, ``offline``."""
     findings = offline_findings(settings)
-    if not offline:
+    if settings.provider.selected_kind == "diffusion":
+        findings.extend(
+            await asyncio.to_thread(local_findings, settings.diffusion, probe_device=not offline)
+        )
+    elif not offline:
         findings.append(await probe_provider(settings.provider, wait=wait))
     return findings

@@ -119,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
         "`run` does this at start-up too; use this before an upgrade's first start.",
     )
 
+    models = commands.add_parser(
+        "models",
+        parents=[config],
+        help="download the local model's weights ahead of the first render",
+        description="Download the weights of every diffusion preset a version uses (or "
+        "those named) into the Hugging Face cache or diffusion.cache_dir, with progress. "
+        "Each default model's licence is printed: the weights are your download.",
+    )
+    models.add_argument(
+        "--preset", action="append", metavar="NAME", help="only this preset (repeatable)"
+    )
+
     health = commands.add_parser(
         "health",
         parents=[config],

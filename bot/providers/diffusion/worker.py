@@ -9,7 +9,10 @@ child, never in the bot's own process. Cancellation arrives through a shared int
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Protocol
 
@@ -54,7 +57,9 @@ def main(conn: Connection, cancel: SharedInt, options: WorkerOptions) -> None:
         if isinstance(message, Preload):
             _preload(renderer, message)
         elif isinstance(message, Render):
-            conn.send(_render(renderer, message, conn, cancel))
+            conn.send(
+                _render(renderer, message, conn, cancel, preview_interval=options.preview_interval)
+            )
 
 
 def _start(conn: Connection, options: WorkerOptions) -> Renderer | None:
@@ -100,7 +105,13 @@ def _preload(renderer: Renderer, message: Preload) -> None:
 
 
 def _render(
-    renderer: Renderer, message: Render, conn: Connection, cancel: SharedInt
+    renderer: Renderer,
+    message: Render,
+    conn: Connection,
+    cancel: SharedInt,
+    *,
+    preview_interval: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Done | Failed | Cancelled:
     from bot.providers.diffusion.errors import (
         DeviceOutOfMemory,
@@ -110,8 +121,17 @@ def _render(
     )
 
     seq = message.seq
+    last_preview = -math.inf
 
     def on_step(step: int, total: int, preview: bytes | None) -> None:
+        nonlocal last_preview
+        # Previews are throttled here, before the pipe: Discord shows one every few seconds.
+        if preview is not None:
+            now = clock()
+            if now - last_preview < preview_interval:
+                preview = None
+            else:
+                last_preview = now
         conn.send(Step(seq=seq, step=step, total=total, preview=preview))
 
     try:
