@@ -47,7 +47,7 @@ def test_the_image_runs_the_cli_and_checks_health_through_it() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE)
     assert re.search(r"^USER tessera$", text, re.MULTILINE)
-    assert 'VOLUME ["/app/data"]' in text
+    assert 'VOLUME ["/app/data", "/app/models"]' in text
     assert 'ENTRYPOINT ["python", "-m", "bot"]' in text
     assert 'CMD ["python", "-m", "bot", "health"]' in text
 
@@ -61,4 +61,17 @@ def test_env_example_names_only_real_settings(
     for name, value in pairs.items():
         monkeypatch.setenv(name, value or "x")
     settings = load_settings()
-    assert settings.provider.base_url == "http://midjourney-proxy:8080/mj"
+    if include_commented:
+        assert settings.provider.base_url == "http://midjourney-proxy:8080/mj"
+        assert settings.provider.selected_kind == "midjourney-proxy"
+    else:
+        # A newcomer's .env: only the token, and the local model renders.
+        assert settings.provider.selected_kind == "diffusion"
+
+
+def test_the_image_installs_dependencies_before_the_code() -> None:
+    lines = (REPO / "Dockerfile").read_text().splitlines()
+    first_code = next(i for i, line in enumerate(lines) if line.startswith("COPY bot "))
+    installs = [i for i, line in enumerate(lines) if "pip install -r /tmp/requirements.txt" in line]
+    assert installs and installs[0] < first_code
+    assert "COPY pyproject.toml ./" in lines[: installs[0]]
