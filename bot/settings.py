@@ -116,6 +116,14 @@ class DiffusionSettings(_Section):
     """How long the worker process may take to import torch and start."""
 
 
+class OutboundSettings(_Section):
+    """Downloads made on a member's behalf (image prompts, result images): see bot.outbound."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    """Hosts exempt from the public-address rule, as written in URLs (a private image CDN;
+    ``127.0.0.1`` for loopback test fakes). Env: TESSERA_OUTBOUND__ALLOWED_HOSTS='["cdn.lan"]'."""
+
+
 class DatabaseSettings(_Section):
     """Where jobs, the ledger and settings live."""
 
@@ -217,6 +225,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     diffusion: DiffusionSettings = DiffusionSettings()
+    outbound: OutboundSettings = OutboundSettings()
 
     @classmethod
     def settings_customise_sources(
