@@ -22,6 +22,8 @@ from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
+from bot.outbound import OutboundFetcher, OutboundPolicy
+from bot.providers.diffusion.provider import DiffusionProvider
 from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
 from bot.quota import CostModel, QuotaService
 from bot.services import Services
@@ -70,6 +72,7 @@ class Runtime:
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._logged_in = False
+        self._fetcher: OutboundFetcher | None = None
 
     @property
     def services(self) -> Services:
@@ -97,9 +100,7 @@ class Runtime:
         settings = self.settings
         database = await Database.open(settings.database.url)
         self._database = database
-        provider: ImageProvider = MidjourneyProxyProvider(
-            settings.provider, observe=self.metrics.observe_provider_call
-        )
+        provider = self._build_provider()
         costs = CostModel(settings.quota.costs)
         quota = QuotaService(database, settings.quota, clock=self._clock)
         events = JobEvents()
@@ -112,12 +113,14 @@ class Runtime:
             events=events,
             clock=self._clock,
             guild_config=guild_config,
+            check_prompt=provider.check_prompt,
         )
         board = StatusBoard(
             jobs,
             edit_interval=settings.discord.progress_edit_interval,
             unit=settings.quota.unit_name,
             on_edit=self.metrics.count_discord_edit,
+            previews=provider.preview_image,
         )
         deliverer = DiscordDeliverer(
             board, provider, jobs, max_upload_bytes=settings.discord.max_upload_bytes
@@ -154,6 +157,27 @@ class Runtime:
         )
         board.bind(self._bot)
 
+    def _build_provider(self) -> ImageProvider:
+        settings = self.settings
+        if settings.provider.selected_kind == "midjourney-proxy":
+            return MidjourneyProxyProvider(
+                settings.provider, observe=self.metrics.observe_provider_call
+            )
+        fetcher = self._outbound()
+
+        async def fetch_image(url: str, max_bytes: int) -> bytes:
+            found = await fetcher.fetch(url, max_bytes=max_bytes, accept=("image/",))
+            return found.data
+
+        return DiffusionProvider(
+            settings.diffusion, fetch_image=fetch_image, log_level=settings.logging.level
+        )
+
+    def _outbound(self) -> OutboundFetcher:
+        if self._fetcher is None:
+            self._fetcher = OutboundFetcher(OutboundPolicy(self.settings.outbound.allowed_hosts))
+        return self._fetcher
+
     async def start(self) -> None:
         """Start every service and run the bot; returns when the bot stops."""
         await self.launch()
@@ -180,6 +204,11 @@ class Runtime:
         # Log in first: recovery and the first poll may post and edit at once, over REST.
         self._logged_in = True
         await self.bot.login(token)
+        provider = services.provider
+        if isinstance(provider, DiffusionProvider):
+            # Every render's progress goes straight to the dispatcher; polls are the fallback.
+            provider.use_notify(services.dispatcher.notify)
+            provider.start()
         if self._run_dispatcher:
             await services.dispatcher.start()
         self._runner = asyncio.create_task(self._connect(), name="discord-bot")
@@ -248,6 +277,9 @@ class Runtime:
             self._observability = None
         if self._services is not None:
             await self.services.provider.aclose()
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
         if self._database is not None:
             await self._database.close()
             self._database = None

@@ -69,7 +69,7 @@ def test_readme_has_exactly_the_two_setup_commands() -> None:
     readme = (REPO / "README.md").read_text()
     blocks = re.findall(r"^```[a-z]*\n(.*?)^```$", readme, flags=re.DOTALL | re.MULTILINE)
     assert blocks == [
-        "python -m pip install -e . && python -m bot\n",
+        "python -m pip install -e '.[local]' && python -m bot\n",
         "python -m pip install -e '.[test]' && python -m pytest\n",
     ]
     assert (

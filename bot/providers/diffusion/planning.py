@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.errors import FailureKind, ProviderRejected
+from bot.errors import FailureKind, FetchError, ProviderRejected
 from bot.prompt import parse_prompt
 from bot.providers.base import Action
 from bot.providers.diffusion.catalog import preset_name
@@ -99,6 +99,13 @@ class Planner:
         return ParentRender(images=images, width=stored.width, height=stored.height)
 
     async def _fetch_all(self, urls: Sequence[str]) -> tuple[bytes, ...]:
-        return tuple(
-            await asyncio.gather(*(self._fetch_image(url, MAX_REFERENCE_BYTES) for url in urls))
-        )
+        return tuple(await asyncio.gather(*(self._fetch_one(url) for url in urls)))
+
+    async def _fetch_one(self, url: str) -> bytes:
+        try:
+            return await self._fetch_image(url, MAX_REFERENCE_BYTES)
+        except FetchError as exc:
+            raise ProviderRejected(
+                f"The image {url[:100]} could not be used: {exc.message}",
+                kind=FailureKind.INVALID_REQUEST,
+            ) from exc
