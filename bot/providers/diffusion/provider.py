@@ -109,6 +109,8 @@ class DiffusionProvider:
         self._presets: dict[str, ModelPreset] | None = None
         self._notify: Notify | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- the ImageProvider protocol ---------------------------------------------------
 
@@ -240,6 +242,10 @@ class DiffusionProvider:
             asyncio.create_task(self._prune_regularly(), name="render-prune"),
         ]
 
+    async def wait_idle(self) -> None:
+        """Return once no task waits or renders (tests and benchmarks; never the bot)."""
+        await self._idle.wait()
+
     @property
     def worker_pid(self) -> int | None:
         """The worker process's id while it runs (tests kill it to check recovery)."""
@@ -259,6 +265,7 @@ class DiffusionProvider:
         if not task.terminal:
             self._waiting.append(task)
             self._renumber()
+            self._idle.clear()
             self._arrived.set()
             self.start()
         self._forget_old()
@@ -277,6 +284,7 @@ class DiffusionProvider:
             await self._warm_up()
         while True:
             while not self._waiting:
+                self._idle.set()
                 self._arrived.clear()
                 await self._arrived.wait()
             task = self._waiting.popleft()
