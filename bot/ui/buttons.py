@@ -123,11 +123,26 @@ def _view(items: list[JobButton]) -> discord.ui.View:
     return view
 
 
-def grid_buttons(job: Job) -> list[JobButton]:
-    """U1-U4 and reroll, V1-V4, then Enhance (draft grids) and Info."""
-    items = [_action_button(job.id, Action.UPSCALE, i, row=0) for i in GRID_INDEXES]
-    items.append(_action_button(job.id, Action.REROLL, row=0))
-    items += [_action_button(job.id, Action.VARIATION, i, row=1) for i in GRID_INDEXES]
+def grid_buttons(job: Job, provider_buttons: tuple[ProviderButton, ...] = ()) -> list[JobButton]:
+    """U1-U4 and reroll, V1-V4 (those the provider offers), then Enhance (drafts) and Info."""
+    offered = {(button.action, button.index) for button in provider_buttons if button.action}
+
+    def has(action: Action, index: int = 0) -> bool:
+        # A record from before buttons carried their action offers the whole grid.
+        return not offered or (action, index) in offered
+
+    items = [
+        _action_button(job.id, Action.UPSCALE, i, row=0)
+        for i in GRID_INDEXES
+        if has(Action.UPSCALE, i)
+    ]
+    if has(Action.REROLL):
+        items.append(_action_button(job.id, Action.REROLL, row=0))
+    items += [
+        _action_button(job.id, Action.VARIATION, i, row=1)
+        for i in GRID_INDEXES
+        if has(Action.VARIATION, i)
+    ]
     if job.params.get("draft"):
         items.append(_action_button(job.id, Action.ENHANCE, row=2))
     items.append(_info_button(job.id, row=2))
@@ -148,10 +163,10 @@ def result_view(
     job: Job, provider_buttons: tuple[ProviderButton, ...] | None = None
 ) -> discord.ui.View:
     """The buttons under a result: grid buttons, or the provider's single-image actions."""
+    buttons = job.provider_buttons if provider_buttons is None else provider_buttons
     if job.kind in SINGLE_IMAGE_KINDS:
-        buttons = job.provider_buttons if provider_buttons is None else provider_buttons
         return _view(single_image_buttons(job, buttons))
-    return _view(grid_buttons(job))
+    return _view(grid_buttons(job, buttons))
 
 
 def waiting_view(job: Job) -> discord.ui.View:

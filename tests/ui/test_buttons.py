@@ -81,3 +81,19 @@ async def test_from_custom_id_reads_only_the_id(custom_id: str) -> None:
     assert match is not None
     button = await JobButton.from_custom_id(None, None, match)  # type: ignore[arg-type]
     assert (button.job_id, f"job:7:{button.token}") == (7, custom_id)
+
+
+def test_a_grid_shows_only_the_grid_actions_the_provider_offered() -> None:
+    buttons = (
+        ProviderButton(custom_id="a", action=Action.UPSCALE, index=1),
+        ProviderButton(custom_id="b", action=Action.UPSCALE, index=2),
+        ProviderButton(custom_id="c", action=Action.VARIATION, index=1),
+    )
+    ids = [c for c, _ in layout(result_view(make_job(), buttons))]
+    assert ids == ["job:42:u1", "job:42:u2", "job:42:v1", "job:42:info"]
+
+
+def test_a_grid_record_without_typed_buttons_offers_the_whole_grid() -> None:
+    ids = [c for c, _ in layout(result_view(make_job(), (ProviderButton(custom_id="old"),)))]
+    assert "job:42:reroll" in ids
+    assert "job:42:v4" in ids
