@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import FailureKind, ProviderError
+from bot.errors import FailureKind, ProviderError, UserFacingError
 from bot.prompt import Prompt, parse_prompt
 from bot.providers.base import (
     ActionRequest,
@@ -65,6 +65,10 @@ PRUNE_INTERVAL_SECONDS = 6 * 3600.0
 KEPT_FINISHED_TASKS = 512
 """Finished tasks kept in memory for polls; older ones are read back from disk."""
 _Outcome = Done | Failed | Cancelled | Died
+PLAN_FAILED = "Something went wrong preparing this image; nothing was charged."
+STORE_FAILED = (
+    "The image was made but could not be stored (is the disk full?); nothing was charged."
+)
 
 
 class DiffusionProvider:
@@ -98,7 +102,7 @@ class DiffusionProvider:
         self._tasks: dict[str, LocalTask] = {}
         self._waiting: deque[LocalTask] = deque()
         self._arrived = asyncio.Event()
-        self._outcomes: asyncio.Queue[_Outcome] = asyncio.Queue()
+        self._outcomes: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
         self._pushes: asyncio.Queue[TaskState] = asyncio.Queue()
         self._seq = itertools.count(1)
         self._running: tuple[int, LocalTask] | None = None
@@ -309,27 +313,49 @@ class DiffusionProvider:
             task.fail(FailureKind.UNAVAILABLE, str(exc))
             self._push(task)
             return
-        except ProviderError as exc:
-            task.fail(exc.kind, exc.message)
+        except UserFacingError as exc:
+            kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
+            task.fail(kind, exc.message)
+            self._push(task)
+            return
+        except Exception:
+            # A bug must cost one job, not the feeder: the next job renders as usual.
+            log.exception("could not plan task %s", task.task_id)
+            task.fail(FailureKind.PROVIDER_ERROR, PLAN_FAILED)
             self._push(task)
             return
         if task.cancel_requested:
-            self._end(task, task.cancel)
+            task.cancel()
+            self._push(task)
             return
         seq = next(self._seq)
         self._running = (seq, task)
         task.status, task.queue_position, task.notes = TaskStatus.IN_PROGRESS, None, notes
         self._push(task)
-        worker.send(Render(seq=seq, job=job))
-        outcome = await self._outcomes.get()
-        self._running = None
-        await self._settle(task, outcome)
+        try:
+            worker.send(Render(seq=seq, job=job))
+            outcome = await self._outcome_of(seq)
+        except OSError:
+            # The pipe broke: the worker died as the job was handed over.
+            outcome = Died(exitcode=None)
+        finally:
+            self._running = None
+        try:
+            await self._settle(task, outcome)
+        except OSError:
+            log.exception("could not store the images of task %s", task.task_id)
+            task.fail(FailureKind.PROVIDER_ERROR, STORE_FAILED)
+        self._push(task)
+
+    async def _outcome_of(self, seq: int) -> _Outcome:
+        while True:
+            for_seq, outcome = await self._outcomes.get()
+            if for_seq == seq:
+                return outcome
 
     async def _settle(self, task: LocalTask, outcome: _Outcome) -> None:
-        if isinstance(outcome, Done):
-            if task.cancel_requested:
-                self._end(task, task.cancel)
-                return
+        """End the task as the worker's answer says (the caller pushes the new state)."""
+        if isinstance(outcome, Done) and not task.cancel_requested:
             result = outcome.result
             notes = (*task.notes, *result.notes)
             stored = StoredResult(
@@ -342,29 +368,21 @@ class DiffusionProvider:
             await asyncio.to_thread(
                 self._store.save_result, task.task_id, list(result.images), stored
             )
-            self._end(task, lambda: task.succeed(len(result.images), notes))
-        elif isinstance(outcome, Cancelled):
-            self._end(task, task.cancel)
+            task.succeed(len(result.images), notes)
+        elif isinstance(outcome, Done | Cancelled):
+            task.cancel()
         elif isinstance(outcome, Failed):
-            kind = FailureKind.PROVIDER_ERROR
             if outcome.reason == "out_of_memory":
                 # Memory after an OOM is fragmented: the next render gets a fresh process.
                 await self._retire_worker()
-            self._end(task, lambda: task.fail(kind, outcome.message))
+            task.fail(FailureKind.PROVIDER_ERROR, outcome.message)
         else:
             await self._retire_worker()
-            self._end(
-                task,
-                lambda: task.fail(
-                    FailureKind.PROVIDER_ERROR,
-                    f"The renderer stopped unexpectedly (exit code {outcome.exitcode}) while "
-                    "making this image; nothing was charged and the renderer restarts.",
-                ),
+            task.fail(
+                FailureKind.PROVIDER_ERROR,
+                f"The renderer stopped unexpectedly (exit code {outcome.exitcode}) while making "
+                "this image; nothing was charged and the renderer restarts.",
             )
-
-    def _end(self, task: LocalTask, ending: Callable[[], None]) -> None:
-        ending()
-        self._push(task)
 
     async def _worker_ready(self) -> WorkerProcess:
         if self._worker is not None and self._worker_alive:
@@ -392,7 +410,7 @@ class DiffusionProvider:
         if isinstance(event, Died):
             self._worker_alive = False
             if running is not None:
-                self._outcomes.put_nowait(event)
+                self._outcomes.put_nowait((running[0], event))
             return
         if running is None or getattr(event, "seq", None) != running[0]:
             return  # an answer about a render that already ended
@@ -403,7 +421,7 @@ class DiffusionProvider:
                 task.preview, task.preview_count = event.preview, task.preview_count + 1
             self._push(task)
         elif isinstance(event, Done | Failed | Cancelled):
-            self._outcomes.put_nowait(event)
+            self._outcomes.put_nowait((event.seq, event))
 
     def _push(self, task: LocalTask) -> None:
         if self._notify is not None:
