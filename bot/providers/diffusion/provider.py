@@ -189,6 +189,7 @@ class DiffusionProvider:
         if task in self._waiting:
             self._waiting.remove(task)
             task.cancel()
+            self._push(task)
             self._renumber()
             return True
         task.cancel_requested = True

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from PIL import Image
 
 from bot.errors import FailureKind, FetchRefused, ProviderRejected
@@ -92,7 +93,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("results")
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def provider(tiny_sd_dir: Path, results: Path) -> AsyncIterator[DiffusionProvider]:
     local = DiffusionProvider(settings_for(tiny_sd_dir, results), fetch_image=fetch_image)
     pushes = Pushes()
