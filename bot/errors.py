@@ -11,10 +11,14 @@ boundary that meets them, with ``raise Mapped(...) from exc``.
     │   ├── LimitReached              too many waiting or running jobs
     │   ├── NotAllowed                channel, banned word, permission or guild policy
     │   ├── JobNotFound               no such job (or not yours)
-    │   └── ProviderError             the image provider said no, or could not be reached
-    │       ├── ProviderUnavailable   network failure, 5xx, circuit open: retry later
-    │       ├── ProviderBusy          the provider's queue is full: back-pressure
-    │       └── ProviderRejected      a final answer about this request (banned, expired...)
+    │   ├── ProviderError             the image provider said no, or could not be reached
+    │   │   ├── ProviderUnavailable   network failure, 5xx, circuit open: retry later
+    │   │   ├── ProviderBusy          the provider's queue is full: back-pressure
+    │   │   └── ProviderRejected      a final answer about this request (banned, expired...)
+    │   └── FetchError                (bot.outbound) a download on a member's behalf failed
+    │       ├── FetchRefused          the URL, a redirect or an address is not allowed
+    │       ├── FetchTooLarge         the body is larger than the cap
+    │       └── FetchUnavailable      network failure, timeout, 5xx: retry later
     ├── IllegalTransition             a job state change the state machine forbids (a bug)
     └── ConfigError                   invalid configuration, one line per problem
 """
@@ -106,6 +110,30 @@ class ProviderRejected(ProviderError):
     def __init__(self, message: str, *, kind: FailureKind, banned_word: str | None = None) -> None:
         super().__init__(message, kind=kind)
         self.banned_word = banned_word
+
+
+class FetchError(UserFacingError):
+    """A download on a member's behalf failed; ``status`` is the HTTP status when one came."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FetchRefused(FetchError):
+    """The outbound policy refused the URL, a redirect target, or an address of its host."""
+
+
+class FetchTooLarge(FetchError):
+    """The body is larger than the caller's cap."""
+
+
+class FetchUnavailable(FetchError):
+    """The host could not be reached, timed out, or answered 5xx/429: try again later."""
+
+    retryable = True
 
 
 class IllegalTransition(TesseraError):

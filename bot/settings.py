@@ -66,6 +66,14 @@ class ProviderSettings(_Section):
     """The URL the provider can reach the receiver at (defaults to host and port)."""
 
 
+class OutboundSettings(_Section):
+    """Downloads made on a member's behalf (image prompts, result images): see bot.outbound."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    """Hosts exempt from the public-address rule, as written in URLs (a private image CDN;
+    ``127.0.0.1`` for loopback test fakes). Env: TESSERA_OUTBOUND__ALLOWED_HOSTS='["cdn.lan"]'."""
+
+
 class DatabaseSettings(_Section):
     """Where jobs, the ledger and settings live."""
 
@@ -164,6 +172,7 @@ class Settings(BaseSettings):
     quota: QuotaSettings = QuotaSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    outbound: OutboundSettings = OutboundSettings()
 
     @classmethod
     def settings_customise_sources(
