@@ -22,6 +22,7 @@ from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
+from bot.outbound import OutboundPolicy
 from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
 from bot.quota import CostModel, QuotaService
 from bot.services import Services
@@ -98,7 +99,9 @@ class Runtime:
         database = await Database.open(settings.database.url)
         self._database = database
         provider: ImageProvider = MidjourneyProxyProvider(
-            settings.provider, observe=self.metrics.observe_provider_call
+            settings.provider,
+            observe=self.metrics.observe_provider_call,
+            outbound=OutboundPolicy(settings.outbound.allowed_hosts),
         )
         costs = CostModel(settings.quota.costs)
         quota = QuotaService(database, settings.quota, clock=self._clock)
