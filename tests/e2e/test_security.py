@@ -46,3 +46,17 @@ async def test_a_forged_push_is_only_a_hint(
         assert result.content.startswith("**a genuine fox")
         assert proxy.count("/images/evil.png") == 0
         assert not any("forged" in c for c in result.custom_ids())
+
+
+async def test_a_result_whose_answer_was_lost_is_posted_once(world: World) -> None:
+    # Issue #11: Discord created the result, the bot never heard back (or died before it
+    # recorded it), so it posted again. The nonce makes Discord hand back the first message.
+    await world.imagine("a single fox")
+    await world.runtime.settle()
+    assert world.statuses()  # the status message is up: the next create is the result
+    world.discord.lose_create_answers = 1
+    await world.run_jobs()
+    assert world.discord.lose_create_answers == 0
+    results = [m for m in world.discord.messages.values() if m.attachments]
+    assert len(results) == 1
+    assert results[0].content.startswith("**a single fox")
