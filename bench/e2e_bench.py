@@ -103,6 +103,8 @@ async def main() -> dict[str, Any]:
                 "webhook_host": "127.0.0.1" if WEBHOOK else None,
                 "webhook_port": 0,
             },
+            # The fake serves result images on loopback: allowed by name, as an operator would.
+            outbound={"allowed_hosts": ["127.0.0.1"]},
             database={"url": f"sqlite:///{database}"},
             scheduler={"max_waiting_per_guild": JOBS, "confirm_above": 40},
         )

@@ -67,6 +67,10 @@ class TesseraBot(commands.AutoShardedBot):
         dynamic_items: Sequence[DynamicItemType] = (),
         **options: Any,
     ) -> None:
+        # Tessera never joins voice: discord.py's start-up warnings about missing voice
+        # libraries (PyNaCl, davey) would only make operators look for a problem.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             # Prefix commands are unused; a mention prefix needs no message-content intent.
             command_prefix=commands.when_mentioned,

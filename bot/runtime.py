@@ -161,7 +161,9 @@ class Runtime:
         settings = self.settings
         if settings.provider.selected_kind == "midjourney-proxy":
             return MidjourneyProxyProvider(
-                settings.provider, observe=self.metrics.observe_provider_call
+                settings.provider,
+                observe=self.metrics.observe_provider_call,
+                fetcher=self._outbound(),
             )
         fetcher = self._outbound()
 

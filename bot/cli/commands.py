@@ -19,6 +19,8 @@ from bot.store.database import Database
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+"""Discord could not be reached (DNS, connection refused, no gateway): a network problem."""
 
 
 def report_problems(problems: list[str], *, out: TextIO | None = None) -> int:

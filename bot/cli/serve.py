@@ -7,13 +7,21 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
+import aiohttp
 import discord
 
 from bot.cli.check import Severity, probe_provider
-from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report, report_problems
+from bot.cli.commands import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    load_or_report,
+    report_problems,
+)
 from bot.cli.token import TOKEN_ENV, token_of, token_problem
 from bot.observability.logging import configure_logging, settings_secrets
 from bot.settings import Settings
@@ -25,6 +33,23 @@ log = logging.getLogger(__name__)
 
 RuntimeFactory = Callable[[Settings], "Runtime"]
 REFUSED_TOKEN = f"discord.token: Discord refused the token; reset it and update {TOKEN_ENV}"
+
+
+UNREACHABLE = (aiohttp.ClientError, OSError, discord.GatewayNotFound)
+"""What reaching Discord raises when the network, DNS or ``discord.api_base`` is wrong."""
+
+
+def report_unreachable(
+    settings: Settings, error: BaseException, *, out: TextIO | None = None
+) -> int:
+    """One line naming the network problem and the setting to check; the exit status."""
+    reason = str(error).strip() or type(error).__name__
+    print(
+        f"cannot reach Discord at {settings.discord.api_base} ({reason}): check the network "
+        "and DNS, or discord.api_base (TESSERA_DISCORD__API_BASE)",
+        file=out if out is not None else sys.stderr,
+    )
+    return EXIT_UNREACHABLE
 
 
 def _default_runtime(settings: Settings) -> Runtime:
@@ -56,6 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
         asyncio.run(_serve_until_signalled(settings))
     except discord.LoginFailure:
         return report_problems([REFUSED_TOKEN])
+    except UNREACHABLE as exc:
+        return report_unreachable(settings, exc)
     except KeyboardInterrupt:
         log.info("interrupted")
     return EXIT_OK
@@ -111,6 +138,8 @@ def sync_command(args: argparse.Namespace) -> int:
         count = asyncio.run(sync(settings, args.guild))
     except discord.LoginFailure:
         return report_problems([REFUSED_TOKEN])
+    except UNREACHABLE as exc:
+        return report_unreachable(settings, exc)
     where = f"to guild {args.guild}" if args.guild else "globally (may take up to an hour)"
     print(f"published {count} command(s) {where}")
     return EXIT_OK

@@ -175,14 +175,17 @@ class Dispatcher:
         self._wake.set()
 
     async def notify(self, task: TaskState) -> None:
-        """A pushed task update (webhook): apply it now; ignored once stopping.
+        """A pushed task update (webhook): a hint to read that task now; ignored once stopping.
 
-        While stopping, the job stays ``running``: the next start's polling brings it back.
+        Anyone who can reach the receiver could post a push, so only its task id is used:
+        a task this bot is not tracking is ignored, and a tracked one is read back from the
+        provider, whose answer is what gets applied. While stopping, the job stays
+        ``running``: the next start's polling brings it back.
         """
         if self._stopping:
             return
         async with self._lock:
-            await self._tracker.apply([task.task_id], {task.task_id: task})
+            await self._tracker.refresh(task.task_id)
         self._wake.set()
 
     async def job_cancelled(self, job: Job) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.errors import NotAllowed
 from bot.prompt import DEFAULT_VERSION, Prompt, PromptError, parse_prompt
+from bot.prompt.issues import PROMPT_TOO_LONG
 from bot.speed import SpeedMode
 
 RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
@@ -69,7 +70,8 @@ def at_speed(prompt: Prompt, speed: SpeedMode | None, **changes: Any) -> Prompt:
     try:
         changed = prompt.with_params(**changes)
     except PromptError as exc:
-        if speed is None:
+        if speed is None or any(issue.code == PROMPT_TOO_LONG for issue in exc.issues):
+            # Too long is about the text, not the speed: it keeps its own message.
             raise
         problems = " ".join(issue.message for issue in exc.issues)
         raise NotAllowed(

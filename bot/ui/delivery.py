@@ -100,11 +100,22 @@ class DiscordDeliverer:
                 view=result_view(job, task.buttons),
                 reference=reference,  # type: ignore[arg-type]
                 allowed_mentions=NO_MENTIONS,
+                # Posted again after a lost answer or a restart, Discord hands back the first
+                # message instead of a second one (discord.py sets enforce_nonce with it).
+                nonce=result_nonce(job),
             )
         except (discord.DiscordServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryFailed(
                 "Discord did not accept the result; trying again.", retryable=True
             ) from exc
+
+
+def result_nonce(job: Job) -> str:
+    """The nonce of a job's result message: one per job, within Discord's 25 characters.
+
+    The creation time keeps job ids reused after a database reset from matching.
+    """
+    return f"r{job.id}-{int(job.created_at) % 10**9}"
 
 
 def _as_delivery_failure(exc: discord.HTTPException) -> DeliveryFailed:

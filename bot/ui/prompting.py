@@ -12,6 +12,7 @@ from bot.prompt import (
     expand_prompt,
     parse_prompt,
 )
+from bot.ui.text import strip_invisible
 
 MAX_JOBS = 40
 """The most jobs one ``/imagine`` may expand to (permutations times ``--repeat``)."""
@@ -65,7 +66,7 @@ def _anchored(issue: PromptIssue, job_text: str, typed: str) -> PromptIssue:
 
 def code_span(part: str) -> str:
     """Quote user text inertly: a code span shows markdown and mentions literally."""
-    flat = " ".join(part.replace("`", "\N{MODIFIER LETTER PRIME}").split())
+    flat = " ".join(strip_invisible(part).replace("`", "\N{MODIFIER LETTER PRIME}").split())
     if len(flat) > _QUOTE_LIMIT:
         flat = flat[: _QUOTE_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
     return f"`{flat}`"

@@ -12,7 +12,7 @@ from bot.errors import FailureKind
 from bot.jobs import JobKind, JobState
 from bot.providers.base import Action
 from bot.quota import format_credits
-from bot.ui.text import escape_prompt
+from bot.ui.text import clause, escape_prompt
 
 if TYPE_CHECKING:
     from bot.jobs import Job
@@ -79,7 +79,7 @@ def failure_reason(job: Job) -> str:
     kind = job.failure_kind or FailureKind.PROVIDER_ERROR
     reason = _FAILURE_REASONS.get(kind, _FAILURE_REASONS[FailureKind.PROVIDER_ERROR])
     if job.failure_message:
-        return f"Failed: {reason} ({escape_prompt(job.failure_message, limit=200)})."
+        return f"Failed: {reason} ({escape_prompt(clause(job.failure_message), limit=200)})."
     return f"Failed: {reason}."
 
 

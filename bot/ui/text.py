@@ -14,6 +14,12 @@ FIELD_LIMIT = 1024
 """Discord's limit on an embed field value; the tightest place prompts are echoed."""
 
 _ZWSP = "\u200b"
+# Bidi embeddings, overrides and isolates (and the marks) reorder the text around them: an
+# echoed prompt could make "gpj.exe" read as "exe.jpg", or run into the bot's own words.
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# C0 and C1 controls other than tab and newline: invisible, or worse, in a Discord message.
+_CONTROLS = [c for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (0x09, 0x0A)]
+_INVISIBLE: dict[int, None] = dict.fromkeys([*_BIDI, *_CONTROLS])
 _BROADCAST = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _MENTION = re.compile(r"<(@[!&]?|#)(?=\d)")
 
@@ -28,8 +34,22 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION.sub(lambda match: f"<{match[1]}{_ZWSP}", text)
 
 
+def strip_invisible(text: str) -> str:
+    """``text`` without bidi controls and control characters (tab and newline are kept)."""
+    return text.translate(_INVISIBLE)
+
+
 def _escape(text: str) -> str:
-    return neutralise_mentions(discord.utils.escape_markdown(text))
+    return neutralise_mentions(discord.utils.escape_markdown(strip_invisible(text)))
+
+
+def clause(text: str) -> str:
+    """A sentence ready to sit inside another (in brackets, after a colon): no end stop.
+
+    Composed messages end with their own full stop, so one from the inner sentence would
+    double it ("...(it timed out).).").
+    """
+    return text.rstrip().rstrip(".!?").rstrip()
 
 
 def escape_prompt(text: str, *, limit: int = FIELD_LIMIT) -> str:

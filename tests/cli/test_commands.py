@@ -1,3 +1,4 @@
+import contextlib
 import socket
 import sqlite3
 import threading
@@ -28,7 +29,9 @@ def test_migrate_applies_every_migration_once(
     assert first[-1] == (
         f"{len(MIGRATIONS)} migration(s) applied" if MIGRATIONS else "the database is up to date"
     )
-    with sqlite3.connect(db_file) as conn:
+    # closing(): sqlite3's own context manager commits but leaves the connection open, which
+    # Python 3.13 reports (ResourceWarning) in whichever later test collects it.
+    with contextlib.closing(sqlite3.connect(db_file)) as conn:
         recorded = [
             f"{version:04d}_{name}"
             for version, name in conn.execute(

@@ -48,6 +48,7 @@ def _settings(tmp_path: Path, fake: FakeDiscord, provider_url: str, **metrics: A
         provider={"base_url": provider_url, "connect_timeout": 2.0},
         database={"url": f"sqlite:///{tmp_path / 'data' / 'tessera.db'}"},
         metrics=metrics,
+        outbound={"allowed_hosts": ["127.0.0.1"]},
     )
 
 

@@ -74,7 +74,8 @@ async def test_the_webhook_receiver_delivers_without_polling(
         # No settle(): the provider's callbacks alone drive the job to its result.
         result = await world.result_for(lambda m: True)
         assert result.content.startswith("**a hooked fish")
-        assert proxy.count("list-by") == polls
+        # Each push is only a hint: it costs one read of its task, and nothing more.
+        assert proxy.count("list-by") - polls <= len(proxy.hook_deliveries)
 
 
 async def test_the_dispatcher_starts_only_once_the_bot_has_logged_in(

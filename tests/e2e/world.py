@@ -53,6 +53,8 @@ def make_settings(
         },
         provider={"base_url": proxy.base_url, "max_concurrency": 3, "poll_interval": 0.05},
         database={"url": f"sqlite:///{database}"},
+        # The fakes serve result images on loopback: allowed by name, as an operator would.
+        outbound={"allowed_hosts": ["127.0.0.1"]},
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.errors import FailureKind
@@ -146,3 +148,37 @@ def test_info_embed_shows_seed_prompt_id_and_cost() -> None:
     assert fields["Cost"] == "2.5 credits"
     assert embed.description is not None
     assert "\\*cat\\*" in embed.description
+
+
+_PROVIDER_REASONS = [
+    "",
+    "Banned prompt detected, banned word: cat",
+    "Request cancelled due to output filters",
+    "Your job queue is full",
+    "You have run out of fast hours",
+    "Task cancelled by user",
+    "task timed out",
+    "some odd failure.",
+    "odd (really)!",
+]
+_BOT_MESSAGES = [
+    "The image was made but could not be posted: Discord refused the result (403).",
+    "The image provider lost this job and refused it again: The prompt is invalid.",
+    "The job was stopped: It made no progress for 5 minutes.",
+    "The image provider could not be reached after 5 attempts.",
+    "Cancelled by the owner.",
+    "What?",
+]
+_DOUBLED = re.compile(r"[.!?][)\]]?[.!?]")
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_no_failure_text_ends_with_doubled_punctuation(kind: FailureKind) -> None:
+    # Issue #11: "(The image provider failed to make this image (x).)." was shown.
+    from bot.providers.midjourney.codes import classify_failure
+
+    messages = [classify_failure(reason)[1] for reason in _PROVIDER_REASONS] + _BOT_MESSAGES
+    for message in messages:
+        job = make_job(state=JobState.FAILED, failure_kind=kind, failure_message=message)
+        for text in (failure_reason(job), status_content(job)):
+            assert not _DOUBLED.search(text.replace("...", "…")), text

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ui.text import ELLIPSIS, NO_MENTIONS, escape_prompt, neutralise_mentions
+from bot.ui.prompting import code_span
+from bot.ui.text import ELLIPSIS, NO_MENTIONS, escape_prompt, neutralise_mentions, strip_invisible
 
 ZWSP = "\u200b"
 LIVE_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)", re.IGNORECASE)
@@ -73,7 +74,16 @@ def test_escaped_text_fits_and_never_mentions(raw: str, limit: int) -> None:
 def test_untruncated_escaping_only_adds_backslashes_and_zero_width_spaces(raw: str) -> None:
     escaped = escape_prompt(raw, limit=10_000)
 
-    assert escaped.replace("\\", "").replace(ZWSP, "") == raw
+    assert escaped.replace("\\", "").replace(ZWSP, "") == strip_invisible(raw)
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202e", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069", "\u200f", "\x00", "\x1b"]
+)
+def test_bidi_controls_and_control_characters_never_reach_an_echo(char: str) -> None:
+    # Issue #11: "gpj.exe" behind a right-to-left override reads as "exe.jpg" in Discord.
+    assert escape_prompt(f"a {char}gpj.exe b\tc\nd") == "a gpj.exe b\tc\nd"
+    assert char not in code_span(f"x{char}y")
 
 
 def test_neutralise_mentions_leaves_other_text_alone() -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.errors import FailureKind, ProviderError, ProviderRejected, ProviderUnavailable
+from bot.outbound import OutboundFetcher, OutboundPolicy
 from bot.providers.base import (
     ActionRequest,
     Capabilities,
@@ -77,8 +78,18 @@ class MidjourneyProxyProvider:
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
         observe: CallObserver | None = None,
+        outbound: OutboundPolicy | None = None,
+        fetcher: OutboundFetcher | None = None,
     ) -> None:
         self._settings = settings
+        # Result images are fetched like any URL a member wrote (the proxy's answer names
+        # them): under the outbound policy, never with the proxy's client or secret.
+        self._owns_fetcher = fetcher is None
+        self._fetcher = fetcher or OutboundFetcher(
+            outbound or OutboundPolicy(),
+            time_limit=settings.request_timeout,
+            connect_timeout=settings.connect_timeout,
+        )
         self._observe = observe
         self._router = SpeedRouter(settings)
         self._http = ProxyHttp(
@@ -232,19 +243,20 @@ class MidjourneyProxyProvider:
 
     async def _download(self, url: str, max_bytes: int) -> DownloadedImage:
         return await download_image(
-            self._http.client,
+            self._fetcher,
             url,
             max_bytes=max_bytes,
             hard_cap=self._settings.max_download_bytes,
-            time_limit=self._settings.request_timeout,
             retrying=lambda operation: retry_unavailable(
                 operation, policy=self._http.retry, sleep=self._http.sleep, rng=self._http.rng
             ),
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool (when this provider created it)."""
+        """Close the connection pools (those this provider created)."""
         await self._http.aclose()
+        if self._owns_fetcher:
+            await self._fetcher.aclose()
 
     async def _submit(
         self, path: str, body: dict[str, Any], speed: SpeedMode, job_id: int

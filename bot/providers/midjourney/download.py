@@ -1,4 +1,4 @@
-"""Result download: streamed under a byte cap, image types only, re-encoded to fit.
+"""Result download: through the outbound policy, under a byte cap, images only, made to fit.
 
 Image hosts are third parties (Discord's CDN, a vendor's storage): the provider secret is
 never sent to them. An image above ``max_bytes`` (Discord's upload limit) is re-encoded in a
@@ -14,7 +14,17 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from bot.errors import FailureKind, ProviderError, ProviderRejected, ProviderUnavailable
+from bot.errors import (
+    FailureKind,
+    FetchError,
+    FetchRefused,
+    FetchTooLarge,
+    FetchUnavailable,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from bot.outbound import OutboundFetcher
 from bot.providers.base import DownloadedImage
 from bot.providers.imaging import shrink_to_fit
 
@@ -23,46 +33,32 @@ log = logging.getLogger(__name__)
 _TOO_BIG = "The result image is larger than the bot accepts."
 
 
-class _TooLarge(Exception):
-    pass
+async def fetch_image(fetcher: OutboundFetcher, url: str, *, cap: int) -> tuple[bytes, str]:
+    """The body and content type of an image URL, fetched under the outbound policy.
 
-
-async def fetch_image(
-    client: httpx.AsyncClient, url: str, *, cap: int, time_limit: float
-) -> tuple[bytes, str]:
-    """The body and content type of an image URL; at most ``cap`` bytes are read."""
+    The URL comes from the provider's answer, so it is fetched like any URL a member wrote:
+    a private or loopback address, or a redirect to one, is refused.
+    """
     try:
-        async with (
-            asyncio.timeout(time_limit),
-            client.stream("GET", url, follow_redirects=True) as response,
-        ):
-            if response.status_code >= 500:
-                raise ProviderUnavailable("The image host is unavailable; try again later.")
-            if response.status_code != 200:
-                raise ProviderRejected(
-                    "The result image is no longer available at the image provider.",
-                    kind=FailureKind.PARENT_EXPIRED,
-                )
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if not content_type.startswith("image/"):
-                raise ProviderError("The image provider sent something that is not an image.")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise _TooLarge
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise _TooLarge
-                chunks.append(chunk)
-            return b"".join(chunks), content_type
-    except _TooLarge:
+        resource = await fetcher.fetch(url, max_bytes=cap, accept=("image/",))
+    except FetchRefused as exc:
+        log.warning("result image address refused: %s", exc.message)
+        raise ProviderRejected(
+            "The image provider gave an image address that cannot be fetched.",
+            kind=FailureKind.INVALID_REQUEST,
+        ) from exc
+    except FetchTooLarge:
         raise ProviderError(_TOO_BIG) from None
-    except TimeoutError as exc:
-        raise ProviderUnavailable("The image download timed out; try again later.") from exc
-    except httpx.HTTPError as exc:
+    except FetchUnavailable as exc:
         raise ProviderUnavailable("The image download failed; try again later.") from exc
+    except FetchError as exc:
+        if exc.status is None:
+            raise ProviderError("The image provider sent something that is not an image.") from exc
+        raise ProviderRejected(
+            "The result image is no longer available at the image provider.",
+            kind=FailureKind.PARENT_EXPIRED,
+        ) from exc
+    return resource.data, resource.content_type
 
 
 def filename_for(url: str, content_type: str) -> str:
@@ -79,18 +75,15 @@ Retrying = Callable[[Callable[[], Awaitable[tuple[bytes, str]]]], Awaitable[tupl
 
 
 async def download_image(
-    client: httpx.AsyncClient,
+    fetcher: OutboundFetcher,
     url: str,
     *,
     max_bytes: int,
     hard_cap: int,
-    time_limit: float,
     retrying: Retrying,
 ) -> DownloadedImage:
     """Download ``url`` (retried by ``retrying``) and make it fit within ``max_bytes``."""
-    data, content_type = await retrying(
-        lambda: fetch_image(client, url, cap=hard_cap, time_limit=time_limit)
-    )
+    data, content_type = await retrying(lambda: fetch_image(fetcher, url, cap=hard_cap))
     filename = filename_for(url, content_type)
     if len(data) <= max_bytes:
         return DownloadedImage(data=data, content_type=content_type, filename=filename)

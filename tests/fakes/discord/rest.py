@@ -67,6 +67,10 @@ def _id(request: web.Request, name: str) -> int:
         raise DiscordError(400, 50035, f"Invalid Form Body ({name})") from None
 
 
+NONCE_WINDOW = 5 * 60.0
+"""How long Discord remembers an enforced nonce ("a few minutes")."""
+
+
 class _Rest:
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
@@ -169,7 +173,20 @@ class _Rest:
         )
         if self.fake.bot_permissions(channel) & needed != needed:
             raise DiscordError(403, 50013, "Missing Permissions")
+        nonce = body.get("nonce")
+        key = (channel.id, str(nonce))
+        if nonce is not None and body.get("enforce_nonce"):
+            # As Discord: a repeat create with the same nonce within minutes gets the first.
+            seen = self.fake.nonces.get(key)
+            recent = seen is not None and self.fake.now() - seen[1] < NONCE_WINDOW
+            if recent and seen and (earlier := self.fake.messages.get(seen[0])) is not None:
+                return respond(payloads.message(earlier))
         message = self.fake.create_message(channel, self.fake.bot_user, body, files_of(request))
+        if nonce is not None and body.get("enforce_nonce"):
+            self.fake.nonces[key] = (message.id, self.fake.now())
+        if self.fake.lose_create_answers > 0 and request.transport is not None:
+            self.fake.lose_create_answers -= 1
+            request.transport.abort()
         return respond(payloads.message(message))
 
     async def get_message(self, request: web.Request) -> web.Response:

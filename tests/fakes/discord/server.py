@@ -77,6 +77,11 @@ class FakeDiscord(WorldBuilding, InteractionActions):
         self.requests: list[RequestRecord] = []
         self.injected: list[InjectedLimit] = []
         self.edit_buckets: dict[int, EditBucket] = {}
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        """(channel id, nonce) -> (message id, when): Discord's enforce_nonce memory."""
+        self.lose_create_answers = 0
+        """Knob: the next N channel message creates happen, then the answer is lost (the
+        connection is cut), as when the bot dies or the network drops right after."""
         self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
         self._waiters: list[asyncio.Future[None]] = []
         self._attachments: dict[int, FakeAttachment] = {}
@@ -312,8 +317,13 @@ class FakeDiscord(WorldBuilding, InteractionActions):
 
     async def flush_dispatches(self) -> None:
         """Wait until every announced gateway event has been written to the sockets."""
+        # Taken out of the set before waiting: their done callbacks need a loop turn that
+        # Python 3.12's eager gather() of finished tasks never yields, so waiting on "the set
+        # is empty" spun forever there.
         while self._tasks:
-            await asyncio.gather(*list(self._tasks))
+            tasks = list(self._tasks)
+            self._tasks.difference_update(tasks)
+            await asyncio.gather(*tasks)
 
     def _announce(
         self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0

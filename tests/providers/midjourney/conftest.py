@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.outbound import OutboundPolicy
 from bot.providers.midjourney import MidjourneyProxyProvider
 from bot.providers.midjourney.retry import RetryPolicy
 from bot.settings import ProviderSettings
@@ -62,6 +63,9 @@ async def make_provider(
 
     def factory(base_url: str, **overrides: Any) -> MidjourneyProxyProvider:
         transport = overrides.pop("transport", None)
+        # The fake serves result images on loopback: allowed by name, as an operator would.
+        outbound = overrides.pop("outbound", OutboundPolicy(["127.0.0.1"]))
+        fetcher = overrides.pop("fetcher", None)
         settings = ProviderSettings(base_url=base_url, **overrides)
         provider = MidjourneyProxyProvider(
             settings,
@@ -69,6 +73,8 @@ async def make_provider(
             clock=clock,
             sleep=sleep,
             retry=RetryPolicy(attempts=3, base_delay=0.1, max_delay=1.0),
+            outbound=outbound,
+            fetcher=fetcher,
         )
         made.append(provider)
         return provider

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import FailureKind, ProviderError, ProviderRejected
+from bot.outbound import OutboundFetcher, OutboundPolicy
 from bot.providers.midjourney.download import filename_for, shrink_to_fit
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy, png_bytes
 from tests.providers.midjourney.conftest import ProviderFactory
@@ -102,14 +103,47 @@ async def test_undeclared_stream_is_cut_at_the_hard_cap(make_provider: ProviderF
         return httpx.Response(200, headers={"content-type": "image/png"}, content=endless())
 
     provider_cap = 50_000
+    fetcher = OutboundFetcher(OutboundPolicy(["img.test"]), transport=httpx.MockTransport(handler))
     provider = make_provider(
-        "http://proxy.test/mj",
-        transport=httpx.MockTransport(handler),
-        max_download_bytes=provider_cap,
+        "http://proxy.test/mj", fetcher=fetcher, max_download_bytes=provider_cap
     )
-    with pytest.raises(ProviderError, match="larger"):
-        await provider.download("http://img.test/x.png", max_bytes=provider_cap)
+    try:
+        with pytest.raises(ProviderError, match="larger"):
+            await provider.download("http://img.test/x.png", max_bytes=provider_cap)
+    finally:
+        await fetcher.aclose()
     assert read < provider_cap + 3 * 4096
+
+
+async def test_result_images_on_private_addresses_are_refused(
+    fake: FakeMidjourneyProxy, make_provider: ProviderFactory
+) -> None:
+    # Issue #11: the proxy's answer names the image, so it is fetched like a member's URL.
+    fake.images["grid.png"] = (png_bytes(), "image/png")
+    provider = make_provider(fake.base_url, outbound=OutboundPolicy())
+    for url in (
+        f"{fake.root_url}/images/grid.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:10.0.0.1]/x.png",
+    ):
+        with pytest.raises(ProviderRejected, match="cannot be fetched"):
+            await provider.download(url, max_bytes=1_000_000)
+    assert fake.count("/images/") == 0
+
+
+async def test_a_result_redirect_to_a_private_address_is_not_followed(
+    make_provider: ProviderFactory,
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "http://10.1.2.3/secret.png"})
+
+    fetcher = OutboundFetcher(OutboundPolicy(["cdn.test"]), transport=httpx.MockTransport(handler))
+    provider = make_provider("http://proxy.test/mj", fetcher=fetcher)
+    try:
+        with pytest.raises(ProviderRejected, match="cannot be fetched"):
+            await provider.download("http://cdn.test/x.png", max_bytes=1_000_000)
+    finally:
+        await fetcher.aclose()
 
 
 async def test_image_host_errors_are_retried(
