@@ -5,6 +5,7 @@ Imports torch and diffusers: only the worker process imports this module.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,9 +120,7 @@ def _from_weights(preset: ModelPreset, options: LoadOptions) -> Any:
         "cache_dir": options.cache_dir,
         "local_files_only": options.local_files_only,
     }
-    config = pipeline_class.load_config(
-        model, cache_dir=options.cache_dir, local_files_only=options.local_files_only
-    )
+    config = _model_index(model, options)
     if "safety_checker" in config:
         # SD 1.x/2.x repositories may list a safety checker this bot does not run (SDXL
         # pipelines take no such argument, and a directory may have none).
@@ -134,6 +133,28 @@ def _from_weights(preset: ModelPreset, options: LoadOptions) -> Any:
         # A repository without the preferred variant still has the plain weights.
         kwargs["variant"] = None
         return pipeline_class.from_pretrained(model, **kwargs)
+
+
+def _model_index(model: str, options: LoadOptions) -> dict[str, Any]:
+    """The pipeline's ``model_index.json``: which components it has.
+
+    Read from the directory, else from the hub cache (only the cache when downloads are off).
+    """
+    if Path(model).is_dir():
+        index = Path(model) / "model_index.json"
+    else:
+        from huggingface_hub import hf_hub_download
+
+        index = Path(
+            hf_hub_download(
+                model,
+                "model_index.json",
+                cache_dir=options.cache_dir,
+                local_files_only=options.local_files_only,
+            )
+        )
+    config: dict[str, Any] = json.loads(index.read_text(encoding="utf-8"))
+    return config
 
 
 def _dtype_keyword() -> str:
@@ -162,6 +183,8 @@ def _looks_like_path(model: str) -> bool:
 
 
 def _unavailable(model: str, options: LoadOptions) -> str:
+    if Path(model).exists():
+        return f"{model} is not a diffusers model directory or checkpoint: check the preset."
     if _looks_like_path(model):
         return f"The model {model} was not found on this machine: check the preset's path."
     offline = " (downloads are off)" if options.local_files_only else ""
