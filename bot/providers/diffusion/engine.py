@@ -127,6 +127,8 @@ class Renderer:
 
     def _render(self, job: RenderJob, on_step: OnStep, should_stop: ShouldStop) -> RenderResult:
         entry = self._entry(job.preset)
+        # The adapter first: loading it resets the derived pipelines _call_for picks from.
+        style = self._style_kwargs(entry, job)
         pipe, call = self._call_for(entry, job)
         sdxl = getattr(pipe, "text_encoder_2", None) is not None
         loop = StepLoop(
@@ -137,7 +139,7 @@ class Renderer:
             throttle=PreviewThrottle(),
         )
         call.update(build_conditioning(pipe, job).call_kwargs())
-        call.update(self._style_kwargs(entry, job))
+        call.update(style)
         # CPU generators draw the same noise whatever the device: a seed replays anywhere.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in job.seeds]
         with (
