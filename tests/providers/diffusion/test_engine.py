@@ -384,3 +384,21 @@ def test_sdxl_renders(renderer: Renderer, sdxl: ModelPreset) -> None:
         seed=4,
     )
     assert render(renderer, upscale).width == 256
+
+
+@pytest.mark.parametrize(("max_loaded", "loads"), [(1, 3), (2, 2)])
+def test_least_recently_used_pipelines_are_evicted(
+    monkeypatch: pytest.MonkeyPatch, max_loaded: int, loads: int
+) -> None:
+    loaded: list[str] = []
+
+    def fake_load(preset: ModelPreset, options: LoadOptions) -> object:
+        loaded.append(preset.model)
+        return object()
+
+    monkeypatch.setattr("bot.providers.diffusion.engine.load_pipeline", fake_load)
+    lru = Renderer(device="cpu", max_loaded=max_loaded)
+    first, second = ModelPreset(model="a/one"), ModelPreset(model="a/two")
+    for preset in (first, second, first):
+        lru.load(preset)
+    assert len(loaded) == loads
