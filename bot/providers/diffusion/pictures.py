@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 
 def decode_rgb(data: bytes) -> Image.Image:
@@ -23,3 +23,27 @@ def encode_png(image: Image.Image) -> bytes:
 def resized_png(data: bytes, size: tuple[int, int]) -> bytes:
     """The encoded image ``data`` resized to ``size`` with Lanczos, as RGB PNG bytes."""
     return encode_png(decode_rgb(data).resize(size, Image.Resampling.LANCZOS))
+
+
+def outpaint_canvas(
+    init: Image.Image, pads: tuple[int, int, int, int], size: tuple[int, int]
+) -> tuple[Image.Image, Image.Image]:
+    """The init image on a larger canvas, and the mask of the new area, both at ``size``.
+
+    ``pads`` are the left, top, right and bottom margins in the init image's pixels. The
+    margins start as the image stretched over the whole canvas and blurred: the model then
+    continues its colours instead of starting from flat grey. The mask is white (repaint)
+    on the margins, black (keep) over the image.
+    """
+    left, top, right, bottom = pads
+    full = (init.width + left + right, init.height + top + bottom)
+    background = init.resize(full, Image.Resampling.BILINEAR).filter(
+        ImageFilter.GaussianBlur(radius=max(full) / 16)
+    )
+    background.paste(init, (left, top))
+    mask = Image.new("L", full, 255)
+    mask.paste(0, (left, top, left + init.width, top + init.height))
+    return (
+        background.resize(size, Image.Resampling.LANCZOS),
+        mask.resize(size, Image.Resampling.NEAREST),
+    )
