@@ -110,6 +110,8 @@ class DiffusionSettings(_Section):
     cpu_offload: bool = False
     attention_slicing: bool = False
     vae_tiling: bool = False
+    threads: int | None = Field(default=None, ge=1)
+    """CPU threads a render may use; None: torch's default (every core)."""
     preview_interval: float = Field(default=1.0, ge=0.2)
     """Seconds between two progress previews of one render."""
     start_timeout: float = Field(default=300.0, gt=0)

@@ -100,6 +100,7 @@ async def local_world(
             "presets": {"turbo": preset, "slow": {**preset, "steps": 400}},
             "versions": {"7": "turbo", "6.1": "slow"},
             "results_dir": str(tmp_path / "results"),
+            "threads": 1,
         },
     )
     assert settings.provider.selected_kind == "diffusion"

@@ -19,6 +19,7 @@ from PIL import Image
 
 from bot.providers.diffusion import pictures
 from bot.providers.diffusion.conditioning import build_conditioning
+from bot.providers.diffusion.devices import choose_device
 from bot.providers.diffusion.errors import (
     DeviceOutOfMemory,
     RenderError,
@@ -27,8 +28,6 @@ from bot.providers.diffusion.errors import (
 from bot.providers.diffusion.loading import (
     LoadOptions,
     load_pipeline,
-    resolve_device,
-    resolve_dtype,
 )
 from bot.providers.diffusion.presets import ModelPreset
 from bot.providers.diffusion.preview import PreviewThrottle
@@ -76,10 +75,11 @@ class Renderer:
             # OpenMP spin-waiting: a tiny render measured 0.26 s on 1 thread, 2.2 s on 2
             # while other processes kept both cores busy.
             torch.set_num_threads(threads)
-        resolved = resolve_device(device)
+        # ValueError for a device this machine lacks: the worker reports it as one line.
+        resolved, resolved_dtype = choose_device(device, dtype)
         self._options = LoadOptions(
             device=resolved,
-            dtype=resolve_dtype(dtype, resolved),
+            dtype=resolved_dtype,
             cache_dir=cache_dir,
             cpu_offload=cpu_offload,
             attention_slicing=attention_slicing,

@@ -19,6 +19,7 @@ class WorkerOptions:
     attention_slicing: bool = False
     vae_tiling: bool = False
     preview_interval: float = 1.0
+    threads: int | None = None
     log_level: str = "INFO"
 
 

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import FailureKind, ProviderError, UserFacingError
-from bot.prompt import Prompt, parse_prompt
+from bot.errors import FailureKind, ProviderError, ProviderRejected, UserFacingError
+from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, PromptError, parse_prompt
 from bot.providers.base import (
     ActionRequest,
     Capabilities,
@@ -96,6 +96,7 @@ class DiffusionProvider:
             attention_slicing=settings.attention_slicing,
             vae_tiling=settings.vae_tiling,
             preview_interval=settings.preview_interval,
+            threads=settings.threads,
             log_level=log_level,
         )
         self._worker_factory = worker_factory
@@ -139,7 +140,12 @@ class DiffusionProvider:
 
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Queue a new grid (or a reroll, which is a grid with its new seed)."""
-        self.check_prompt(parse_prompt(request.prompt))
+        try:
+            prompt = parse_prompt(request.prompt, max_length=CANONICAL_MAX_LENGTH)
+        except PromptError as exc:
+            # The bot's own canonical text: only a rule changed since it was stored fails here.
+            raise ProviderRejected(exc.message, kind=FailureKind.INVALID_REQUEST) from exc
+        self.check_prompt(prompt)
         return await self._queue(StoredRequest(job_id=request.job_id, prompt=request.prompt))
 
     async def submit_action(self, request: ActionRequest) -> Submission:

@@ -64,6 +64,8 @@ def main(conn: Connection, cancel: SharedInt, options: WorkerOptions) -> None:
 
 def _start(conn: Connection, options: WorkerOptions) -> Renderer | None:
     try:
+        from diffusers.utils import logging as diffusers_logging
+
         from bot.providers.diffusion.engine import Renderer
     except ImportError as exc:
         conn.send(
@@ -82,10 +84,14 @@ def _start(conn: Connection, options: WorkerOptions) -> Renderer | None:
             attention_slicing=options.attention_slicing,
             vae_tiling=options.vae_tiling,
             local_files_only=_offline(),
+            threads=options.threads,
         )
     except (RuntimeError, ValueError) as exc:
         conn.send(StartFailed(f"The local renderer cannot use device {options.device}: {exc}"))
         return None
+    # Loading bars and library chatter are for a terminal, not the bot's log.
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
     conn.send(Ready(device=renderer.device, dtype=renderer.dtype, pid=os.getpid()))
     return renderer
 

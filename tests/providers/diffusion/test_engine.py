@@ -363,7 +363,7 @@ def test_unavailable_weights_say_how_to_get_them(tmp_path: Path, model: str) -> 
     assert name in message
     assert "\n" not in message
     if "/" in model:
-        assert "python -m bot models download" in message
+        assert "python -m bot models" in message
 
 
 def test_sdxl_renders(renderer: Renderer, sdxl: ModelPreset) -> None:

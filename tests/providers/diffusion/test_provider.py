@@ -84,6 +84,7 @@ def settings_for(model: Path, results: Path, **changes: object) -> DiffusionSett
         versions={"7": "turbo", "6": "guided", "6.1": "slow"},
         results_dir=str(results),
         preview_interval=0.2,
+        threads=1,
         **changes,  # type: ignore[arg-type]
     )
 
@@ -219,10 +220,12 @@ async def test_an_image_prompt_is_fetched_through_the_given_fetcher(
         provider, pushes, "https://images.example/red.png a red room --seed 1", job_id=12
     )
     assert done.status is TaskStatus.SUCCESS
-    refused = await imagine(provider, pushes, "https://10.0.0.1/x.png a room --seed 1", job_id=13)
+    refused = await imagine(
+        provider, pushes, "https://unknown.example/x.png a room --seed 1", job_id=13
+    )
     assert refused.status is TaskStatus.FAILURE
     assert refused.failure_kind is FailureKind.INVALID_REQUEST
-    assert "https://10.0.0.1/x.png" in (refused.failure_message or "")
+    assert "https://unknown.example/x.png" in (refused.failure_message or "")
 
 
 async def test_what_cannot_be_honoured_is_said_on_the_result(
