@@ -261,6 +261,14 @@ class Database:
             loop.call_soon_threadsafe(committed, result)
         return result
 
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with the text of every statement run from now on (None: stop).
+
+        For tests that check each statement's query plan; it runs on the connection's thread.
+        """
+        on_thread: Callable[..., Awaitable[None]] = self._conn._execute
+        await on_thread(self._raw.set_trace_callback, callback)
+
     async def migrate(self) -> list[str]:
         """Apply the migrations not applied yet, in order; the names of those applied."""
         applied: list[str] = []
