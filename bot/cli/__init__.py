@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from bot.cli.commands import check_command, health_command, invite_command, migrate_command
 from bot.cli.parser import build_parser
 from bot.cli.serve import run_command, sync_command
+from bot.cli.storage import storage_command
 
 __all__ = ["build_parser", "main"]
 
@@ -19,6 +20,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "invite": invite_command,
     "migrate": migrate_command,
     "health": health_command,
+    "storage": storage_command,
 }
 
 

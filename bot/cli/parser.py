@@ -119,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         "`run` does this at start-up too; use this before an upgrade's first start.",
     )
 
+    commands.add_parser(
+        "storage",
+        parents=[config],
+        help="report the database's size, jobs by state and what the next prune removes",
+        description="Open the database (applying pending migrations) and report its size, "
+        "free space, jobs by state, ledger entries and the finished jobs older than "
+        "retention.job_days that the next pruning pass would delete.",
+    )
+
     health = commands.add_parser(
         "health",
         parents=[config],

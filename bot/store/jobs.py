@@ -103,6 +103,10 @@ class JobRepository:
         )
         return None if row is None else job_from_row(row)
 
+    async def newest_id(self, tx: Transaction) -> int:
+        """The highest job id stored (0 with no jobs): ids below it that are gone were pruned."""
+        return int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM jobs"))
+
     async def get_many(self, tx: Transaction, job_ids: Sequence[int]) -> list[Job]:
         """These jobs, in id order (missing ids are skipped)."""
         if not job_ids:
