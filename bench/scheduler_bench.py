@@ -10,7 +10,15 @@ Measured in one run:
   instant provider and the real SQLite store and quota (target >= 1,000);
 - recovery_s: a new dispatcher over 10,000 pending jobs, until the first job is submitted
   again (target <= 2 s);
-- rss_mb_10k_queued: resident memory of this process with 10,000 jobs queued (<= 150 MB).
+- rss_mb_10k_queued: resident memory of this process with 10,000 jobs queued (<= 150 MB);
+- submit_ratio_200k_history, submit_ratio_1m_history: submit p50 in a guild with that many
+  finished jobs over a fresh guild's (target <= 1.2 each);
+- relax_pick_us_20k_users: one relax pick among 20,000 waiting relax users (target <= 50),
+  the 100-user figure beside it;
+- bytes_per_job: database growth per job from submit to delivery, indexes included (<= 1,000);
+- recovery_s_100k_10k_guilds: recovery of 100,000 pending jobs in 10,000 guilds (<= 1 s).
+
+The history figures are in history_bench.py.
 
 Run: python bench/scheduler_bench.py   (prints a few lines, then one JSON line)
 """
@@ -28,6 +36,8 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import history_bench
 
 from bot.jobs import DeliveryFailed, Dispatcher, Job, JobEvents, JobService
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
@@ -258,6 +268,22 @@ async def measure_store() -> tuple[tuple[float, float, float], float, float, flo
     return single, batched, seconds, memory
 
 
+async def measure_history() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        figures = {
+            "submit_ratio_200k_history": await history_bench.submit_ratio(root, build, 200_000),
+            "submit_ratio_1m_history": await history_bench.submit_ratio(root, build, 1_000_000),
+            "bytes_per_job": await history_bench.bytes_per_job(root, build),
+        }
+        seconds, memory = await history_bench.recovery_many_guilds(root, build, rss_mb)
+    return {
+        **figures,
+        "recovery_s_100k_10k_guilds": seconds,
+        "rss_mb_100k_queued_10k_guilds": memory,
+    }
+
+
 def main() -> None:
     rng = random.Random(7)
     workload = mixed_workload(2000, 50, rng)
@@ -273,6 +299,16 @@ def main() -> None:
         f" delivery {complete_ms:.3f} ms/job (10 prompts per submit: {batched:.0f} jobs/s)"
     )
     print(f"recovery of 10,000 pending jobs {seconds:.3f} s; RSS {memory:.1f} MB")
+    relax_100 = history_bench.relax_pick_us(100)
+    relax_20k = history_bench.relax_pick_us(20_000)
+    print(f"relax pick: {relax_100:.1f} us at 100 users, {relax_20k:.1f} us at 20,000")
+    history = asyncio.run(measure_history())
+    print(
+        "submit p50 over a fresh guild's: {submit_ratio_200k_history:.2f} at 200k finished"
+        " jobs, {submit_ratio_1m_history:.2f} at 1M; {bytes_per_job:.0f} bytes per job;"
+        " recovery of 100k jobs in 10k guilds {recovery_s_100k_10k_guilds:.3f} s,"
+        " RSS {rss_mb_100k_queued_10k_guilds:.1f} MB".format(**history)
+    )
     print(
         json.dumps(
             {
@@ -286,6 +322,13 @@ def main() -> None:
                 "throughput_jobs_per_s_10_per_submit": round(batched),
                 "recovery_s": round(seconds, 3),
                 "rss_mb_10k_queued": round(memory, 1),
+                "submit_ratio_200k_history": round(history["submit_ratio_200k_history"], 3),
+                "submit_ratio_1m_history": round(history["submit_ratio_1m_history"], 3),
+                "relax_pick_us_100_users": round(relax_100, 2),
+                "relax_pick_us_20k_users": round(relax_20k, 2),
+                "bytes_per_job": round(history["bytes_per_job"]),
+                "recovery_s_100k_10k_guilds": round(history["recovery_s_100k_10k_guilds"], 3),
+                "rss_mb_100k_queued_10k_guilds": round(history["rss_mb_100k_queued_10k_guilds"], 1),
             }
         )
     )

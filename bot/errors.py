@@ -62,6 +62,10 @@ class JobNotFound(UserFacingError):
     """The job does not exist, or does not belong to the person asking."""
 
 
+class JobExpired(JobNotFound):
+    """The job's record was pruned after the retention period: its buttons no longer work."""
+
+
 class FailureKind(StrEnum):
     """Why a job (or a provider call) failed, as the rest of the bot understands it."""
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService, JobState
+from bot.jobs.retention import Pruner
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
@@ -71,6 +72,7 @@ class Runtime:
         self._subscription: Subscription | None = None
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._pruner: Pruner | None = None
         self._logged_in = False
         self._fetcher: OutboundFetcher | None = None
 
@@ -213,6 +215,10 @@ class Runtime:
             provider.start()
         if self._run_dispatcher:
             await services.dispatcher.start()
+        if self._run_dispatcher and self._database is not None:
+            # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
+            self._pruner = Pruner(self._database, self.settings.retention, clock=self._clock)
+            self._pruner.start()
         self._runner = asyncio.create_task(self._connect(), name="discord-bot")
 
     async def _connect(self) -> None:
@@ -260,6 +266,9 @@ class Runtime:
             # First: a push arriving during shutdown would start a delivery nobody waits for.
             await self._receiver.aclose()
             self._receiver = None
+        if self._pruner is not None:
+            await self._pruner.stop()
+            self._pruner = None
         if self._services is not None:
             await self.services.dispatcher.stop()
         await self._stop_feed()

@@ -15,8 +15,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -150,6 +150,17 @@ class SchedulerSettings(_Section):
     """``/imagine`` asks for confirmation before queueing more jobs than this."""
 
 
+class RetentionSettings(_Section):
+    """How long finished jobs keep their record, and how the background pruning runs."""
+
+    job_days: float = Field(default=365.0, gt=0)
+    """Finished jobs older than this are deleted; their buttons then say the job expired."""
+    prune_interval: float = Field(default=3600.0, gt=0)
+    """Seconds between pruning passes."""
+    prune_batch: int = Field(default=500, ge=1)
+    """Jobs deleted per transaction, so a pass never holds the database for long."""
+
+
 class CostSettings(_Section):
     """The cost model: base cost per action times multipliers (1 credit = 1 fast grid)."""
 
@@ -223,6 +234,7 @@ class Settings(BaseSettings):
     provider: ProviderSettings = ProviderSettings()
     database: DatabaseSettings = DatabaseSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    retention: RetentionSettings = RetentionSettings()
     quota: QuotaSettings = QuotaSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()

@@ -9,6 +9,7 @@ from bot.cli.commands import check_command, health_command, invite_command, migr
 from bot.cli.models import models_command
 from bot.cli.parser import build_parser
 from bot.cli.serve import run_command, sync_command
+from bot.cli.storage import storage_command
 
 __all__ = ["build_parser", "main"]
 
@@ -21,6 +22,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "migrate": migrate_command,
     "health": health_command,
     "models": models_command,
+    "storage": storage_command,
 }
 
 

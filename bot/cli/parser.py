@@ -131,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset", action="append", metavar="NAME", help="only this preset (repeatable)"
     )
 
+    commands.add_parser(
+        "storage",
+        parents=[config],
+        help="report the database's size, jobs by state and what the next prune removes",
+        description="Open the database (applying pending migrations) and report its size, "
+        "free space, jobs by state, ledger entries and the finished jobs older than "
+        "retention.job_days that the next pruning pass would delete.",
+    )
+
     health = commands.add_parser(
         "health",
         parents=[config],

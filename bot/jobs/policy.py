@@ -4,7 +4,8 @@ Classes: turbo before fast before relax, except that relax earns ``relax_share``
 starts while it waits, so it never starves. Turbo and fast use deficit round-robin between
 guilds, weighted by each job's cost, so a guild with a thousand jobs waiting delays another
 guild's job by at most one slot turnover; inside a guild, users take turns; inside a user,
-first in, first out. Relax goes to the user with the least recent relax usage (decaying).
+first in, first out. Relax goes to the user with the least recent relax usage (decaying;
+``bot.jobs.relax`` keeps that order in a heap).
 Running limits (per user, per guild) make a user or guild skip its turn, not block others.
 
 The dispatcher feeds it (``add``, ``pick``, ``finish``); it keeps a few small objects per job.
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.jobs.relax import RelaxClass
 from bot.speed import SpeedMode
 
 CanStart = Callable[[int, int], bool]
@@ -145,43 +147,6 @@ class _FairClass:
         return None
 
 
-class _RelaxClass:
-    """Relax jobs: the user with the least recent relax usage first, then the oldest job."""
-
-    def __init__(self) -> None:
-        self._users: dict[tuple[int, int], deque[QueueEntry]] = {}
-        self.size = 0
-
-    def add(self, entry: QueueEntry, *, front: bool) -> None:
-        queue = self._users.setdefault((entry.guild_id, entry.user_id), deque())
-        if front:
-            queue.appendleft(entry)
-        else:
-            queue.append(entry)
-        self.size += 1
-
-    def discard(self, entry: QueueEntry) -> None:
-        key = (entry.guild_id, entry.user_id)
-        queue = self._users[key]
-        queue.remove(entry)
-        if not queue:
-            del self._users[key]
-        self.size -= 1
-
-    def pick(self, can_start: CanStart, usage: Callable[[int], float]) -> QueueEntry | None:
-        best: QueueEntry | None = None
-        best_key: tuple[float, int] | None = None
-        for (guild_id, user_id), queue in self._users.items():
-            if not can_start(guild_id, user_id):
-                continue
-            key = (usage(user_id), queue[0].job_id)
-            if best_key is None or key < best_key:
-                best, best_key = queue[0], key
-        if best is not None:
-            self.discard(best)
-        return best
-
-
 class FairScheduler:
     """Waiting jobs by class, guild and user; ``pick`` says which one starts next."""
 
@@ -197,14 +162,12 @@ class FairScheduler:
         self._limits: dict[int, Limits] = {}
         self._relax_share = relax_share
         self._relax_credit = 0.0
-        self._half_life = relax_half_life
         self._fair = {SpeedMode.TURBO: _FairClass(quantum), SpeedMode.FAST: _FairClass(quantum)}
-        self._relax = _RelaxClass()
+        self._relax = RelaxClass(relax_half_life)
         self._waiting: dict[int, QueueEntry] = {}
         self._running: dict[int, QueueEntry] = {}
         self._running_users: dict[tuple[int, int], int] = {}
         self._running_guilds: dict[int, int] = {}
-        self._relax_usage: dict[int, tuple[float, float]] = {}
 
     def set_limits(self, guild_id: int, limits: Limits) -> None:
         """Use these running limits for one guild (its configuration overrides settings)."""
@@ -293,18 +256,12 @@ class FairScheduler:
         return None if entry is None else self._start(entry)
 
     def _pick_relax(self, now: float) -> QueueEntry | None:
-        entry = self._relax.pick(self._can_start, lambda user_id: self._usage(user_id, now))
-        if entry is None:
-            return None
-        del self._waiting[entry.job_id]
-        self._relax_usage[entry.user_id] = (self._usage(entry.user_id, now) + entry.weight, now)
+        entry = self._relax.pick(self._can_start, now)
+        if entry is not None:
+            del self._waiting[entry.job_id]
         return entry
 
-    def _usage(self, user_id: int, now: float) -> float:
-        value, at = self._relax_usage.get(user_id, (0.0, now))
-        return float(value * 0.5 ** (max(0.0, now - at) / self._half_life))
-
-    def _class(self, speed: SpeedMode) -> _FairClass | _RelaxClass:
+    def _class(self, speed: SpeedMode) -> _FairClass | RelaxClass:
         return self._relax if speed is SpeedMode.RELAX else self._fair[speed]
 
     def _can_start(self, guild_id: int, user_id: int) -> bool:

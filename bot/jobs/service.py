@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from bot.errors import JobNotFound, NotAllowed
 from bot.jobs.admission import check_channel, check_speed, check_waiting, check_words, words_of
 from bot.jobs.events import JobEvents
+from bot.jobs.expiry import missing_job
 from bot.jobs.holding import CreditHolder, RelaxText
 from bot.jobs.speeds import (
     Preset,
@@ -161,7 +162,7 @@ class JobService:
         async with self._db.transaction() as tx:
             parent = await self._repo.get(tx, parent_id)
             if parent is None:
-                raise JobNotFound(f"Job #{parent_id} no longer exists.")
+                raise await missing_job(tx, self._repo, parent_id)
             if parent.state is not JobState.SUCCEEDED:
                 raise NotAllowed("That job has not finished yet; its buttons work once it has.")
             config = await self._guilds.get_in(tx, parent.guild_id)
@@ -221,8 +222,8 @@ class JobService:
         """One job; ``JobNotFound`` when it does not exist."""
         async with self._db.transaction() as tx:
             job = await self._repo.get(tx, job_id)
-        if job is None:
-            raise JobNotFound(f"Job #{job_id} does not exist.")
+            if job is None:
+                raise await missing_job(tx, self._repo, job_id)
         return job
 
     async def set_status_message(self, job_id: int, message_id: int | None) -> None:

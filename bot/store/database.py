@@ -188,6 +188,8 @@ class Database:
             "PRAGMA journal_size_limit=67108864",
         ):
             await conn.execute(pragma)
+        if path != ":memory:":
+            await _incremental_vacuum(conn)
         db = cls(conn, opened[0])
         if migrate:
             await db.migrate()
@@ -261,6 +263,14 @@ class Database:
             loop.call_soon_threadsafe(committed, result)
         return result
 
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with the text of every statement run from now on (None: stop).
+
+        For tests that check each statement's query plan; it runs on the connection's thread.
+        """
+        on_thread: Callable[..., Awaitable[None]] = self._conn._execute
+        await on_thread(self._raw.set_trace_callback, callback)
+
     async def migrate(self) -> list[str]:
         """Apply the migrations not applied yet, in order; the names of those applied."""
         applied: list[str] = []
@@ -284,6 +294,21 @@ class Database:
                 log.info("applied migration %04d_%s", version, name)
                 applied.append(f"{version:04d}_{name}")
         return applied
+
+
+async def _incremental_vacuum(conn: aiosqlite.Connection) -> None:
+    """Let retention give pages back to the file system (``PRAGMA incremental_vacuum``).
+
+    The mode is fixed when the file is created; an older file switches with one VACUUM,
+    which rewrites it (once, at the first start after the upgrade).
+    """
+    async with conn.execute("PRAGMA auto_vacuum") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and row[0] == 2:  # 2: INCREMENTAL
+        return
+    await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    log.info("switching the database to incremental vacuum (one VACUUM)")
+    await conn.execute("VACUUM")
 
 
 def _migrations() -> list[tuple[int, str, str]]:

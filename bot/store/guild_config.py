@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.settings import SchedulerSettings
-from bot.store.database import Database, Row, Transaction
+from bot.store.database import Database, Row, Transaction, marks
 
 
 class RelaxPolicy(StrEnum):
@@ -118,6 +118,7 @@ _COLUMNS = (
     "default_params",
 )
 _JSON_COLUMNS = frozenset({"allowed_channel_ids", "banned_words"})
+_IN_LIST_MOST = 500
 
 
 def _from_row(guild_id: int, row: Row) -> GuildConfig:
@@ -156,6 +157,28 @@ class GuildConfigRepository:
             (guild_id,),
         )
         return GuildConfig(guild_id=guild_id) if row is None else _from_row(guild_id, row)
+
+    async def running_limits_in(
+        self, tx: Transaction, guild_ids: Collection[int]
+    ) -> dict[int, tuple[int | None, int | None]]:
+        """Guilds' own running limits (per user, per guild; None: the setting), one query.
+
+        Only guilds that set one are listed. Many guilds (recovery): every guild that set one,
+        rather than a parameter per guild.
+        """
+        if not guild_ids:
+            return {}
+        sql = (
+            "SELECT guild_id, max_running_per_user, max_running_per_guild FROM guild_config"
+            " WHERE (max_running_per_user IS NOT NULL OR max_running_per_guild IS NOT NULL)"
+        )
+        if len(guild_ids) <= _IN_LIST_MOST:
+            rows = await tx.fetch_all(
+                f"{sql} AND guild_id IN ({marks(len(guild_ids))})", tuple(guild_ids)
+            )
+        else:
+            rows = await tx.fetch_all(sql)
+        return {int(row[0]): (row[1], row[2]) for row in rows}
 
     async def update(self, guild_id: int, **changes: Any) -> GuildConfig:
         """Change some fields (names as in ``GuildConfig``); the validated result is saved."""

@@ -10,6 +10,7 @@ from typing import Any
 from bot.errors import FailureKind
 from bot.providers.base import Action
 from bot.speed import SpeedMode
+from bot.store.compact import pack, unpack
 from bot.store.database import Row, marks
 from bot.store.job_models import Job, JobKind, JobState, encode_buttons, encode_urls
 
@@ -53,7 +54,7 @@ def insert_values(job: NewJob, now: float) -> tuple[Any, ...]:
         job.action_index,
         job.parent_id,
         job.prompt,
-        json.dumps(job.params, sort_keys=True),
+        pack(json.dumps(job.params, sort_keys=True)),
         job.seed,
         int(job.seed_explicit),
         job.speed.value,
@@ -81,11 +82,11 @@ class PendingJob:
 
 
 def encode_column(column: str, value: Any) -> Any:
-    """A value as its column stores it (JSON text for the lists)."""
+    """A value as its column stores it (packed JSON for the lists)."""
     if column == "provider_buttons":
-        return encode_buttons(value)
+        return pack(encode_buttons(value))
     if column == "result_urls":
-        return encode_urls(value)
+        return pack(encode_urls(value))
     return value
 
 
@@ -115,6 +116,9 @@ _CONVERT: list[tuple[int, Callable[[Any], Any]]] = [
     (_NAMES.index("speed"), _SPEEDS.__getitem__),
     (_NAMES.index("state"), _STATES.__getitem__),
     (_NAMES.index("failure_kind"), lambda stored: _FAILURES[stored] if stored else None),
+    (_NAMES.index("params"), unpack),
+    (_NAMES.index("provider_buttons"), unpack),
+    (_NAMES.index("result_urls"), unpack),
 ]
 
 

@@ -3,6 +3,9 @@
 Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING ...``: the row comes
 back only when this caller won the change, so two dispatchers (or a dispatcher and a cancel)
 never both act on one job. Only this module and ``job_rows`` know the ``jobs`` table.
+
+Queries about live work say ``finished_at IS NULL`` (true exactly for the non-terminal states):
+it selects the partial ``jobs_live_*`` indexes, whose size is the live work, not the history.
 """
 
 from __future__ import annotations
@@ -33,14 +36,15 @@ __all__ = ["JobRepository", "NewJob", "PendingJob", "job_from_row"]
 # only from these names. The types let a per-job CASE cast its parameters, which PostgreSQL
 # would otherwise read as text.
 # CAST targets that mean the same in SQLite (by affinity) and PostgreSQL: Discord ids need 64
-# bits (INTEGER is 32 there) and epoch seconds need a double (REAL is 4 bytes there).
+# bits (INTEGER is 32 there) and epoch seconds need a double (REAL is 4 bytes there). The
+# packed JSON columns are bytes (BYTEA there).
 _SETTABLE: dict[str, str] = {
     "provider_task_id": "TEXT",
-    "provider_buttons": "TEXT",
+    "provider_buttons": "BLOB",
     "progress": "BIGINT",
     "preview_url": "TEXT",
     "result_message_id": "BIGINT",
-    "result_urls": "TEXT",
+    "result_urls": "BLOB",
     "failure_kind": "TEXT",
     "failure_message": "TEXT",
     "queue_position": "BIGINT",
@@ -98,6 +102,10 @@ class JobRepository:
             (job_id,),
         )
         return None if row is None else job_from_row(row)
+
+    async def newest_id(self, tx: Transaction) -> int:
+        """The highest job id stored (0 with no jobs): ids below it that are gone were pruned."""
+        return int(await tx.fetch_value("SELECT COALESCE(MAX(id), 0) FROM jobs"))
 
     async def get_many(self, tx: Transaction, job_ids: Sequence[int]) -> list[Job]:
         """These jobs, in id order (missing ids are skipped)."""
@@ -285,7 +293,7 @@ class JobRepository:
         """How many jobs the user and the whole guild have waiting (queued)."""
         row = await tx.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0)"
-            " FROM jobs WHERE guild_id = ? AND state = ?",
+            " FROM jobs WHERE finished_at IS NULL AND guild_id = ? AND state = ?",
             (user_id, guild_id, JobState.QUEUED.value),
         )
         if row is None:
@@ -298,7 +306,7 @@ class JobRepository:
         """The waiting or running follow-up of this parent with this action and index."""
         row = await tx.fetch_one(
             f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list, only ? marks)
-            f" WHERE state IN ({marks(len(ACTIVE_STATES))})"
+            f" WHERE finished_at IS NULL AND state IN ({marks(len(ACTIVE_STATES))})"
             " AND parent_id = ? AND action = ? AND action_index = ? ORDER BY id LIMIT 1",
             (*(state.value for state in ACTIVE_STATES), parent_id, action.value, index),
         )
@@ -308,12 +316,21 @@ class JobRepository:
         self, tx: Transaction, *, guild_id: int, user_id: int, active_only: bool, limit: int
     ) -> list[Job]:
         """A user's jobs in a guild, newest first."""
-        states = ACTIVE_STATES if active_only else tuple(JobState)
-        rows = await tx.fetch_all(
-            f"SELECT {JOB_COLUMNS} FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (constant column list, only ? marks)
-            f" AND state IN ({marks(len(states))}) ORDER BY id DESC LIMIT ?",
-            (guild_id, user_id, *(state.value for state in states), limit),
-        )
+        if active_only:
+            # The live index, then a sort of a few rows: ORDER BY id alone would walk the
+            # member's whole history backwards looking for live jobs.
+            rows = await tx.fetch_all(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE finished_at IS NULL"  # noqa: S608 (constant column list, only ? marks)
+                f" AND guild_id = ? AND user_id = ? AND state IN ({marks(len(ACTIVE_STATES))})"
+                " ORDER BY +id DESC LIMIT ?",
+                (guild_id, user_id, *(state.value for state in ACTIVE_STATES), limit),
+            )
+        else:
+            rows = await tx.fetch_all(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE guild_id = ? AND user_id = ?"  # noqa: S608 (constant column list)
+                " ORDER BY id DESC LIMIT ?",
+                (guild_id, user_id, limit),
+            )
         return [job_from_row(row) for row in rows]
 
     async def guild_counts(
@@ -321,7 +338,7 @@ class JobRepository:
     ) -> dict[tuple[JobState, SpeedMode], int]:
         """Counts of a guild's unfinished jobs by state and speed."""
         rows = await tx.fetch_all(
-            "SELECT state, speed, COUNT(*) FROM jobs WHERE guild_id = ?"
+            "SELECT state, speed, COUNT(*) FROM jobs WHERE finished_at IS NULL AND guild_id = ?"
             " AND state IN (?, ?, ?) GROUP BY state, speed",
             (guild_id, *(state.value for state in ACTIVE_STATES)),
         )
@@ -331,7 +348,7 @@ class JobRepository:
         """A guild's waiting jobs, oldest first."""
         rows = await tx.fetch_all(
             f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE guild_id = ? AND state = ? ORDER BY id LIMIT ?",
+            " WHERE finished_at IS NULL AND guild_id = ? AND state = ? ORDER BY +id LIMIT ?",
             (guild_id, JobState.QUEUED.value, limit),
         )
         return [job_from_row(row) for row in rows]
@@ -340,7 +357,7 @@ class JobRepository:
         """Every job not in a terminal state, in id order: one query for recovery."""
         rows = await tx.fetch_all(
             f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE state IN (?, ?, ?) ORDER BY id",
+            " WHERE finished_at IS NULL AND state IN (?, ?, ?) ORDER BY id",
             tuple(state.value for state in ACTIVE_STATES),
         )
         return [pending_from_row(row) for row in rows]
@@ -349,7 +366,7 @@ class JobRepository:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""
         rows = await tx.fetch_all(
             f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE id > ? AND state = ? ORDER BY id",
+            " WHERE finished_at IS NULL AND id > ? AND state = ? ORDER BY id",
             (after_id, JobState.QUEUED.value),
         )
         return [pending_from_row(row) for row in rows]

@@ -73,5 +73,6 @@ def test_the_image_installs_dependencies_before_the_code() -> None:
     lines = (REPO / "Dockerfile").read_text().splitlines()
     first_code = next(i for i, line in enumerate(lines) if line.startswith("COPY bot "))
     installs = [i for i, line in enumerate(lines) if "pip install -r /tmp/requirements.txt" in line]
-    assert installs and installs[0] < first_code
+    assert installs
+    assert installs[0] < first_code
     assert "COPY pyproject.toml ./" in lines[: installs[0]]

@@ -137,3 +137,17 @@ def test_threads_follow_their_parent_channel(
 ) -> None:
     config = GuildConfig(guild_id=GUILD, allowed_channel_ids=frozenset({10, 11}))
     assert config.channel_allowed(channel_id, parent_id=parent_id) is allowed
+
+
+async def test_running_limits_of_many_guilds_come_in_one_query(db: Database) -> None:
+    repo = GuildConfigRepository(db)
+    await repo.update(1, max_running_per_user=2)
+    await repo.update(2, max_running_per_guild=5)
+    await repo.update(3, banned_words=["x"])
+    async with db.transaction() as tx:
+        few = await repo.running_limits_in(tx, {1, 2, 3, 4})
+        many = await repo.running_limits_in(tx, set(range(1, 2000)))
+        none = await repo.running_limits_in(tx, set())
+    assert few == {1: (2, None), 2: (None, 5)}
+    assert many == few
+    assert none == {}

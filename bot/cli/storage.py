@@ -1,0 +1,47 @@
+"""``python -m bot storage``: database size, jobs by state, what the next prune removes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report, report_problems
+from bot.errors import ConfigError
+from bot.jobs.retention import Pruner
+from bot.settings import Settings
+from bot.store.database import Database
+from bot.store.retention import StorageReport
+
+
+def storage_command(args: argparse.Namespace) -> int:
+    """Print the storage report of the configured database."""
+    settings = load_or_report(args)
+    if settings is None:
+        return EXIT_CONFIG
+    try:
+        report = asyncio.run(_report(settings))
+    except ConfigError as exc:
+        return report_problems(exc.problems)
+    print(render(report, days=settings.retention.job_days))
+    return EXIT_OK
+
+
+def render(report: StorageReport, *, days: float) -> str:
+    """The report as the command prints it."""
+    mib = 1024 * 1024
+    lines = [
+        f"database: {report.size_bytes / mib:.1f} MiB ({report.free_bytes / mib:.1f} MiB free)",
+        "jobs by state:",
+        *(f"  {state}: {count}" for state, count in report.jobs_by_state.items()),
+        f"ledger entries: {report.ledger_entries}",
+        f"next prune (finished more than {days:g} days ago): {report.prunable_jobs} job(s)",
+    ]
+    return "\n".join(lines)
+
+
+async def _report(settings: Settings) -> StorageReport:
+    database = await Database.open(settings.database.url)
+    try:
+        return await Pruner(database, settings.retention).report()
+    finally:
+        await database.close()

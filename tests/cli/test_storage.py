@@ -1,0 +1,35 @@
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def test_storage_reports_size_states_and_the_next_prune(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db_file = tmp_path / "tessera.db"
+    monkeypatch.setenv("TESSERA_DATABASE__URL", f"sqlite:///{db_file}")
+    monkeypatch.setenv("TESSERA_RETENTION__JOB_DAYS", "30")
+    assert main(["migrate"]) == 0
+    old = time.time() - 40 * 86_400
+    with sqlite3.connect(db_file) as conn:
+        conn.executemany(
+            "INSERT INTO jobs (guild_id, channel_id, user_id, kind, prompt, seed, speed, cost,"
+            " weight, state, created_at, finished_at, updated_at)"
+            " VALUES (1, 1, 1, 'imagine', 'p', 1, 'fast', 1000, 1000, ?, ?, ?, ?)",
+            [
+                ("succeeded", old, old, old),
+                ("failed", old, old, old),
+                ("queued", time.time(), None, time.time()),
+            ],
+        )
+    capsys.readouterr()
+    assert main(["storage"]) == 0
+    out = capsys.readouterr().out
+    assert "database: " in out
+    assert "  succeeded: 1" in out
+    assert "  queued: 1" in out
+    assert "next prune (finished more than 30 days ago): 2 job(s)" in out
