@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,16 +44,27 @@ class LocalWorld:
         assert isinstance(provider, DiffusionProvider)
         return provider
 
-    async def imagine(self, prompt: str) -> None:
+    async def imagine(self, prompt: str) -> FakeMessage:
+        """Run ``/imagine``; the answer that ends the command (queued, or why not)."""
         record = await self.discord.invoke_slash(
             self.guild, self.channel, self.member.user, "imagine", {"prompt": prompt}
         )
         await record.response()
+        return await self.answer_of(record)
+
+    async def answer_of(self, record: Any) -> FakeMessage:
+        def answered() -> FakeMessage | None:
+            candidates = [record.original, *record.followups]
+            return next((m for m in candidates if m is not None and not m.loading), None)
+
+        found: FakeMessage = await self.discord.wait_until(answered)
+        return found
 
     async def press(self, message: FakeMessage, token: str) -> None:
         [custom_id] = [c for c in message.custom_ids() if c.endswith(f":{token}")]
         record = await self.discord.invoke_component(message, custom_id, self.member.user)
         await record.response()
+        await self.answer_of(record)
 
     async def run_jobs(self) -> None:
         """Dispatch, wait for the renderer to finish everything, deliver: no sleeping."""
@@ -97,7 +109,7 @@ async def local_world(
             "model": str(tiny_sd_dir),
             "device": "cpu",
             "dtype": "float32",
-            "presets": {"turbo": preset, "slow": {**preset, "steps": 400}},
+            "presets": {"turbo": preset, "slow": {**preset, "steps": 200}},
             "versions": {"7": "turbo", "6.1": "slow"},
             "results_dir": str(tmp_path / "results"),
             "threads": 1,
@@ -110,7 +122,7 @@ async def local_world(
 
 async def test_imagine_upscale_vary_reroll_and_cancel(local_world: LocalWorld) -> None:
     world = local_world
-    await world.imagine("a lighthouse in a storm --seed 7")
+    await world.imagine("a lighthouse in a storm")
     await world.run_jobs()
     [grid] = world.results()
     assert tokens(grid.custom_ids()) == GRID_BUTTONS
@@ -134,8 +146,9 @@ async def test_imagine_upscale_vary_reroll_and_cancel(local_world: LocalWorld) -
     jobs = [await services.jobs.get(job_id_of(m.custom_ids())) for m in world.results()]
     assert all(job.state is JobState.SUCCEEDED for job in jobs)
     reroll = next(job for job in jobs if job.kind.value == "reroll")
-    assert reroll.seed != 7
     assert reroll.parent_id == grid_job
+    # No seed was written, so the reroll draws a new one.
+    assert reroll.seed != (await services.jobs.get(grid_job)).seed
 
     # A long render, cancelled once it shows progress: refunded, nothing posted.
     await world.imagine("a very long render --v 6.1 --seed 1")
@@ -149,6 +162,9 @@ async def test_imagine_upscale_vary_reroll_and_cancel(local_world: LocalWorld) -
     await world.run_jobs()
     job = await services.jobs.get(cancelled_job)
     assert job.state is JobState.CANCELLED
+    # It showed a preview while rendering, uploaded as bytes; the ended line has none.
+    assert any("preview.png" in snapshot["attachments"] for snapshot in status.history)
+    assert status.attachments == []
     assert len(world.results()) == 4
     kinds = [
         entry.kind
@@ -162,16 +178,7 @@ async def test_a_version_without_a_model_is_refused_with_the_versions_offered(
     local_world: LocalWorld,
 ) -> None:
     world = local_world
-    record = await world.discord.invoke_slash(
-        world.guild, world.channel, world.member.user, "imagine", {"prompt": "a cat --v 5"}
-    )
-    await record.response()
-    answer = await world.discord.wait_until(
-        lambda: next(
-            (m for m in [record.original, *record.followups] if m is not None and not m.loading),
-            None,
-        )
-    )
+    answer = await world.imagine("a cat --v 5")
     text = answer.content + " ".join(str(e) for e in answer.embeds)
     assert "no model for V5" in text
     assert "--v 7" in text
