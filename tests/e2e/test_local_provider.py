@@ -15,7 +15,7 @@ import pytest
 from bot.jobs import JobState
 from bot.providers.diffusion.provider import DiffusionProvider
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from tests.e2e.world import GRID_BUTTONS, job_id_of, running, tokens
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, FakeMessage
 
@@ -183,3 +183,32 @@ async def test_a_version_without_a_model_is_refused_with_the_versions_offered(
     assert "no model for V5" in text
     assert "--v 7" in text
     assert world.results() == []
+
+
+async def test_a_token_and_a_model_path_are_all_a_newcomer_sets(
+    tmp_path: Path,
+    discord_fake: FakeDiscord,
+    tiny_sd_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The defaults as shipped (preset sizes and steps, device auto), from the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "TESSERA_DISCORD__TOKEN": discord_fake.token,
+        "TESSERA_DISCORD__API_BASE": discord_fake.api_base,  # the loopback fake, not Discord
+        "TESSERA_DIFFUSION__MODEL": str(tiny_sd_dir),
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.provider.selected_kind == "diffusion"
+    guild = discord_fake.add_guild("Guild")
+    channel = discord_fake.add_channel(guild)
+    member = discord_fake.add_member(guild, "newcomer")
+    async with running(settings, discord_fake) as runtime:
+        world = LocalWorld(discord_fake, runtime, guild, channel, member)
+        answer = await world.imagine("my first image")
+        assert "Queued 1 job" in answer.content
+        await world.run_jobs()
+        [result] = world.results()
+        assert tokens(result.custom_ids()) == GRID_BUTTONS
+    assert (tmp_path / "data" / "results").is_dir()
