@@ -18,6 +18,7 @@ from bot.cli.check import (
     public_url,
     webhook_finding,
 )
+from bot.providers.diffusion import inspection
 from bot.settings import ProviderSettings
 from tests.cli.conftest import TOKEN
 
@@ -245,6 +246,7 @@ def test_check_offline_passes_with_a_token(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_PROVIDER__KIND", "midjourney-proxy")
     assert main(["check", "--offline"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "configuration OK (provider not checked: --offline)"
@@ -299,3 +301,60 @@ def test_a_warning_does_not_fail_check(
     assert main(["check", "--offline"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("warning: provider.webhook_public_url: not set")
+
+
+# The local provider (the default): libraries, presets, weights and licences.
+
+
+def test_check_names_the_local_extra_when_its_libraries_are_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(inspection, "_installed", lambda name: name not in ("torch", "diffusers"))
+    assert main(["check", "--offline"]) == 1
+    out = capsys.readouterr().out
+    assert "error: diffusion: torch, diffusers not installed; run pip install -e '.[local]'" in out
+
+
+def test_check_reports_each_preset_with_its_licence_and_weights(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(inspection, "_installed", lambda name: True)
+    monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: False)
+    monkeypatch.setenv("TESSERA_DIFFUSION__DEVICE", "cpu")
+    assert main(["check", "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: diffusion preset turbo (7, 6.1): stabilityai/sd-turbo" in out
+    assert "Stability AI Community License" in out
+    assert "not cached: downloaded on first use, or now with `python -m bot models`" in out
+    assert "CreativeML OpenRAIL-M" in out
+
+
+def test_check_fails_on_a_model_path_that_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(inspection, "_installed", lambda name: True)
+    path = str(tmp_path / "no-such-model")
+    monkeypatch.setenv("TESSERA_DIFFUSION__MODEL", path)
+    assert main(["check", "--offline"]) == 1
+    assert "weights missing: the path does not exist" in capsys.readouterr().out
+    (tmp_path / "no-such-model").mkdir()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: model == path)
+    assert main(["check", "--offline"]) == 0  # the guided preset's weights: a warning
+    assert f"{tmp_path / 'no-such-model'}, 2 steps, 512x512; weights cached" in (
+        capsys.readouterr().out
+    )
+
+
+def test_check_fails_on_a_version_that_names_no_preset(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setattr(inspection, "_installed", lambda name: True)
+    monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: True)
+    monkeypatch.setenv("TESSERA_DIFFUSION__VERSIONS", '{"7": "turbo", "6": "missing"}')
+    assert main(["check", "--offline"]) == 1
+    assert "error: diffusion.versions: '6' names no preset 'missing'" in capsys.readouterr().out
