@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import FailureKind, ProviderError, ProviderRejected, UserFacingError
+from bot.errors import FailureKind, ProviderRejected
 from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, PromptError, parse_prompt
 from bot.providers.base import (
     ActionRequest,
@@ -29,29 +27,17 @@ from bot.providers.base import (
     ImagineRequest,
     Submission,
     TaskState,
-    TaskStatus,
 )
-from bot.providers.diffusion.catalog import preset_name, presets_for
-from bot.providers.diffusion.messages import (
-    Cancelled,
-    Died,
-    Done,
-    Failed,
-    Preload,
-    Ready,
-    Render,
-    Step,
-    WorkerEvent,
-    WorkerOptions,
-)
+from bot.providers.diffusion.catalog import preset_name
+from bot.providers.diffusion.line import RenderLine, WorkerFactory
+from bot.providers.diffusion.messages import Ready, WorkerOptions
 from bot.providers.diffusion.planning import Planner
-from bot.providers.diffusion.process import WorkerProcess, WorkerStartError
+from bot.providers.diffusion.process import WorkerProcess
 from bot.providers.diffusion.results import ResultStore, StoredRequest, StoredResult
 from bot.providers.diffusion.tasks import PREVIEW_SCHEME, LocalTask
 from bot.providers.imaging import shrink_to_fit
 
 if TYPE_CHECKING:
-    from bot.providers.diffusion.presets import ModelPreset
     from bot.settings import DiffusionSettings
 
 log = logging.getLogger(__name__)
@@ -59,16 +45,10 @@ log = logging.getLogger(__name__)
 FetchImage = Callable[[str, int], Awaitable[bytes]]
 """Fetch a user's image URL through the outbound policy: ``(url, max_bytes) -> bytes``."""
 Notify = Callable[[TaskState], Awaitable[None]]
-WorkerFactory = Callable[[WorkerOptions, Callable[[WorkerEvent], None]], WorkerProcess]
 
 PRUNE_INTERVAL_SECONDS = 6 * 3600.0
 KEPT_FINISHED_TASKS = 512
 """Finished tasks kept in memory for polls; older ones are read back from disk."""
-_Outcome = Done | Failed | Cancelled | Died
-PLAN_FAILED = "Something went wrong preparing this image; nothing was charged."
-STORE_FAILED = (
-    "The image was made but could not be stored (is the disk full?); nothing was charged."
-)
 
 
 class DiffusionProvider:
@@ -88,7 +68,7 @@ class DiffusionProvider:
             retention_seconds=settings.result_retention_days * 86400,
         )
         self._planner = Planner(self._store, settings, fetch_image)
-        self._options = WorkerOptions(
+        options = WorkerOptions(
             device=settings.device,
             dtype=settings.dtype,
             cache_dir=settings.cache_dir,
@@ -99,23 +79,18 @@ class DiffusionProvider:
             threads=settings.threads,
             log_level=log_level,
         )
-        self._worker_factory = worker_factory
+        self._line = RenderLine(
+            settings,
+            options,
+            self._planner,
+            self._store,
+            changed=self._push,
+            worker_factory=worker_factory,
+        )
         self._tasks: dict[str, LocalTask] = {}
-        self._waiting: deque[LocalTask] = deque()
-        self._arrived = asyncio.Event()
-        self._outcomes: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
         self._pushes: asyncio.Queue[TaskState] = asyncio.Queue()
-        self._seq = itertools.count(1)
-        self._running: tuple[int, LocalTask] | None = None
-        self._worker: WorkerProcess | None = None
-        self._worker_alive = False
-        self.ready: Ready | None = None
-        """The running worker's device and dtype, once it has started."""
-        self._presets: dict[str, ModelPreset] | None = None
         self._notify: Notify | None = None
         self._background: list[asyncio.Task[None]] = []
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     # -- the ImageProvider protocol ---------------------------------------------------
 
@@ -192,15 +167,7 @@ class DiffusionProvider:
         task = self._tasks.get(task_id)
         if task is None or task.terminal:
             return False
-        if task in self._waiting:
-            self._waiting.remove(task)
-            task.cancel()
-            self._push(task)
-            self._renumber()
-            return True
-        task.cancel_requested = True
-        if self._running is not None and self._running[1] is task and self._worker is not None:
-            self._worker.cancel(self._running[0])
+        self._line.cancel(task)
         return True
 
     async def result_image(self, task: TaskState, *, max_bytes: int) -> DownloadedImage:
@@ -233,9 +200,7 @@ class DiffusionProvider:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._background.clear()
-        if self._worker is not None:
-            await self._worker.stop()
-            self._worker = None
+        await self._line.aclose()
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -248,19 +213,24 @@ class DiffusionProvider:
         if self._background:
             return
         self._background = [
-            asyncio.create_task(self._feed(), name="render-feeder"),
+            asyncio.create_task(self._line.run(), name="render-line"),
             asyncio.create_task(self._push_all(), name="render-pushes"),
             asyncio.create_task(self._prune_regularly(), name="render-prune"),
         ]
 
     async def wait_idle(self) -> None:
         """Return once no task waits or renders (tests and benchmarks; never the bot)."""
-        await self._idle.wait()
+        await self._line.wait_idle()
+
+    @property
+    def ready(self) -> Ready | None:
+        """The worker's device and dtype, once it has started."""
+        return self._line.ready
 
     @property
     def worker_pid(self) -> int | None:
         """The worker process's id while it runs (tests kill it to check recovery)."""
-        return self._worker.pid if self._worker is not None else None
+        return self._line.worker_pid
 
     # -- the line and the worker ------------------------------------------------------------
 
@@ -274,161 +244,14 @@ class DiffusionProvider:
     def _adopt(self, task: LocalTask) -> None:
         self._tasks[task.task_id] = task
         if not task.terminal:
-            self._waiting.append(task)
-            self._renumber()
-            self._idle.clear()
-            self._arrived.set()
+            self._line.add(task)
             self.start()
         self._forget_old()
-
-    def _renumber(self) -> None:
-        for position, task in enumerate(self._waiting, start=1):
-            task.queue_position = position
 
     def _forget_old(self) -> None:
         finished = [task_id for task_id, task in self._tasks.items() if task.terminal]
         for task_id in finished[: max(0, len(finished) - KEPT_FINISHED_TASKS)]:
             del self._tasks[task_id]
-
-    async def _feed(self) -> None:
-        with contextlib.suppress(WorkerStartError):
-            await self._warm_up()
-        while True:
-            while not self._waiting:
-                self._idle.set()
-                self._arrived.clear()
-                await self._arrived.wait()
-            task = self._waiting.popleft()
-            self._renumber()
-            await self._render(task)
-
-    async def _warm_up(self) -> None:
-        try:
-            await self._worker_ready()
-        except WorkerStartError as exc:
-            log.warning("%s", exc)
-            raise
-        default = self._presets_now().get(self._settings.versions.get("7", ""), None)
-        if default is not None and self._worker is not None:
-            self._worker.send(Preload(default))
-
-    async def _render(self, task: LocalTask) -> None:
-        try:
-            worker = await self._worker_ready()
-            job, notes = await self._planner.plan(task, self._presets_now())
-        except WorkerStartError as exc:
-            task.fail(FailureKind.UNAVAILABLE, str(exc))
-            self._push(task)
-            return
-        except UserFacingError as exc:
-            kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
-            task.fail(kind, exc.message)
-            self._push(task)
-            return
-        except Exception:
-            # A bug must cost one job, not the feeder: the next job renders as usual.
-            log.exception("could not plan task %s", task.task_id)
-            task.fail(FailureKind.PROVIDER_ERROR, PLAN_FAILED)
-            self._push(task)
-            return
-        if task.cancel_requested:
-            task.cancel()
-            self._push(task)
-            return
-        seq = next(self._seq)
-        self._running = (seq, task)
-        task.status, task.queue_position, task.notes = TaskStatus.IN_PROGRESS, None, notes
-        self._push(task)
-        try:
-            worker.send(Render(seq=seq, job=job))
-            outcome = await self._outcome_of(seq)
-        except OSError:
-            # The pipe broke: the worker died as the job was handed over.
-            outcome = Died(exitcode=None)
-        finally:
-            self._running = None
-        try:
-            await self._settle(task, outcome)
-        except OSError:
-            log.exception("could not store the images of task %s", task.task_id)
-            task.fail(FailureKind.PROVIDER_ERROR, STORE_FAILED)
-        self._push(task)
-
-    async def _outcome_of(self, seq: int) -> _Outcome:
-        while True:
-            for_seq, outcome = await self._outcomes.get()
-            if for_seq == seq:
-                return outcome
-
-    async def _settle(self, task: LocalTask, outcome: _Outcome) -> None:
-        """End the task as the worker's answer says (the caller pushes the new state)."""
-        if isinstance(outcome, Done) and not task.cancel_requested:
-            result = outcome.result
-            notes = (*task.notes, *result.notes)
-            stored = StoredResult(
-                width=result.width,
-                height=result.height,
-                count=len(result.images),
-                steps_run=result.steps_run,
-                notes=notes,
-            )
-            await asyncio.to_thread(
-                self._store.save_result, task.task_id, list(result.images), stored
-            )
-            task.succeed(len(result.images), notes)
-        elif isinstance(outcome, Done | Cancelled):
-            task.cancel()
-        elif isinstance(outcome, Failed):
-            if outcome.reason == "out_of_memory":
-                # Memory after an OOM is fragmented: the next render gets a fresh process.
-                await self._retire_worker()
-            task.fail(FailureKind.PROVIDER_ERROR, outcome.message)
-        else:
-            await self._retire_worker()
-            task.fail(
-                FailureKind.PROVIDER_ERROR,
-                f"The renderer stopped unexpectedly (exit code {outcome.exitcode}) while making "
-                "this image; nothing was charged and the renderer restarts.",
-            )
-
-    async def _worker_ready(self) -> WorkerProcess:
-        if self._worker is not None and self._worker_alive:
-            return self._worker
-        await self._retire_worker()
-        worker = self._worker_factory(self._options, self._on_event)
-        self.ready = await worker.start(within=self._settings.start_timeout)
-        log.info("local renderer ready on %s (%s)", self.ready.device, self.ready.dtype)
-        self._worker, self._worker_alive = worker, True
-        return worker
-
-    async def _retire_worker(self) -> None:
-        worker, self._worker, self._worker_alive = self._worker, None, False
-        if worker is not None:
-            await worker.stop()
-
-    def _presets_now(self) -> dict[str, ModelPreset]:
-        if self._presets is None:
-            gpu = self.ready is not None and self.ready.device != "cpu"
-            self._presets = presets_for(self._settings, gpu=gpu)
-        return self._presets
-
-    def _on_event(self, event: WorkerEvent) -> None:
-        running = self._running
-        if isinstance(event, Died):
-            self._worker_alive = False
-            if running is not None:
-                self._outcomes.put_nowait((running[0], event))
-            return
-        if running is None or getattr(event, "seq", None) != running[0]:
-            return  # an answer about a render that already ended
-        task = running[1]
-        if isinstance(event, Step):
-            task.progress = min(99, event.step * 100 // max(1, event.total))
-            if event.preview is not None:
-                task.preview, task.preview_count = event.preview, task.preview_count + 1
-            self._push(task)
-        elif isinstance(event, Done | Failed | Cancelled):
-            self._outcomes.put_nowait((event.seq, event))
 
     def _push(self, task: LocalTask) -> None:
         if self._notify is not None:

@@ -1,0 +1,263 @@
+"""The render line: tasks wait here and go to the worker process one at a time.
+
+One render per device: the line owns the worker process, starts it (and starts a fresh one
+after a crash or an out-of-memory error), plans each task just before it renders, and ends
+each task as the worker answers. Every change of a task is handed to ``changed`` (the
+provider pushes it to the dispatcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.errors import FailureKind, ProviderError, UserFacingError
+from bot.providers.base import TaskStatus
+from bot.providers.diffusion.catalog import presets_for
+from bot.providers.diffusion.messages import (
+    Cancelled,
+    Died,
+    Done,
+    Failed,
+    Preload,
+    Ready,
+    Render,
+    Step,
+    WorkerEvent,
+    WorkerOptions,
+)
+from bot.providers.diffusion.planning import Planner
+from bot.providers.diffusion.process import WorkerProcess, WorkerStartError
+from bot.providers.diffusion.results import ResultStore, StoredResult
+from bot.providers.diffusion.tasks import LocalTask
+
+if TYPE_CHECKING:
+    from bot.providers.diffusion.presets import ModelPreset
+    from bot.settings import DiffusionSettings
+
+log = logging.getLogger(__name__)
+
+WorkerFactory = Callable[[WorkerOptions, Callable[[WorkerEvent], None]], WorkerProcess]
+_Outcome = Done | Failed | Cancelled | Died
+PLAN_FAILED = "Something went wrong preparing this image; nothing was charged."
+STORE_FAILED = (
+    "The image was made but could not be stored (is the disk full?); nothing was charged."
+)
+
+
+class RenderLine:
+    """Waiting tasks, the one rendering, and the worker process that renders it."""
+
+    def __init__(
+        self,
+        settings: DiffusionSettings,
+        options: WorkerOptions,
+        planner: Planner,
+        store: ResultStore,
+        *,
+        changed: Callable[[LocalTask], None],
+        worker_factory: WorkerFactory = WorkerProcess,
+    ) -> None:
+        self._settings = settings
+        self._options = options
+        self._planner = planner
+        self._store = store
+        self._push = changed
+        self._worker_factory = worker_factory
+        self._waiting: deque[LocalTask] = deque()
+        self._arrived = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._outcomes: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
+        self._seq = itertools.count(1)
+        self._running: tuple[int, LocalTask] | None = None
+        self._worker: WorkerProcess | None = None
+        self._worker_alive = False
+        self.ready: Ready | None = None
+        """The running worker's device and dtype, once it has started."""
+        self._presets: dict[str, ModelPreset] | None = None
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id while it runs."""
+        return self._worker.pid if self._worker is not None else None
+
+    def add(self, task: LocalTask) -> None:
+        """Put a task at the end of the line."""
+        self._waiting.append(task)
+        self._renumber()
+        self._idle.clear()
+        self._arrived.set()
+
+    def cancel(self, task: LocalTask) -> None:
+        """Drop a waiting task at once, or stop the running one at its next step."""
+        if task in self._waiting:
+            self._waiting.remove(task)
+            task.cancel()
+            self._push(task)
+            self._renumber()
+            return
+        task.cancel_requested = True
+        if self._running is not None and self._running[1] is task and self._worker is not None:
+            self._worker.cancel(self._running[0])
+
+    async def wait_idle(self) -> None:
+        """Return once no task waits or renders."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """Start the worker, pre-load the default model, then render the line forever."""
+        await self._feed()
+
+    async def aclose(self) -> None:
+        """Stop the worker (after ``run`` was cancelled)."""
+        await self._retire_worker()
+
+    def _renumber(self) -> None:
+        for position, task in enumerate(self._waiting, start=1):
+            task.queue_position = position
+
+    async def _feed(self) -> None:
+        with contextlib.suppress(WorkerStartError):
+            await self._warm_up()
+        while True:
+            while not self._waiting:
+                self._idle.set()
+                self._arrived.clear()
+                await self._arrived.wait()
+            task = self._waiting.popleft()
+            self._renumber()
+            await self._render(task)
+
+    async def _warm_up(self) -> None:
+        try:
+            await self._worker_ready()
+        except WorkerStartError as exc:
+            log.warning("%s", exc)
+            raise
+        default = self._presets_now().get(self._settings.versions.get("7", ""), None)
+        if default is not None and self._worker is not None:
+            self._worker.send(Preload(default))
+
+    async def _render(self, task: LocalTask) -> None:
+        try:
+            worker = await self._worker_ready()
+            job, notes = await self._planner.plan(task, self._presets_now())
+        except WorkerStartError as exc:
+            task.fail(FailureKind.UNAVAILABLE, str(exc))
+            self._push(task)
+            return
+        except UserFacingError as exc:
+            kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
+            task.fail(kind, exc.message)
+            self._push(task)
+            return
+        except Exception:
+            # A bug must cost one job, not the feeder: the next job renders as usual.
+            log.exception("could not plan task %s", task.task_id)
+            task.fail(FailureKind.PROVIDER_ERROR, PLAN_FAILED)
+            self._push(task)
+            return
+        if task.cancel_requested:
+            task.cancel()
+            self._push(task)
+            return
+        seq = next(self._seq)
+        self._running = (seq, task)
+        task.status, task.queue_position, task.notes = TaskStatus.IN_PROGRESS, None, notes
+        self._push(task)
+        try:
+            worker.send(Render(seq=seq, job=job))
+            outcome = await self._outcome_of(seq)
+        except OSError:
+            # The pipe broke: the worker died as the job was handed over.
+            outcome = Died(exitcode=None)
+        finally:
+            self._running = None
+        try:
+            await self._settle(task, outcome)
+        except OSError:
+            log.exception("could not store the images of task %s", task.task_id)
+            task.fail(FailureKind.PROVIDER_ERROR, STORE_FAILED)
+        self._push(task)
+
+    async def _outcome_of(self, seq: int) -> _Outcome:
+        while True:
+            for_seq, outcome = await self._outcomes.get()
+            if for_seq == seq:
+                return outcome
+
+    async def _settle(self, task: LocalTask, outcome: _Outcome) -> None:
+        """End the task as the worker's answer says (the caller pushes the new state)."""
+        if isinstance(outcome, Done) and not task.cancel_requested:
+            result = outcome.result
+            notes = (*task.notes, *result.notes)
+            stored = StoredResult(
+                width=result.width,
+                height=result.height,
+                count=len(result.images),
+                steps_run=result.steps_run,
+                notes=notes,
+            )
+            await asyncio.to_thread(
+                self._store.save_result, task.task_id, list(result.images), stored
+            )
+            task.succeed(len(result.images), notes)
+        elif isinstance(outcome, Done | Cancelled):
+            task.cancel()
+        elif isinstance(outcome, Failed):
+            if outcome.reason == "out_of_memory":
+                # Memory after an OOM is fragmented: the next render gets a fresh process.
+                await self._retire_worker()
+            task.fail(FailureKind.PROVIDER_ERROR, outcome.message)
+        else:
+            await self._retire_worker()
+            task.fail(
+                FailureKind.PROVIDER_ERROR,
+                f"The renderer stopped unexpectedly (exit code {outcome.exitcode}) while making "
+                "this image; nothing was charged and the renderer restarts.",
+            )
+
+    async def _worker_ready(self) -> WorkerProcess:
+        if self._worker is not None and self._worker_alive:
+            return self._worker
+        await self._retire_worker()
+        worker = self._worker_factory(self._options, self._on_event)
+        self.ready = await worker.start(within=self._settings.start_timeout)
+        log.info("local renderer ready on %s (%s)", self.ready.device, self.ready.dtype)
+        self._worker, self._worker_alive = worker, True
+        return worker
+
+    async def _retire_worker(self) -> None:
+        worker, self._worker, self._worker_alive = self._worker, None, False
+        if worker is not None:
+            await worker.stop()
+
+    def _presets_now(self) -> dict[str, ModelPreset]:
+        if self._presets is None:
+            gpu = self.ready is not None and self.ready.device != "cpu"
+            self._presets = presets_for(self._settings, gpu=gpu)
+        return self._presets
+
+    def _on_event(self, event: WorkerEvent) -> None:
+        running = self._running
+        if isinstance(event, Died):
+            self._worker_alive = False
+            if running is not None:
+                self._outcomes.put_nowait((running[0], event))
+            return
+        if running is None or getattr(event, "seq", None) != running[0]:
+            return  # an answer about a render that already ended
+        task = running[1]
+        if isinstance(event, Step):
+            task.progress = min(99, event.step * 100 // max(1, event.total))
+            if event.preview is not None:
+                task.preview, task.preview_count = event.preview, task.preview_count + 1
+            self._push(task)
+        elif isinstance(event, Done | Failed | Cancelled):
+            self._outcomes.put_nowait((event.seq, event))
