@@ -298,6 +298,7 @@ def test_a_warning_does_not_fail_check(
 ) -> None:
     monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
     monkeypatch.setenv("TESSERA_PROVIDER__WEBHOOK_HOST", "0.0.0.0")
+    monkeypatch.setenv("TESSERA_PROVIDER__KIND", "midjourney-proxy")
     assert main(["check", "--offline"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("warning: provider.webhook_public_url: not set")
