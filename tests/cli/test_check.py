@@ -312,6 +312,7 @@ def test_check_names_the_local_extra_when_its_libraries_are_missing(
 ) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setattr(inspection, "_installed", lambda name: name not in ("torch", "diffusers"))
+    monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: False)
     assert main(["check", "--offline"]) == 1
     out = capsys.readouterr().out
     assert "error: diffusion: torch, diffusers not installed; run pip install -e '.[local]'" in out
@@ -339,11 +340,17 @@ def test_check_fails_on_a_model_path_that_does_not_exist(
     monkeypatch.setattr(inspection, "_installed", lambda name: True)
     path = str(tmp_path / "no-such-model")
     monkeypatch.setenv("TESSERA_DIFFUSION__MODEL", path)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    # The real check for a path; repo ids (the guided preset) count as not downloaded.
+    real = inspection.weights_cached
+    monkeypatch.setattr(
+        inspection,
+        "weights_cached",
+        lambda model, cache_dir: inspection.is_local_path(model) and real(model, cache_dir),
+    )
     assert main(["check", "--offline"]) == 1
     assert "weights missing: the path does not exist" in capsys.readouterr().out
     (tmp_path / "no-such-model").mkdir()
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: model == path)
     assert main(["check", "--offline"]) == 0  # the guided preset's weights: a warning
     assert f"{tmp_path / 'no-such-model'}, 2 steps, 512x512; weights cached" in (
         capsys.readouterr().out
