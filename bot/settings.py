@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -25,7 +25,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
-from bot.providers.diffusion.presets import ModelPreset
+from bot.providers.diffusion.presets import BUILT_IN_PRESETS, ModelPreset
 
 DEFAULT_CONFIG_PATH = Path("config/tessera.toml")
 DOTENV_PATH = Path(".env")
@@ -116,6 +116,18 @@ class DiffusionSettings(_Section):
     """Seconds between two progress previews of one render."""
     start_timeout: float = Field(default=300.0, gt=0)
     """How long the worker process may take to import torch and start."""
+
+    @model_validator(mode="after")
+    def _versions_name_presets(self) -> DiffusionSettings:
+        # A typo here would fail every job of that version, and only at render time.
+        known = {*BUILT_IN_PRESETS, *self.presets}
+        unknown = sorted({name for name in self.versions.values() if name not in known})
+        if unknown:
+            raise ValueError(
+                f"versions names no preset {', '.join(unknown)}; "
+                f"known presets: {', '.join(sorted(known))}"
+            )
+        return self
 
 
 class OutboundSettings(_Section):

@@ -73,7 +73,13 @@ class Dispatcher:
             default_limits=Limits(scheduler.max_running_per_user, scheduler.max_running_per_guild),
             relax_share=scheduler.relax_share,
         )
-        self.slots = Slots(provider_settings.max_concurrency, self.policy)
+        limit = provider.capabilities.max_in_flight
+        slots = (
+            provider_settings.max_concurrency
+            if limit is None
+            else min(limit, provider_settings.max_concurrency)
+        )
+        self.slots = Slots(slots, self.policy)
         self._settler = Settler(
             db,
             self._repo,

@@ -164,6 +164,9 @@ class Capabilities(_Frozen):
     cancel: bool = False
     batch_status: bool = True
     webhook: bool = False
+    max_in_flight: int | None = None
+    """The most tasks worth handing over at once (None: ``provider.max_concurrency``). The
+    bot's fair queue orders the rest, and a task waiting at the provider shows no progress."""
 
 
 @runtime_checkable

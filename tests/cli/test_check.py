@@ -364,5 +364,7 @@ def test_check_fails_on_a_version_that_names_no_preset(
     monkeypatch.setattr(inspection, "_installed", lambda name: True)
     monkeypatch.setattr(inspection, "weights_cached", lambda model, cache_dir: True)
     monkeypatch.setenv("TESSERA_DIFFUSION__VERSIONS", '{"7": "turbo", "6": "missing"}')
-    assert main(["check", "--offline"]) == 1
-    assert "error: diffusion.versions: '6' names no preset 'missing'" in capsys.readouterr().out
+    assert main(["check", "--offline"]) == 2
+    assert "versions names no preset missing; known presets: guided, turbo" in (
+        capsys.readouterr().out
+    )

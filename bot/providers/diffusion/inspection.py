@@ -75,16 +75,6 @@ def configuration_report(settings: DiffusionSettings, *, gpu: bool) -> list[Line
         lines.append(
             Line("error", f"diffusion: {', '.join(missing)} not installed; run {LOCAL_EXTRA}")
         )
-    presets = presets_for(settings, gpu=gpu)
-    for key, name in settings.versions.items():
-        if name not in presets:
-            lines.append(
-                Line(
-                    "error",
-                    f"diffusion.versions: {key!r} names no preset {name!r}; "
-                    f"known presets: {', '.join(sorted(presets))}",
-                )
-            )
     offline = _offline()
     for name, preset in used_presets(settings, gpu=gpu).items():
         versions = ", ".join(key for key, used in settings.versions.items() if used == name)

@@ -9,7 +9,6 @@ provider pushes it to the dispatcher).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections import deque
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, ProviderError, UserFacingError
+from bot.prompt import DEFAULT_VERSION
 from bot.providers.base import TaskStatus
 from bot.providers.diffusion.catalog import presets_for
 from bot.providers.diffusion.messages import (
@@ -123,8 +123,11 @@ class RenderLine:
             task.queue_position = position
 
     async def _feed(self) -> None:
-        with contextlib.suppress(WorkerStartError):
+        try:
             await self._warm_up()
+        except Exception as exc:
+            # Said again, to the user, by the first job that needs the renderer.
+            log.warning("the local renderer did not start: %s", exc)
         while True:
             while not self._waiting:
                 self._idle.set()
@@ -132,36 +135,37 @@ class RenderLine:
                 await self._arrived.wait()
             task = self._waiting.popleft()
             self._renumber()
-            await self._render(task)
+            try:
+                await self._render(task)
+            except Exception:
+                # A bug must cost one job, never the line: the next job renders as usual.
+                log.exception("render of task %s failed", task.task_id)
+                self._fail(task, FailureKind.PROVIDER_ERROR, PLAN_FAILED)
 
     async def _warm_up(self) -> None:
-        try:
-            await self._worker_ready()
-        except WorkerStartError as exc:
-            log.warning("%s", exc)
-            raise
-        default = self._presets_now().get(self._settings.versions.get("7", ""), None)
-        if default is not None and self._worker is not None:
-            self._worker.send(Preload(default))
+        worker = await self._worker_ready()
+        default = self._presets_now().get(self._settings.versions.get(DEFAULT_VERSION, ""))
+        if default is not None:
+            await worker.send(Preload(default))
+
+    def _fail(self, task: LocalTask, kind: FailureKind, message: str) -> None:
+        if task.cancel_requested:
+            task.cancel()  # cancelled while it was being prepared: that is the ending
+        else:
+            task.fail(kind, message)
+        self._push(task)
 
     async def _render(self, task: LocalTask) -> None:
         try:
-            worker = await self._worker_ready()
+            await self._worker_ready()  # the device decides the presets
             job, notes = await self._planner.plan(task, self._presets_now())
+            worker = await self._worker_ready()  # again: it may have died meanwhile
         except WorkerStartError as exc:
-            task.fail(FailureKind.UNAVAILABLE, str(exc))
-            self._push(task)
+            self._fail(task, FailureKind.UNAVAILABLE, str(exc))
             return
         except UserFacingError as exc:
             kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
-            task.fail(kind, exc.message)
-            self._push(task)
-            return
-        except Exception:
-            # A bug must cost one job, not the feeder: the next job renders as usual.
-            log.exception("could not plan task %s", task.task_id)
-            task.fail(FailureKind.PROVIDER_ERROR, PLAN_FAILED)
-            self._push(task)
+            self._fail(task, kind, exc.message)
             return
         if task.cancel_requested:
             task.cancel()
@@ -172,7 +176,7 @@ class RenderLine:
         task.status, task.queue_position, task.notes = TaskStatus.IN_PROGRESS, None, notes
         self._push(task)
         try:
-            worker.send(Render(seq=seq, job=job))
+            await worker.send(Render(seq=seq, job=job))
             outcome = await self._outcome_of(seq)
         except OSError:
             # The pipe broke: the worker died as the job was handed over.
@@ -227,10 +231,25 @@ class RenderLine:
         if self._worker is not None and self._worker_alive:
             return self._worker
         await self._retire_worker()
-        worker = self._worker_factory(self._options, self._on_event)
-        self.ready = await worker.start(within=self._settings.start_timeout)
+        worker: WorkerProcess | None = None
+
+        def on_event(event: WorkerEvent) -> None:
+            # A late word from a worker already replaced (a crash, a failed start) is stale.
+            if worker is self._worker:
+                self._on_event(event)
+
+        worker = self._worker_factory(self._options, on_event)
+        # Held before it starts, so that a shutdown meanwhile stops it too.
+        self._worker = worker
+        try:
+            self.ready = await worker.start(within=self._settings.start_timeout)
+        except BaseException:
+            # Failed or cancelled (a shutdown) while starting: nothing may keep running.
+            self._worker = None
+            await asyncio.shield(worker.stop())
+            raise
         log.info("local renderer ready on %s (%s)", self.ready.device, self.ready.dtype)
-        self._worker, self._worker_alive = worker, True
+        self._worker_alive = True
         return worker
 
     async def _retire_worker(self) -> None:

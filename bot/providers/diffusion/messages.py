@@ -23,6 +23,9 @@ class WorkerOptions:
     log_level: str = "INFO"
 
 
+STOP_EVERY_RENDER = -1
+"""The cancel flag's value that stops whatever renders (the worker is shutting down)."""
+
 # Provider -> worker.
 
 

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+BUILT_IN_PRESETS = ("turbo", "guided")
+"""The presets every server has (``catalog`` defines them); operators may add more."""
+
 
 class ModelPreset(BaseModel):
     """One model the local provider can render with, and its native settings.

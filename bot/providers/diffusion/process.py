@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.providers.diffusion import worker
 from bot.providers.diffusion.messages import (
+    STOP_EVERY_RENDER,
     Died,
     Preload,
     Ready,
@@ -47,7 +48,8 @@ class WorkerProcess:
         self._options = options
         self._on_event = on_event
         self._context = multiprocessing.get_context("spawn")
-        self._cancel: Any = self._context.Value("q", 0)
+        # A plain shared integer: one writer (this process), one reader, no lock needed.
+        self._cancel: Any = self._context.RawValue("q", 0)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
@@ -81,28 +83,39 @@ class WorkerProcess:
             async with asyncio.timeout(within):
                 return await self._ready
         except TimeoutError:
-            await self.stop()
+            await asyncio.shield(self.stop())
             raise WorkerStartError(
                 f"The local renderer did not start within {within:g} seconds."
             ) from None
+        except BaseException:
+            # A start that failed or was cancelled (shutdown) leaves no process behind.
+            await asyncio.shield(self.stop())
+            raise
 
-    def send(self, message: Render | Preload) -> None:
-        """Hand the worker its next message (it reads one whenever it is idle)."""
+    async def send(self, message: Render | Preload) -> None:
+        """Hand the worker its next message, from a thread.
+
+        The worker reads only between renders and loads: a large message (a job with its
+        init images) could otherwise block the event loop until it does.
+        """
         if self._conn is None:
             raise WorkerStartError("The local renderer is not running.")
-        self._cancel.value = 0
-        self._conn.send(message)
+        await asyncio.to_thread(self._conn.send, message)
 
     def cancel(self, seq: int) -> None:
         """Ask the worker to stop render ``seq`` at its next step."""
         self._cancel.value = seq
 
     async def stop(self) -> None:
-        """Ask the worker to exit; kill it if it does not within the grace period."""
+        """Stop the render under way at its next step, then ask the worker to exit.
+
+        A worker that does not exit within the grace period is killed.
+        """
         self._stopping = True
         process, conn = self._process, self._conn
         if process is None or conn is None:
             return
+        self._cancel.value = STOP_EVERY_RENDER
         with contextlib.suppress(OSError, ValueError):
             conn.send(Shutdown())
         await asyncio.to_thread(process.join, STOP_GRACE_SECONDS)
@@ -114,11 +127,6 @@ class WorkerProcess:
         conn.close()
         process.close()
         self._process = self._conn = self._reader = None
-
-    def kill(self) -> None:
-        """End the process at once (tests of a crash use this too)."""
-        if self._process is not None:
-            self._process.kill()
 
     def _listen(
         self, loop: asyncio.AbstractEventLoop, conn: Connection, process: BaseProcess

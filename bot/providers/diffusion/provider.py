@@ -11,14 +11,13 @@ refunds it) and the next render starts a fresh worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import FailureKind, ProviderRejected
+from bot.errors import FailureKind, ProviderRejected, ProviderUnavailable
 from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, PromptError, parse_prompt
 from bot.providers.base import (
     ActionRequest,
@@ -27,13 +26,19 @@ from bot.providers.base import (
     ImagineRequest,
     Submission,
     TaskState,
+    TaskStatus,
 )
 from bot.providers.diffusion.catalog import preset_name
 from bot.providers.diffusion.line import RenderLine, WorkerFactory
 from bot.providers.diffusion.messages import Ready, WorkerOptions
 from bot.providers.diffusion.planning import Planner
 from bot.providers.diffusion.process import WorkerProcess
-from bot.providers.diffusion.results import ResultStore, StoredRequest, StoredResult
+from bot.providers.diffusion.results import (
+    ResultStore,
+    StoredEnding,
+    StoredRequest,
+    StoredResult,
+)
 from bot.providers.diffusion.tasks import PREVIEW_SCHEME, LocalTask
 from bot.providers.imaging import shrink_to_fit
 
@@ -91,13 +96,16 @@ class DiffusionProvider:
         self._pushes: asyncio.Queue[TaskState] = asyncio.Queue()
         self._notify: Notify | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._closed = False
 
     # -- the ImageProvider protocol ---------------------------------------------------
 
     @property
     def capabilities(self) -> Capabilities:
-        """Every action, cancel, and no webhook (pushes are in-process)."""
-        return Capabilities(cancel=True, batch_status=True, webhook=False)
+        """Every action and cancel; one task rendering and one ready behind it."""
+        # More in flight would only wait in this line, out of the fair queue's order, and
+        # the watchdog would count that wait as a stall.
+        return Capabilities(cancel=True, batch_status=True, webhook=False, max_in_flight=2)
 
     @property
     def suggested_poll_interval(self) -> float:
@@ -193,14 +201,17 @@ class DiffusionProvider:
         return DownloadedImage(data=task.preview, content_type="image/png", filename="preview.png")
 
     async def aclose(self) -> None:
-        """Stop the feeder and the worker; unfinished tasks render again after a restart."""
-        for task in self._background:
+        """Stop the line and the worker; unfinished tasks render again after a restart."""
+        self._closed = True
+        background, self._background = self._background, []
+        for task in background:
             task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background.clear()
-        await self._line.aclose()
+        try:
+            for outcome in await asyncio.gather(*background, return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.error("a render background task had failed", exc_info=outcome)
+        finally:
+            await self._line.aclose()
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -210,7 +221,7 @@ class DiffusionProvider:
 
     def start(self) -> None:
         """Start the worker in the background and pre-load the default model."""
-        if self._background:
+        if self._background or self._closed:
             return
         self._background = [
             asyncio.create_task(self._line.run(), name="render-line"),
@@ -235,6 +246,8 @@ class DiffusionProvider:
     # -- the line and the worker ------------------------------------------------------------
 
     async def _queue(self, request: StoredRequest) -> Submission:
+        if self._closed:
+            raise ProviderUnavailable("The local renderer is shutting down; try again soon.")
         task_id = f"{request.job_id}-{secrets.token_hex(4)}"
         await asyncio.to_thread(self._store.save_request, task_id, request)
         task = LocalTask(task_id=task_id, request=request)
@@ -242,6 +255,8 @@ class DiffusionProvider:
         return Submission(task_id=task_id, queue_position=task.queue_position)
 
     def _adopt(self, task: LocalTask) -> None:
+        if task.task_id in self._tasks:
+            return  # read back twice by concurrent polls: one line entry is enough
         self._tasks[task.task_id] = task
         if not task.terminal:
             self._line.add(task)
@@ -254,12 +269,13 @@ class DiffusionProvider:
             del self._tasks[task_id]
 
     def _push(self, task: LocalTask) -> None:
-        if self._notify is not None:
-            self._pushes.put_nowait(task.state())
+        self._pushes.put_nowait(task.state())
 
     async def _push_all(self) -> None:
         while True:
             state = await self._pushes.get()
+            if state.terminal and state.status is not TaskStatus.SUCCESS:
+                await self._record_ending(state)
             if self._notify is not None:
                 try:
                     await self._notify(state)
@@ -267,9 +283,23 @@ class DiffusionProvider:
                     # The poll brings the same state a moment later.
                     log.exception("could not apply a pushed render state")
 
+    async def _record_ending(self, state: TaskState) -> None:
+        ending = StoredEnding(
+            cancelled=state.status is TaskStatus.CANCEL,
+            failure_kind=state.failure_kind.value if state.failure_kind else None,
+            failure_message=state.failure_message,
+        )
+        try:
+            await asyncio.to_thread(self._store.save_ending, state.task_id, ending)
+        except OSError:
+            log.exception("could not record how task %s ended", state.task_id)
+
     async def _prune_regularly(self) -> None:
         while True:
-            await asyncio.to_thread(self._store.prune)
+            try:
+                await asyncio.to_thread(self._store.prune)
+            except OSError:
+                log.exception("could not remove expired results; trying again later")
             await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
 
     # -- the disk -----------------------------------------------------------------------
@@ -292,6 +322,7 @@ class DiffusionProvider:
             try:
                 request = self._store.request(task_id)
                 stored = self._store.result(task_id)
+                ending = self._store.ending(task_id)
             except ValueError:
                 continue
             if request is None:
@@ -299,6 +330,11 @@ class DiffusionProvider:
             task = LocalTask(task_id=task_id, request=request)
             if stored is not None:
                 task.succeed(stored.count, stored.notes)
+            elif ending is not None and ending.cancelled:
+                task.cancel()
+            elif ending is not None:
+                kind = FailureKind(ending.failure_kind or FailureKind.PROVIDER_ERROR.value)
+                task.fail(kind, ending.failure_message or "The render failed.")
             else:
                 log.info("rendering task %s again: it was unfinished at the last stop", task_id)
             found.append(task)

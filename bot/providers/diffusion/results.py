@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = logging.getLogger(__name__)
 
-_TASK_ID = re.compile(r"^[0-9]+-[0-9a-f]{8}$")
+_TASK_ID = re.compile(r"[0-9]+-[0-9a-f]{8}")
 
 
 class _Record(BaseModel):
@@ -40,6 +40,14 @@ class StoredRequest(_Record):
     action: str | None = None
     index: int = 0
     parent_task_id: str | None = None
+
+
+class StoredEnding(_Record):
+    """A task that ended without images: failed (with why) or cancelled."""
+
+    cancelled: bool = False
+    failure_kind: str | None = None
+    failure_message: str | None = None
 
 
 class StoredResult(_Record):
@@ -76,7 +84,7 @@ class ResultStore:
         self._retention = retention_seconds
 
     def _dir(self, task_id: str) -> Path:
-        if not _TASK_ID.match(task_id):
+        if not _TASK_ID.fullmatch(task_id):
             # Task ids come back from the database: never let one name a path elsewhere.
             raise ValueError(f"not a local task id: {task_id!r}")
         return self.root / task_id
@@ -99,6 +107,16 @@ class ResultStore:
             (folder / f"image_{index}.png").write_bytes(data)
         (folder / "grid.png").write_bytes(grid_of(images))
         _write(folder / "result.json", result)
+
+    def save_ending(self, task_id: str, ending: StoredEnding) -> None:
+        """Record that a task ended without images, so a restart does not render it again."""
+        folder = self._dir(task_id)
+        if folder.is_dir():
+            _write(folder / "ending.json", ending)
+
+    def ending(self, task_id: str) -> StoredEnding | None:
+        """How a task ended without images; None when it did not (or is unknown)."""
+        return _read(self._dir(task_id) / "ending.json", StoredEnding)
 
     def result(self, task_id: str) -> StoredResult | None:
         """The finished render of a task; None while it runs or when it expired."""
@@ -128,7 +146,7 @@ class ResultStore:
         """Every task recorded for a job, oldest first."""
         if not self.root.is_dir():
             return []
-        found = [path for path in self.root.glob(f"{job_id}-*") if _TASK_ID.match(path.name)]
+        found = [path for path in self.root.glob(f"{job_id}-*") if _TASK_ID.fullmatch(path.name)]
         return [path.name for path in sorted(found, key=lambda path: path.stat().st_mtime)]
 
     def prune(self, now: float | None = None) -> int:
@@ -138,7 +156,7 @@ class ResultStore:
         cutoff = (time.time() if now is None else now) - self._retention
         removed = 0
         for folder in self.root.iterdir():
-            if not _TASK_ID.match(folder.name) or folder.stat().st_mtime >= cutoff:
+            if not _TASK_ID.fullmatch(folder.name) or folder.stat().st_mtime >= cutoff:
                 continue
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.errors import FailureKind
 from bot.providers.base import Action, ProviderButton, TaskState, TaskStatus
@@ -60,7 +59,6 @@ class LocalTask:
     failure_message: str | None = None
     queue_position: int | None = None
     cancel_requested: bool = False
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def terminal(self) -> bool:
@@ -71,7 +69,6 @@ class LocalTask:
         """The images are stored: the task is done."""
         self.status, self.progress, self.preview = TaskStatus.SUCCESS, 100, None
         self.image_count, self.notes = image_count, notes
-        self.ended.set()
 
     def fail(self, kind: FailureKind, message: str) -> None:
         """The task failed for good; the job is refunded by the dispatcher."""
@@ -79,14 +76,12 @@ class LocalTask:
             return
         self.status, self.preview = TaskStatus.FAILURE, None
         self.failure_kind, self.failure_message = kind, message
-        self.ended.set()
 
     def cancel(self) -> None:
         """The task was stopped before it finished."""
         if self.terminal:
             return
         self.status, self.preview = TaskStatus.CANCEL, None
-        self.ended.set()
 
     def state(self) -> TaskState:
         """What the dispatcher sees of this task."""

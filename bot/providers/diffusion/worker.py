@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Protocol
 
 from bot.providers.diffusion.messages import (
+    STOP_EVERY_RENDER,
     Cancelled,
     Done,
     Failed,
@@ -140,10 +141,11 @@ def _render(
                 last_preview = now
         conn.send(Step(seq=seq, step=step, total=total, preview=preview))
 
+    def should_stop() -> bool:
+        return cancel.value in (seq, STOP_EVERY_RENDER)
+
     try:
-        result = renderer.render(
-            message.job, on_step=on_step, should_stop=lambda: cancel.value == seq
-        )
+        result = renderer.render(message.job, on_step=on_step, should_stop=should_stop)
     except RenderCancelled:
         return Cancelled(seq=seq)
     except DeviceOutOfMemory as exc:
