@@ -73,6 +73,8 @@ class RenderLine:
         self._arrived = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._storing: set[asyncio.Task[None]] = set()
+        """Finished renders whose images are being written."""
         self._outcomes: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
         self._seq = itertools.count(1)
         self._running: tuple[int, LocalTask] | None = None
@@ -115,7 +117,8 @@ class RenderLine:
         await self._feed()
 
     async def aclose(self) -> None:
-        """Stop the worker (after ``run`` was cancelled)."""
+        """Let finished images reach the disk, then stop the worker (after ``run`` ends)."""
+        await asyncio.gather(*self._storing, return_exceptions=True)
         await self._retire_worker()
 
     def _renumber(self) -> None:
@@ -130,7 +133,8 @@ class RenderLine:
             log.warning("the local renderer did not start: %s", exc)
         while True:
             while not self._waiting:
-                self._idle.set()
+                if not self._storing:
+                    self._idle.set()
                 self._arrived.clear()
                 await self._arrived.wait()
             task = self._waiting.popleft()
@@ -183,12 +187,40 @@ class RenderLine:
             outcome = Died(exitcode=None)
         finally:
             self._running = None
+        if isinstance(outcome, Done) and not task.cancel_requested:
+            # Stored while the next job renders: the device never waits for the disk.
+            storing = asyncio.create_task(self._store_result(task, outcome))
+            self._storing.add(storing)
+            storing.add_done_callback(self._stored)
+            return
+        await self._settle(task, outcome)
+        self._push(task)
+
+    async def _store_result(self, task: LocalTask, outcome: Done) -> None:
+        result = outcome.result
+        notes = (*task.notes, *result.notes)
+        stored = StoredResult(
+            width=result.width,
+            height=result.height,
+            count=len(result.images),
+            steps_run=result.steps_run,
+            notes=notes,
+        )
         try:
-            await self._settle(task, outcome)
+            await asyncio.to_thread(
+                self._store.save_result, task.task_id, list(result.images), stored
+            )
         except OSError:
             log.exception("could not store the images of task %s", task.task_id)
             task.fail(FailureKind.PROVIDER_ERROR, STORE_FAILED)
+        else:
+            task.succeed(len(result.images), notes)
         self._push(task)
+
+    def _stored(self, storing: asyncio.Task[None]) -> None:
+        self._storing.discard(storing)
+        if not self._storing and not self._waiting and self._running is None:
+            self._idle.set()
 
     async def _outcome_of(self, seq: int) -> _Outcome:
         while True:
@@ -197,22 +229,8 @@ class RenderLine:
                 return outcome
 
     async def _settle(self, task: LocalTask, outcome: _Outcome) -> None:
-        """End the task as the worker's answer says (the caller pushes the new state)."""
-        if isinstance(outcome, Done) and not task.cancel_requested:
-            result = outcome.result
-            notes = (*task.notes, *result.notes)
-            stored = StoredResult(
-                width=result.width,
-                height=result.height,
-                count=len(result.images),
-                steps_run=result.steps_run,
-                notes=notes,
-            )
-            await asyncio.to_thread(
-                self._store.save_result, task.task_id, list(result.images), stored
-            )
-            task.succeed(len(result.images), notes)
-        elif isinstance(outcome, Done | Cancelled):
+        """End a task that made no images as the worker's answer says (the caller pushes)."""
+        if isinstance(outcome, Done | Cancelled):
             task.cancel()
         elif isinstance(outcome, Failed):
             if outcome.reason == "out_of_memory":
