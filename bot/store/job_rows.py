@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.errors import FailureKind
 from bot.providers.base import Action
@@ -143,6 +143,27 @@ def pending_from_row(row: Row) -> PendingJob:
         progress=row[7],
         started_at=row[8],
     )
+
+
+class WaitingJob(NamedTuple):
+    """A queued job as the scheduler needs it: recovery may read a hundred thousand at once."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    speed: SpeedMode
+    weight: int
+
+
+WAITING_COLUMNS = "id, guild_id, user_id, speed, weight"
+
+
+def waiting_from_rows(rows: list[Row]) -> list[WaitingJob]:
+    """The ``WaitingJob``s of rows selected with ``WAITING_COLUMNS``."""
+    # One comprehension with local names: per row it is a tuple and a dict look-up, which at
+    # 100k rows is a tenth of what building a PendingJob (two Enum calls) costs.
+    speeds = _SPEEDS
+    return [WaitingJob(row[0], row[1], row[2], speeds[row[3]], row[4]) for row in rows]
 
 
 PENDING_COLUMNS = (
