@@ -82,7 +82,7 @@ class Recovery:
         self._guilds = guilds
 
     async def run(self) -> RecoveryReport:
-        """Load every unfinished job (one query) and put it back where it belongs."""
+        """Load every unfinished job (one transaction) and put it back where it belongs."""
         async with self._p.db.transaction() as tx:
             waiting, pending = await self._p.repo.unfinished(tx)
             guild_ids = {job.guild_id for job in waiting}
