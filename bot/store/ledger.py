@@ -1,4 +1,8 @@
-"""The quota ledger: an append-only record of every credit movement, who made it and why."""
+"""The quota ledger: an append-only record of every credit movement, who made it and why.
+
+The one exception is the roll-up of closed periods (``bot.store.rollup``): a member's
+per-job entries of a settled period are replaced by one row with the same sum.
+"""
 
 from __future__ import annotations
 
