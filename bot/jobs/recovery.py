@@ -13,6 +13,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.bulk import collector_paused
 from bot.errors import FailureKind, ProviderError
 from bot.jobs.parts import Parts
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
@@ -85,12 +86,13 @@ class Recovery:
         """Load every unfinished job (one transaction) and put it back where it belongs."""
         async with self._p.db.transaction() as tx:
             waiting, pending = await self._p.repo.unfinished(tx)
-            guild_ids = {job.guild_id for job in waiting}
+            guild_ids = {guild_id for _, guild_id, _, _, _ in waiting}
             guild_ids.update(job.guild_id for job in pending)
             await load_limits(tx, self._guilds, self._p.settings, self._p.policy, guild_ids)
         now = self._p.clock()
         # Queued jobs wait again in id order, in one pass: there may be a hundred thousand.
-        self._p.policy.add_many(entries_of(waiting))
+        with collector_paused():
+            self._p.policy.add_many(entries_of(waiting))
         counts = {"queued": len(waiting), "running": 0, "matched": 0, "requeued": 0, "failed": 0}
         submitting: list[PendingJob] = []
         orphaned: list[PendingJob] = []
@@ -125,7 +127,7 @@ class Recovery:
                 if job.id in moved:
                     self._p.policy.add(entry_of(job), front=True)
             counts["requeued"] = len(moved)
-        last = max(waiting[-1].id if waiting else 0, max((job.id for job in pending), default=0))
+        last = max(waiting[-1][0] if waiting else 0, max((job.id for job in pending), default=0))
         report = RecoveryReport(**counts, last_job_id=last)
         log.info("recovered jobs: %s", report.model_dump())
         return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from bot.errors import FailureKind
 from bot.providers.base import Action
@@ -145,14 +145,12 @@ def pending_from_row(row: Row) -> PendingJob:
     )
 
 
-class WaitingJob(NamedTuple):
-    """A queued job as the scheduler needs it: recovery may read a hundred thousand at once."""
+WaitingJob = tuple[int, int, int, SpeedMode, int]
+"""A queued job as the scheduler needs it: (id, guild id, user id, speed, weight).
 
-    id: int
-    guild_id: int
-    user_id: int
-    speed: SpeedMode
-    weight: int
+A plain tuple: recovery may read a hundred thousand at once, and at that count a named
+tuple's construction alone costs a tenth of a second.
+"""
 
 
 WAITING_COLUMNS = "id, guild_id, user_id, speed, weight"
@@ -161,9 +159,9 @@ WAITING_COLUMNS = "id, guild_id, user_id, speed, weight"
 def waiting_from_rows(rows: list[Row]) -> list[WaitingJob]:
     """The ``WaitingJob``s of rows selected with ``WAITING_COLUMNS``."""
     # One comprehension with local names: per row it is a tuple and a dict look-up, which at
-    # 100k rows is a tenth of what building a PendingJob (two Enum calls) costs.
+    # 100k rows is a fraction of what building a PendingJob (two Enum calls) costs.
     speeds = _SPEEDS
-    return [WaitingJob(row[0], row[1], row[2], speeds[row[3]], row[4]) for row in rows]
+    return [(row[0], row[1], row[2], speeds[row[3]], row[4]) for row in rows]
 
 
 PENDING_COLUMNS = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.bulk import collector_paused
 from bot.providers.base import Action
 from bot.speed import SpeedMode
 from bot.store.database import Transaction, marks
@@ -372,7 +373,9 @@ class JobRepository:
             " WHERE finished_at IS NULL AND state IN (?, ?) ORDER BY id",
             (JobState.SUBMITTING.value, JobState.RUNNING.value),
         )
-        return waiting_from_rows(queued), [pending_from_row(row) for row in others]
+        with collector_paused():
+            waiting = waiting_from_rows(queued)
+        return waiting, [pending_from_row(row) for row in others]
 
     async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""

@@ -11,7 +11,7 @@ from bot.providers.base import Action, ProviderButton
 from bot.speed import SpeedMode
 from bot.store.database import Database
 from bot.store.job_models import TRANSITIONS, JobKind, JobState
-from bot.store.jobs import JobRepository, NewJob, WaitingJob
+from bot.store.jobs import JobRepository, NewJob
 
 repo = JobRepository()
 
@@ -325,9 +325,9 @@ async def test_counts_lists_and_recovery_reads(db: Database) -> None:
     }
     assert [job.id for job in waiting] == [ids[0]]
     assert queued == [
-        WaitingJob(ids[0], 1, 10, SpeedMode.FAST, 1000),
-        WaitingJob(ids[1], 1, 10, SpeedMode.RELAX, 1000),
-        WaitingJob(ids[3], 2, 10, SpeedMode.FAST, 1000),
+        (ids[0], 1, 10, SpeedMode.FAST, 1000),
+        (ids[1], 1, 10, SpeedMode.RELAX, 1000),
+        (ids[3], 2, 10, SpeedMode.FAST, 1000),
     ]
     assert [(job.id, job.state) for job in in_flight] == [(ids[2], JobState.SUBMITTING)]
     assert [job.id for job in newer] == [ids[3]]
