@@ -27,6 +27,7 @@ from bot.outbound import OutboundFetcher, OutboundPolicy
 from bot.providers.diffusion.provider import DiffusionProvider
 from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
 from bot.quota import CostModel, QuotaService
+from bot.quota.rollup import LedgerRollup
 from bot.services import Services
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
@@ -217,7 +218,10 @@ class Runtime:
             await services.dispatcher.start()
         if self._run_dispatcher and self._database is not None:
             # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
-            self._pruner = Pruner(self._database, self.settings.retention, clock=self._clock)
+            rollup = LedgerRollup(self._database, self.settings.quota, clock=self._clock)
+            self._pruner = Pruner(
+                self._database, self.settings.retention, clock=self._clock, rollup=rollup
+            )
             self._pruner.start()
         self._runner = asyncio.create_task(self._connect(), name="discord-bot")
 

@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="report the database's size, jobs by state and what the next prune removes",
         description="Open the database (applying pending migrations) and report its size, "
         "free space, jobs by state, ledger entries and the finished jobs older than "
-        "retention.job_days that the next pruning pass would delete.",
+        "retention.job_days that the next pruning pass would delete, and the ledger entries "
+        "of closed budget periods it would roll up.",
     )
 
     health = commands.add_parser(

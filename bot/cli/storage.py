@@ -1,4 +1,7 @@
-"""``python -m bot storage``: database size, jobs by state, what the next prune removes."""
+"""``python -m bot storage``: database size, jobs by state, what the next prune removes.
+
+Also how many ledger entries of closed budget periods the next pass would roll up.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import asyncio
 from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report, report_problems
 from bot.errors import ConfigError
 from bot.jobs.retention import Pruner
+from bot.quota.rollup import LedgerRollup
 from bot.settings import Settings
 from bot.store.database import Database
 from bot.store.retention import StorageReport
@@ -35,6 +39,8 @@ def render(report: StorageReport, *, days: float) -> str:
         *(f"  {state}: {count}" for state, count in report.jobs_by_state.items()),
         f"ledger entries: {report.ledger_entries}",
         f"next prune (finished more than {days:g} days ago): {report.prunable_jobs} job(s)",
+        f"next ledger roll-up (closed budget periods): {report.rollup_entries} entries"
+        f" into {report.rollup_rows} row(s)",
     ]
     return "\n".join(lines)
 
@@ -42,6 +48,7 @@ def render(report: StorageReport, *, days: float) -> str:
 async def _report(settings: Settings) -> StorageReport:
     database = await Database.open(settings.database.url)
     try:
-        return await Pruner(database, settings.retention).report()
+        rollup = LedgerRollup(database, settings.quota)
+        return await Pruner(database, settings.retention, rollup=rollup).report()
     finally:
         await database.close()

@@ -14,7 +14,7 @@ The dispatcher feeds it (``add``, ``pick``, ``finish``); it keeps a few small ob
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.jobs.relax import RelaxClass
@@ -107,6 +107,21 @@ class _FairClass:
             guild.deficit += entry.weight
         guild.add(entry, front=front)
         self.size += 1
+
+    def extend(self, entries: list[QueueEntry]) -> None:
+        """``add`` at the back for each entry in turn (recovery's bulk load), inlined."""
+        guilds, active = self._guilds, self._active
+        for entry in entries:
+            guild = guilds.get(entry.guild_id)
+            if guild is None:
+                guild = guilds[entry.guild_id] = _GuildQueue()
+                active.append(entry.guild_id)
+            queue = guild.users.get(entry.user_id)
+            if queue is None:
+                queue = guild.users[entry.user_id] = deque()
+                guild.turns.append(entry.user_id)
+            queue.append(entry)
+        self.size += len(entries)
 
     def discard(self, entry: QueueEntry) -> None:
         guild = self._guilds[entry.guild_id]
@@ -202,6 +217,24 @@ class FairScheduler:
         entry.weight = max(1, entry.weight)
         self._waiting[entry.job_id] = entry
         self._class(entry.speed).add(entry, front=front)
+
+    def add_many(self, entries: Iterable[QueueEntry]) -> None:
+        """``add`` each entry at the back of its line, in order, in one pass (recovery)."""
+        waiting, running = self._waiting, self._running
+        by_class: dict[SpeedMode, list[QueueEntry]] = {speed: [] for speed in SpeedMode}
+        for entry in entries:
+            job_id = entry.job_id
+            if job_id in waiting or job_id in running:
+                continue
+            if entry.weight < 1:
+                entry.weight = 1
+            waiting[job_id] = entry
+            by_class[entry.speed].append(entry)
+        # Classes are independent queues: filling one after another keeps each one's order.
+        for speed, fair in self._fair.items():
+            fair.extend(by_class[speed])
+        for entry in by_class[SpeedMode.RELAX]:
+            self._relax.add(entry, front=False)
 
     def remove(self, job_id: int) -> QueueEntry | None:
         """Stop waiting (cancelled); the entry, or None when it was not waiting."""

@@ -13,6 +13,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.bulk import collector_paused
 from bot.errors import FailureKind, ProviderError
 from bot.jobs.parts import Parts
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
@@ -21,7 +22,7 @@ from bot.settings import SchedulerSettings
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.job_models import JobState
-from bot.store.jobs import PendingJob
+from bot.store.jobs import PendingJob, WaitingJob
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class RecoveryReport(BaseModel):
 def entry_of(job: PendingJob) -> QueueEntry:
     """The policy's view of a stored job."""
     return QueueEntry(job.id, job.guild_id, job.user_id, job.speed, job.weight)
+
+
+def entries_of(jobs: list[WaitingJob]) -> list[QueueEntry]:
+    """The policy's view of stored queued jobs."""
+    return [QueueEntry(id_, guild, user, speed, weight) for id_, guild, user, speed, weight in jobs]
 
 
 async def load_limits(
@@ -77,25 +83,21 @@ class Recovery:
         self._guilds = guilds
 
     async def run(self) -> RecoveryReport:
-        """Load every unfinished job (one query) and put it back where it belongs."""
+        """Load every unfinished job (one transaction) and put it back where it belongs."""
         async with self._p.db.transaction() as tx:
-            pending = await self._p.repo.unfinished(tx)
-            await load_limits(
-                tx,
-                self._guilds,
-                self._p.settings,
-                self._p.policy,
-                {job.guild_id for job in pending},
-            )
+            waiting, pending = await self._p.repo.unfinished(tx)
+            guild_ids = {guild_id for _, guild_id, _, _, _ in waiting}
+            guild_ids.update(job.guild_id for job in pending)
+            await load_limits(tx, self._guilds, self._p.settings, self._p.policy, guild_ids)
         now = self._p.clock()
-        counts = {"queued": 0, "running": 0, "matched": 0, "requeued": 0, "failed": 0}
+        # Queued jobs wait again in id order, in one pass: there may be a hundred thousand.
+        with collector_paused():
+            self._p.policy.add_many(entries_of(waiting))
+        counts = {"queued": len(waiting), "running": 0, "matched": 0, "requeued": 0, "failed": 0}
         submitting: list[PendingJob] = []
         orphaned: list[PendingJob] = []
         for job in pending:
-            if job.state is JobState.QUEUED:
-                self._p.policy.add(entry_of(job))
-                counts["queued"] += 1
-            elif job.state is JobState.SUBMITTING:
+            if job.state is JobState.SUBMITTING:
                 submitting.append(job)
             elif job.provider_task_id is None:
                 orphaned.append(job)
@@ -125,7 +127,7 @@ class Recovery:
                 if job.id in moved:
                     self._p.policy.add(entry_of(job), front=True)
             counts["requeued"] = len(moved)
-        last = max((job.id for job in pending), default=0)
+        last = max(waiting[-1][0] if waiting else 0, max((job.id for job in pending), default=0))
         report = RecoveryReport(**counts, last_job_id=last)
         log.info("recovered jobs: %s", report.model_dump())
         return report

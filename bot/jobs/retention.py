@@ -1,7 +1,9 @@
 """The pruner: a background task that deletes expired jobs in small batches.
 
 Each batch is one short transaction, so submissions and the dispatcher wait at most one
-batch; after a pass that deleted anything, the freed pages go back to the file system.
+batch. Each pass also rolls up the ledger of closed budget periods (``bot.quota.rollup``)
+when given the roll-up. After a pass that deleted anything, the freed pages go back to the
+file system.
 The clock and the sleep are injected: tests call ``prune_once`` and never wait.
 """
 
@@ -12,8 +14,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.quota.rollup import LedgerRollup
 from bot.settings import RetentionSettings
 from bot.store.database import Database, Transaction
 from bot.store.retention import RetentionRepository, StorageReport
@@ -30,6 +33,8 @@ class PruneReport:
 
     jobs: int
     pages_freed: int
+    ledger_entries: int = 0
+    """Per-job ledger entries of closed periods rolled up."""
 
 
 class Pruner:
@@ -42,8 +47,10 @@ class Pruner:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rollup: LedgerRollup | None = None,
     ) -> None:
         self._db = db
+        self._rollup = rollup
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
@@ -55,7 +62,7 @@ class Pruner:
         return self._clock() - self._settings.job_days * DAY
 
     async def prune_once(self) -> PruneReport:
-        """Delete every expired job, a batch per transaction, then vacuum the freed pages."""
+        """Delete every expired job and roll up closed periods' ledger, then vacuum."""
         cutoff = self.cutoff()
         limit = self._settings.prune_batch
         total = 0
@@ -68,8 +75,9 @@ class Pruner:
             total += deleted
             if deleted < limit:
                 break
+        rolled = 0 if self._rollup is None else (await self._rollup.run_once()).entries
         freed = 0
-        if total:
+        if total or rolled:
             while True:
 
                 async def vacuum(tx: Transaction) -> int:
@@ -79,13 +87,22 @@ class Pruner:
                 freed += step
                 if step < _VACUUM_PAGES:
                     break
-            log.info("pruned %d expired jobs, freed %d pages", total, freed)
-        return PruneReport(jobs=total, pages_freed=freed)
+            log.info(
+                "pruned %d expired jobs, rolled up %d ledger entries, freed %d pages",
+                total,
+                rolled,
+                freed,
+            )
+        return PruneReport(jobs=total, pages_freed=freed, ledger_entries=rolled)
 
     async def report(self) -> StorageReport:
-        """The storage report, with what the next pass would delete."""
+        """The storage report, with what the next pass would delete and roll up."""
         async with self._db.transaction() as tx:
-            return await self._repo.report(tx, cutoff=self.cutoff())
+            report = await self._repo.report(tx, cutoff=self.cutoff())
+        if self._rollup is None:
+            return report
+        pending = await self._rollup.pending()
+        return replace(report, rollup_entries=pending.entries, rollup_rows=pending.members)
 
     def start(self) -> None:
         """Prune now and then every ``prune_interval`` seconds, until ``stop``."""

@@ -145,6 +145,25 @@ def pending_from_row(row: Row) -> PendingJob:
     )
 
 
+WaitingJob = tuple[int, int, int, SpeedMode, int]
+"""A queued job as the scheduler needs it: (id, guild id, user id, speed, weight).
+
+A plain tuple: recovery may read a hundred thousand at once, and at that count a named
+tuple's construction alone costs a tenth of a second.
+"""
+
+
+WAITING_COLUMNS = "id, guild_id, user_id, speed, weight"
+
+
+def waiting_from_rows(rows: list[Row]) -> list[WaitingJob]:
+    """The ``WaitingJob``s of rows selected with ``WAITING_COLUMNS``."""
+    # One comprehension with local names: per row it is a tuple and a dict look-up, which at
+    # 100k rows is a fraction of what building a PendingJob (two Enum calls) costs.
+    speeds = _SPEEDS
+    return [(row[0], row[1], row[2], speeds[row[3]], row[4]) for row in rows]
+
+
 PENDING_COLUMNS = (
     "id, guild_id, user_id, speed, weight, state, provider_task_id, progress, started_at"
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.bulk import collector_paused
 from bot.providers.base import Action
 from bot.speed import SpeedMode
 from bot.store.database import Transaction, marks
@@ -22,15 +23,18 @@ from bot.store.job_rows import (
     INSERT_ROW,
     JOB_COLUMNS,
     PENDING_COLUMNS,
+    WAITING_COLUMNS,
     NewJob,
     PendingJob,
+    WaitingJob,
     encode_column,
     insert_values,
     job_from_row,
     pending_from_row,
+    waiting_from_rows,
 )
 
-__all__ = ["JobRepository", "NewJob", "PendingJob", "job_from_row"]
+__all__ = ["JobRepository", "NewJob", "PendingJob", "WaitingJob", "job_from_row"]
 
 # Columns a transition may set besides state, with their SQL types; the SET clause is built
 # only from these names. The types let a per-job CASE cast its parameters, which PostgreSQL
@@ -353,14 +357,25 @@ class JobRepository:
         )
         return [job_from_row(row) for row in rows]
 
-    async def unfinished(self, tx: Transaction) -> list[PendingJob]:
-        """Every job not in a terminal state, in id order: one query for recovery."""
-        rows = await tx.fetch_all(
-            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE finished_at IS NULL AND state IN (?, ?, ?) ORDER BY id",
-            tuple(state.value for state in ACTIVE_STATES),
+    async def unfinished(self, tx: Transaction) -> tuple[list[WaitingJob], list[PendingJob]]:
+        """Every job not in a terminal state, for recovery: the queued ones, then the rest.
+
+        Both in id order. The queued ones are read in the order of their index (no sort)
+        and as small tuples: a restart may find a hundred thousand of them.
+        """
+        queued = await tx.fetch_all(
+            f"SELECT {WAITING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE finished_at IS NULL AND state = ? ORDER BY id",
+            (JobState.QUEUED.value,),
         )
-        return [pending_from_row(row) for row in rows]
+        others = await tx.fetch_all(
+            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE finished_at IS NULL AND state IN (?, ?) ORDER BY id",
+            (JobState.SUBMITTING.value, JobState.RUNNING.value),
+        )
+        with collector_paused():
+            waiting = waiting_from_rows(queued)
+        return waiting, [pending_from_row(row) for row in others]
 
     async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""

@@ -1,4 +1,8 @@
-"""The quota ledger: an append-only record of every credit movement, who made it and why."""
+"""The quota ledger: an append-only record of every credit movement, who made it and why.
+
+The one exception is the roll-up of closed periods (``bot.store.rollup``): a member's
+per-job entries of a settled period are replaced by one row with the same sum.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.store.database import Row, Transaction
+from bot.store.database import Row, Transaction, marks
 
 
 class LedgerKind(StrEnum):
@@ -20,6 +24,8 @@ class LedgerKind(StrEnum):
     GRANT = "grant"
     RESET = "reset"
     ADJUST = "adjust"
+    ROLLUP = "rollup"
+    """A member's settled jobs of a closed period in one row: ``amount`` is what was charged."""
 
 
 class NewLedgerEntry(BaseModel):
@@ -37,6 +43,10 @@ class NewLedgerEntry(BaseModel):
     reason: str
     created_at: float
     period_start: float
+    jobs_charged: int = 0
+    """A roll-up's charged jobs (0 on other kinds)."""
+    jobs_refunded: int = 0
+    """A roll-up's refunded jobs (0 on other kinds)."""
 
     @property
     def values(self) -> tuple[object, ...]:
@@ -51,6 +61,8 @@ class NewLedgerEntry(BaseModel):
             self.reason,
             self.created_at,
             self.period_start,
+            self.jobs_charged,
+            self.jobs_refunded,
         )
 
 
@@ -65,12 +77,12 @@ class LedgerEntry(NewLedgerEntry):
         return datetime.fromtimestamp(self.created_at, tz=UTC)
 
 
-_COLUMNS = "id, guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start"
-_INSERT = (
-    "INSERT INTO quota_ledger"
-    " (guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_COLUMNS = (
+    "guild_id, user_id, job_id, kind, amount, actor_id, reason, created_at, period_start,"
+    " jobs_charged, jobs_refunded"
 )
+_COLUMNS = f"id, {INSERT_COLUMNS}"
+_INSERT = f"INSERT INTO quota_ledger ({INSERT_COLUMNS}) VALUES ({marks(11)})"  # noqa: S608
 
 
 def _entry(row: Row) -> LedgerEntry:

@@ -31,6 +31,10 @@ class StorageReport:
     ledger_entries: int
     prunable_jobs: int
     """Jobs the next pruning pass would delete."""
+    rollup_entries: int = 0
+    """Per-job ledger entries of closed periods the next pass would roll up."""
+    rollup_rows: int = 0
+    """The roll-up rows (one per member and period) they would become."""
 
 
 class RetentionRepository:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.errors import UserFacingError
-from bot.quota import MILLI, format_credits
+from bot.quota import MILLI, LedgerKind, format_credits
 from bot.ui.pagination import fit_lines
 from bot.ui.text import escape_prompt
 
@@ -81,6 +82,10 @@ def ledger_line(entry: LedgerEntry) -> str:
         parts.append(f"by <@{entry.actor_id}>")
     if entry.job_id is not None:
         parts.append(f"job {entry.job_id}")
+    if entry.kind is LedgerKind.ROLLUP:
+        # Rolled-up rows stand for a whole closed period: say which one.
+        start = datetime.fromtimestamp(entry.period_start, tz=UTC)
+        parts.append(f"period from {discord.utils.format_dt(start, 'd')}")
     line = " · ".join(parts)
     if entry.reason:
         line += f"\n> {escape_prompt(entry.reason, limit=150)}"

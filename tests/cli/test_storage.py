@@ -26,6 +26,12 @@ def test_storage_reports_size_states_and_the_next_prune(
                 ("queued", time.time(), None, time.time()),
             ],
         )
+        # A member's settled job two days ago (a closed day) and a grant: two entries roll up.
+        conn.executemany(
+            "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, actor_id,"
+            " reason, created_at, period_start) VALUES (1, 5, ?, ?, 1000, NULL, '', ?, ?)",
+            [(9, "reserve", old, old), (9, "commit", old, old), (None, "grant", old, old)],
+        )
     capsys.readouterr()
     assert main(["storage"]) == 0
     out = capsys.readouterr().out
@@ -33,3 +39,4 @@ def test_storage_reports_size_states_and_the_next_prune(
     assert "  succeeded: 1" in out
     assert "  queued: 1" in out
     assert "next prune (finished more than 30 days ago): 2 job(s)" in out
+    assert "next ledger roll-up (closed budget periods): 2 entries into 1 row(s)" in out

@@ -261,3 +261,45 @@ def test_waiting_by_speed_counts_each_class_as_jobs_come_and_go() -> None:
     }
     drain_order(feed.scheduler)
     assert feed.scheduler.waiting_by_speed() == dict.fromkeys(SpeedMode, 0)
+
+
+entries = st.lists(
+    st.tuples(
+        st.integers(1, 4),
+        st.integers(1, 4),
+        st.sampled_from(list(SpeedMode)),
+        st.sampled_from([0, 250, 1000, 4000]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=entries, bulk=entries, picks=st.integers(0, 5), repeat=st.integers(0, 6))
+def test_add_many_is_add_for_each_entry_in_turn(
+    before: list[tuple[int, int, SpeedMode, int]],
+    bulk: list[tuple[int, int, SpeedMode, int]],
+    picks: int,
+    repeat: int,
+) -> None:
+    # Jobs already waiting or running (ids below the bulk's) are repeated in the bulk: both
+    # ways must ignore them and keep every line's order, weights of 0 counting as 1.
+    one, many = make(relax_share=0.1), make(relax_share=0.1)
+    for scheduler in (one, many):
+        for job_id, (guild, user, speed, weight) in enumerate(before, start=1):
+            scheduler.add(QueueEntry(job_id, guild, user, speed, weight))
+        for _ in range(picks):
+            scheduler.pick(0.0)
+    first = len(before) + 1
+    ids = [*range(1, min(repeat, len(before)) + 1), *range(first, first + len(bulk))]
+    rows = [*before[: min(repeat, len(before))], *bulk]
+
+    def fresh() -> list[QueueEntry]:
+        return [QueueEntry(i, g, u, s, w) for i, (g, u, s, w) in zip(ids, rows, strict=True)]
+
+    for entry in fresh():
+        one.add(entry)
+    many.add_many(fresh())
+    assert one.waiting == many.waiting
+    assert one.waiting_by_speed() == many.waiting_by_speed()
+    assert drain_order(one, now=5.0) == drain_order(many, now=5.0)

@@ -10,7 +10,8 @@ from bot.errors import JobExpired, JobNotFound
 from bot.jobs import JobState
 from bot.jobs.retention import DAY, Pruner
 from bot.providers.base import Action
-from bot.settings import RetentionSettings
+from bot.quota.rollup import LedgerRollup
+from bot.settings import QuotaSettings, RetentionSettings
 from tests.jobs.conftest import Clock, System
 
 
@@ -112,3 +113,19 @@ def test_the_cutoff_follows_the_clock() -> None:
     clock = Clock(1_000_000_000.0)
     prune = Pruner(None, RetentionSettings(job_days=1), clock=clock)  # type: ignore[arg-type]
     assert prune.cutoff() == 1_000_000_000.0 - DAY
+
+
+async def test_a_pass_rolls_up_the_ledger_of_closed_periods(system: System) -> None:
+    await finished(system, "one", "two")
+    rollup = LedgerRollup(system.db, QuotaSettings(), clock=system.clock)
+    prune = Pruner(
+        system.db, RetentionSettings(), clock=system.clock, sleep=system.sleep, rollup=rollup
+    )
+    assert (await prune.report()).rollup_entries == 0  # the day is not over
+    system.clock.advance(DAY)
+    report = await prune.report()
+    assert (report.rollup_entries, report.rollup_rows) == (4, 1)
+    assert (await prune.prune_once()).ledger_entries == 4
+    assert (await prune.report()).rollup_entries == 0
+    (row,) = await system.quota.ledger(guild_id=1)
+    assert row.reason == "2 jobs: 2 charged, 0 refunded"

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from bot.errors import QuotaExceeded, UserFacingError
 from bot.quota import LedgerEntry, LedgerKind, QuotaService
+from bot.quota.rollup import LedgerRollup
 from bot.settings import QuotaSettings
 from bot.store.database import Database
 from bot.store.usage import GUILD_POOL
@@ -23,6 +24,7 @@ T = TypeVar("T")
 MEMBERS = (10, 11, 12)
 POOL_LIMIT, MEMBER_LIMIT = 12_000, 5_000
 HOUR = 3_600.0
+AUDIT = (LedgerKind.GRANT, LedgerKind.RESET, LedgerKind.ADJUST)
 
 members = st.sampled_from(MEMBERS)
 subjects = st.sampled_from((*MEMBERS, None))
@@ -49,6 +51,11 @@ def fold(entries: list[LedgerEntry]) -> dict[tuple[int, int, float], list[int]]:
         elif entry.kind is LedgerKind.REFUND:
             for row in job_rows:
                 row[0] -= entry.amount
+        elif entry.kind is LedgerKind.ROLLUP:
+            for row in job_rows:
+                row[1] += entry.amount
+                row[3] += entry.amount
+                row[4] += entry.jobs_charged
         elif entry.kind is LedgerKind.RESET:
             own[1] += entry.amount
         else:
@@ -64,6 +71,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.db = self.run(Database.open(f"sqlite:///{self.folder}/ledger.db"))
         self.quota = QuotaService(self.db, QuotaSettings(), clock=self.clock)
+        self.rollup = LedgerRollup(self.db, QuotaSettings(), clock=self.clock)
         self.next_job = 1
         self.reserved: dict[int, str] = {}
 
@@ -166,6 +174,21 @@ class LedgerMachine(RuleBasedStateMachine):
     def reset(self, user: int | None) -> None:
         self.run(self.quota.reset(guild_id=GUILD, user_id=user, actor_id=1, reason=""))
 
+    @rule(settle_first=st.booleans())
+    def roll_up(self, settle_first: bool) -> None:
+        if settle_first:
+            # Held reservations keep their period as it is: settle them so that some close.
+            held = [job for job, state in self.reserved.items() if state == "reserved"]
+            self.run(self._settle_many(held, charged=False))
+            self.reserved.update(dict.fromkeys(held, "refunded"))
+        before = self.run(self.quota.ledger(guild_id=GUILD, limit=1_000_000))
+        self.run(self.rollup.run_once())
+        after = self.run(self.quota.ledger(guild_id=GUILD, limit=1_000_000))
+        # Moderator entries are the audit trail: kept as they were.
+        assert [e for e in after if e.kind in AUDIT] == [e for e in before if e.kind in AUDIT]
+        assert self.run(self.rollup.run_once()).entries == 0  # a second pass changes nothing
+        assert self.run(self.quota.ledger(guild_id=GUILD, limit=1_000_000)) == after
+
     @rule(hours=st.sampled_from((1.0, 6.0, 24.0)))
     def advance(self, hours: float) -> None:
         self.clock.advance(hours * HOUR)
@@ -191,7 +214,16 @@ class LedgerMachine(RuleBasedStateMachine):
         settlements = Counter(e.job_id for e in settled)
         assert all(count == 1 for count in settlements.values())
         expected = {job for job, state in self.reserved.items() if state != "reserved"}
-        assert set(settlements) == expected
+        # A rolled-up job's settlement is counted in its member's roll-up row instead.
+        rolled = [e for e in entries if e.kind is LedgerKind.ROLLUP]
+        assert set(settlements) <= expected
+        assert len(settlements) + sum(e.jobs_charged + e.jobs_refunded for e in rolled) == len(
+            expected
+        )
+        assert len({(e.user_id, e.period_start) for e in rolled}) == len(rolled)
+        held = {job for job, state in self.reserved.items() if state == "reserved"}
+        reserves = {e.job_id for e in entries if e.kind is LedgerKind.RESERVE}
+        assert held <= reserves  # a held reservation's period is never rolled up
         for entry in settled:
             assert entry.job_id is not None
             expected_kind = {"committed": "commit", "refunded": "refund"}[

@@ -313,7 +313,7 @@ async def test_counts_lists_and_recovery_reads(db: Database) -> None:
         mine = await repo.user_jobs(tx, guild_id=1, user_id=10, active_only=True, limit=20)
         counts = await repo.guild_counts(tx, guild_id=1)
         waiting = await repo.guild_waiting(tx, guild_id=1, limit=1)
-        unfinished = await repo.unfinished(tx)
+        queued, in_flight = await repo.unfinished(tx)
         newer = await repo.queued_after(tx, ids[1])
         many = await repo.get_many(tx, [ids[3], ids[0], 999])
     assert [job.id for job in mine] == [ids[1], ids[0]]
@@ -324,8 +324,12 @@ async def test_counts_lists_and_recovery_reads(db: Database) -> None:
         (JobState.SUBMITTING, SpeedMode.FAST): 1,
     }
     assert [job.id for job in waiting] == [ids[0]]
-    assert [job.id for job in unfinished] == ids
-    assert unfinished[2].state is JobState.SUBMITTING
+    assert queued == [
+        (ids[0], 1, 10, SpeedMode.FAST, 1000),
+        (ids[1], 1, 10, SpeedMode.RELAX, 1000),
+        (ids[3], 2, 10, SpeedMode.FAST, 1000),
+    ]
+    assert [(job.id, job.state) for job in in_flight] == [(ids[2], JobState.SUBMITTING)]
     assert [job.id for job in newer] == [ids[3]]
     assert [job.id for job in many] == [ids[0], ids[3]]
 

@@ -113,6 +113,24 @@ def test_ledger_line_for_a_job_of_the_pool() -> None:
     assert "\n>" not in line
 
 
+def test_ledger_line_for_a_roll_up_names_its_period_and_counts() -> None:
+    line = ledger_line(
+        _entry(
+            kind=LedgerKind.ROLLUP,
+            amount=40_000,
+            actor_id=None,
+            reason="42 jobs: 40 charged, 2 refunded",
+            jobs_charged=40,
+            jobs_refunded=2,
+        )
+    )
+    assert "**rollup** +40" in line
+    assert "<@20>" in line
+    assert "period from <t:1699920000:d>" in line
+    assert "> 42 jobs: 40 charged, 2 refunded" in line
+    assert "by" not in line
+
+
 def test_ledger_embed_pages_and_empty_page() -> None:
     full = ledger_embed([_entry(id=i) for i in range(3)], page=1, unit="credits", member_id=20)
     assert full.footer.text == "Page 2"
