@@ -24,7 +24,7 @@ from bot.jobs.speeds import (
     seed_written,
     written_speed,
 )
-from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, parse_prompt
+from bot.prompt import Prompt, parse_canonical
 from bot.providers.base import Action
 from bot.quota import CostModel, QuotaService
 from bot.settings import SchedulerSettings
@@ -323,10 +323,7 @@ class JobService:
         seed = parent.seed
         if kind is JobKind.REROLL and not parent.seed_explicit:
             seed = self._rng.randint(0, MAX_SEED)
-        # The stored canonical text may run past the member's limit by the flags it carries.
-        prompt = at_speed(
-            parse_prompt(parent.prompt, max_length=CANONICAL_MAX_LENGTH), speed, seed=seed
-        )
+        prompt = at_speed(parse_canonical(parent.prompt), speed, seed=seed)
         params: dict[str, Any] = prompt.params.model_dump(mode="json")
         cost, weight = self._holder.prices(kind, speed, params)
         new = NewJob(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.prompt import issues as codes
@@ -21,7 +21,7 @@ from bot.prompt.table import (
     WHOLE_WEIGHTS_ONLY,
     is_reserved_name,
 )
-from bot.prompt.values import echo, is_valid_url, url_refusal
+from bot.prompt.values import echo, is_valid_url, not_fetched, url_refusal, value_urls
 from bot.prompt.versions import DEFAULT_VERSION, MODELS, model_key
 from bot.prompt.weights import split_segments
 from bot.speed import SpeedMode
@@ -39,6 +39,16 @@ _EMPTY = scan("")
 _NO_OPTIONS: dict[str, str] = {}
 
 
+class _EveryHost:
+    def __contains__(self, host: object) -> bool:
+        return True
+
+
+EVERY_HOST: Container[str] = _EveryHost()
+"""``allowed_hosts`` for texts the bot wrote itself (canonical prompts parsed again): their
+image hosts were judged, under the operator's allowed hosts, when the member wrote them."""
+
+
 def parse_prompt(
     text: str,
     *,
@@ -47,6 +57,7 @@ def parse_prompt(
     defaults: Sequence[str] | Mapping[str, str] = (),
     suffix: str = "",
     max_length: int = MAX_LENGTH,
+    allowed_hosts: Container[str] = (),
 ) -> Prompt:
     """Parse and validate a prompt, or raise ``PromptError`` with every problem found.
 
@@ -54,6 +65,8 @@ def parse_prompt(
     layer for messages: ``{"the server defaults": "--v 6"}``); ``suffix`` is the user's
     /prefer suffix, whose text is appended and whose parameters sit above ``defaults``.
     ``max_length`` is the member's limit; texts the bot rebuilt use ``CANONICAL_MAX_LENGTH``.
+    ``allowed_hosts`` are image hosts accepted although internal-looking (the operator's
+    ``outbound.allowed_hosts``, so the prompt and the fetcher agree).
     """
     log = IssueLog()
     if len(text.strip()) + len(suffix.strip()) > max_length:
@@ -88,6 +101,7 @@ def parse_prompt(
     )
     model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
     image_urls = _image_urls(main, log)
+    _refuse_hosts(main, chosen, allowed_hosts, log)
     segments = _segments(main, suffix[: _body_end(suffix_scan, suffix)], model, log)
     _check_content(image_urls, segments, chosen, log)
     check_rules(chosen, model, log)
@@ -166,12 +180,24 @@ def _image_urls(main: Scan, log: IssueLog) -> list[str]:
         if not is_valid_url(url):
             message = "Image prompts must be http:// or https:// URLs with a host name."
             log.error(codes.INVALID_URL, message, span)
-        elif (reason := url_refusal(url)) is not None:
+    return [url for url, _ in main.image_urls]
+
+
+def _refuse_hosts(
+    main: Scan, chosen: dict[str, Assignment], allowed_hosts: Container[str], log: IssueLog
+) -> None:
+    """Every image URL's host, in the prompt and in parameters, judged in this one place."""
+    for url, span in main.image_urls:
+        if is_valid_url(url) and (reason := url_refusal(url, allowed_hosts)) is not None:
             message = (
                 f"Image prompts must be public image URLs; {echo(url)} is not fetched: {reason}."
             )
             log.error(codes.INVALID_URL, message, span)
-    return [url for url, _ in main.image_urls]
+    for name, assignment in chosen.items():
+        for url in value_urls(assignment.spec, assignment.value):
+            if (reason := url_refusal(url, allowed_hosts)) is not None:
+                message = not_fetched(assignment.written, url, reason)
+                log.error(codes.INVALID_URL, message, assignment.span, name, assignment.origin)
 
 
 def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[tuple[str, float]]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.prompt import issues as codes
 from bot.prompt.issues import PromptError, PromptIssue
-from bot.prompt.parser import CANONICAL_MAX_LENGTH, parse_prompt
+from bot.prompt.parser import CANONICAL_MAX_LENGTH, EVERY_HOST, parse_prompt
 from bot.prompt.prompt import Params, Prompt
 from bot.prompt.table import BY_CANONICAL, SPEED_FLAGS
 
@@ -31,13 +31,13 @@ def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) 
     try:
         text = _rebuilt_texts.get(key)
     except TypeError:  # an unhashable value (a list): built without the memo
-        return _parse_canonical(_rebuilt_text(prompt, changes, removed))
+        return parse_canonical(_rebuilt_text(prompt, changes, removed))
     if text is None:
         text = _rebuilt_text(prompt, changes, removed)
         if len(_rebuilt_texts) >= _REBUILT_TEXTS_MAX:
             _rebuilt_texts.clear()
         _rebuilt_texts[key] = text
-    return _parse_canonical(text)
+    return parse_canonical(text)
 
 
 # The canonical text a rebuild gives depends only on the written prompt (its own canonical
@@ -97,10 +97,14 @@ def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str
 # parses to the same prompt, so one parse serves them all.
 @lru_cache(maxsize=512)
 def _parse_canonical_shared(text: str) -> Prompt:
-    return parse_prompt(text, max_length=CANONICAL_MAX_LENGTH)
+    return parse_prompt(text, max_length=CANONICAL_MAX_LENGTH, allowed_hosts=EVERY_HOST)
 
 
-def _parse_canonical(text: str) -> Prompt:
+def parse_canonical(text: str) -> Prompt:
+    """A prompt the bot wrote (a job's stored text): its longer limit, its hosts judged before.
+
+    Raises ``PromptError`` only for a text that no parse of a member's prompt could give.
+    """
     # A Prompt is frozen but its lists (segments, warnings, --no items) are not: every caller
     # gets lists of its own, so one job can never change another's prompt. Their items
     # (strings, frozen segments and issues) are immutable, so a deep copy is not needed.

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, ProviderError, UserFacingError
-from bot.prompt import Prompt, parse_prompt
+from bot.prompt import Prompt, parse_canonical
 from bot.providers.base import (
     ActionRequest,
     Capabilities,
@@ -139,7 +139,7 @@ class DiffusionProvider:
 
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Queue a new grid (or a reroll, which is a grid with its new seed)."""
-        self.check_prompt(parse_prompt(request.prompt))
+        self.check_prompt(parse_canonical(request.prompt))
         return await self._queue(StoredRequest(job_id=request.job_id, prompt=request.prompt))
 
     async def submit_action(self, request: ActionRequest) -> Submission:
