@@ -13,6 +13,7 @@ boundary that meets them, with ``raise Mapped(...) from exc``.
     │   ├── JobNotFound               no such job (or not yours)
     │   ├── ProviderError             the image provider said no, or could not be reached
     │   │   ├── ProviderUnavailable   network failure, 5xx, circuit open: retry later
+    │   │   │   └── SubmitOutcomeUnknown  a submit went out and no answer came back
     │   │   ├── ProviderBusy          the provider's queue is full: back-pressure
     │   │   └── ProviderRejected      a final answer about this request (banned, expired...)
     │   └── FetchError                (bot.outbound) a download on a member's behalf failed
@@ -95,6 +96,15 @@ class ProviderUnavailable(ProviderError):
 
     kind = FailureKind.UNAVAILABLE
     retryable = True
+
+
+class SubmitOutcomeUnknown(ProviderUnavailable):
+    """A submit may have reached the provider but no answer came back (a timeout, a 5xx).
+
+    The provider may still accept it later, so it is never simply sent again: the job waits
+    in ``submitting`` and is looked up by its job id (``find_by_state``) until either its
+    task shows up or the provider, asked after the submit's own time limit, has none.
+    """
 
 
 class ProviderBusy(ProviderError):

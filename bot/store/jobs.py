@@ -304,6 +304,16 @@ class JobRepository:
         )
         return None if row is None else job_from_row(row)
 
+    async def submitted_at(self, tx: Transaction, job_ids: Sequence[int]) -> dict[int, float]:
+        """When each of these ``submitting`` jobs was sent to the provider (its last change)."""
+        if not job_ids:
+            return {}
+        rows = await tx.fetch_all(
+            f"SELECT id, updated_at FROM jobs WHERE state = ? AND id IN ({marks(len(job_ids))})",  # noqa: S608 (only ? marks)
+            (JobState.SUBMITTING.value, *job_ids),
+        )
+        return {int(row[0]): float(row[1]) for row in rows}
+
     async def user_jobs(
         self, tx: Transaction, *, guild_id: int, user_id: int, active_only: bool, limit: int
     ) -> list[Job]:
