@@ -10,6 +10,7 @@ boundary that meets them, with ``raise Mapped(...) from exc``.
     │   ├── QuotaExceeded             not enough credits in the member's or guild's budget
     │   ├── LimitReached              too many waiting or running jobs
     │   ├── NotAllowed                channel, banned word, permission or guild policy
+    │   │   └── AlreadyMade           this button's image exists already: link, no new job
     │   ├── JobNotFound               no such job (or not yours)
     │   ├── ProviderError             the image provider said no, or could not be reached
     │   │   ├── ProviderUnavailable   network failure, 5xx, circuit open: retry later
@@ -57,6 +58,22 @@ class LimitReached(UserFacingError):
 
 class NotAllowed(UserFacingError):
     """A guild policy forbids this (channel, banned word, button press, permission)."""
+
+
+class AlreadyMade(NotAllowed):
+    """The button's image already exists: the same press renders the very same image again.
+
+    Carries where the earlier result was posted, so the Discord layer can link to it.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: int, guild_id: int, channel_id: int, message_id: int
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.message_id = message_id
 
 
 class JobNotFound(UserFacingError):
