@@ -10,9 +10,11 @@ boundary that meets them, with ``raise Mapped(...) from exc``.
     │   ├── QuotaExceeded             not enough credits in the member's or guild's budget
     │   ├── LimitReached              too many waiting or running jobs
     │   ├── NotAllowed                channel, banned word, permission or guild policy
+    │   │   └── AlreadyMade           this button's image exists already: link, no new job
     │   ├── JobNotFound               no such job (or not yours)
     │   ├── ProviderError             the image provider said no, or could not be reached
     │   │   ├── ProviderUnavailable   network failure, 5xx, circuit open: retry later
+    │   │   │   └── SubmitOutcomeUnknown  a submit went out and no answer came back
     │   │   ├── ProviderBusy          the provider's queue is full: back-pressure
     │   │   └── ProviderRejected      a final answer about this request (banned, expired...)
     │   └── FetchError                (bot.outbound) a download on a member's behalf failed
@@ -58,6 +60,22 @@ class NotAllowed(UserFacingError):
     """A guild policy forbids this (channel, banned word, button press, permission)."""
 
 
+class AlreadyMade(NotAllowed):
+    """The button's image already exists: the same press renders the very same image again.
+
+    Carries where the earlier result was posted, so the Discord layer can link to it.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: int, guild_id: int, channel_id: int, message_id: int
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.message_id = message_id
+
+
 class JobNotFound(UserFacingError):
     """The job does not exist, or does not belong to the person asking."""
 
@@ -99,6 +117,15 @@ class ProviderUnavailable(ProviderError):
 
     kind = FailureKind.UNAVAILABLE
     retryable = True
+
+
+class SubmitOutcomeUnknown(ProviderUnavailable):
+    """A submit may have reached the provider but no answer came back (a timeout, a 5xx).
+
+    The provider may still accept it later, so it is never simply sent again: the job waits
+    in ``submitting`` and is looked up by its job id (``find_by_state``) until either its
+    task shows up or the provider, asked after the submit's own time limit, has none.
+    """
 
 
 class ProviderBusy(ProviderError):

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.outbound.hosts import host_names
 from bot.prompt import DEFAULT_VERSION, PromptError, suggest
 from bot.quota import format_credits
 from bot.ui.channel import parent_channel_id, require_channel_permissions
@@ -65,6 +66,8 @@ class ImagineCog(commands.Cog):
                 suffix=user.suffix,
                 options=user.options,
                 default_version=guild.default_version or DEFAULT_VERSION,
+                # The hosts the fetcher is allowed to reach may be named in prompts too.
+                allowed_hosts=host_names(services.settings.outbound.allowed_hosts),
             )
         except PromptError as exc:
             await send_error(interaction, describe_prompt_error(prompt, exc))

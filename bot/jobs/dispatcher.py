@@ -25,6 +25,7 @@ from bot.jobs.service import JobService
 from bot.jobs.settle import Settler
 from bot.jobs.submitting import Submitter
 from bot.jobs.tracking import Tracker
+from bot.jobs.unsettled import UnsettledSubmits
 from bot.observability.logging import job_context
 from bot.providers.base import ImageProvider, TaskState
 from bot.quota import QuotaService
@@ -100,6 +101,13 @@ class Dispatcher:
             policy=self.policy,
             settings=scheduler,
             clock=clock,
+            # A submit may be served until its own time limit has passed; as long again is
+            # the margin for a provider that finishes a request its client gave up on.
+            unsettled=UnsettledSubmits(
+                window=2 * provider_settings.request_timeout,
+                first_delay=retry_delay,
+                max_delay=max_retry_delay,
+            ),
         )
         self._submitter = Submitter(
             self._parts,
@@ -231,6 +239,7 @@ class Dispatcher:
             self._last_poll = now
             changed |= await self._tracker.poll()
         changed |= await self._tracker.watchdog()
+        changed |= await self._submitter.settle_unknown()
         changed |= await self._submitter.dispatch()
         return changed
 
@@ -263,9 +272,13 @@ class Dispatcher:
 
     async def _idle(self) -> None:
         delay = self._interval()
-        paused = self._submitter.paused_until - self._clock()
+        now = self._clock()
+        paused = self._submitter.paused_until - now
         if paused > 0:
             delay = min(delay, paused)
+        look = self._parts.unsettled.next_due()
+        if look is not None:
+            delay = max(0.0, min(delay, look - now))
         waker = asyncio.ensure_future(self._wake.wait())
         sleeper = asyncio.ensure_future(self._sleep(delay))
         try:

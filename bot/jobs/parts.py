@@ -9,6 +9,7 @@ from bot.jobs.events import JobEvents
 from bot.jobs.inflight import Slots
 from bot.jobs.policy import FairScheduler
 from bot.jobs.settle import Settler
+from bot.jobs.unsettled import UnsettledSubmits
 from bot.providers.base import ImageProvider
 from bot.settings import SchedulerSettings
 from bot.store.database import Database
@@ -28,3 +29,5 @@ class Parts:
     policy: FairScheduler
     settings: SchedulerSettings
     clock: Callable[[], float]
+    unsettled: UnsettledSubmits
+    """Jobs whose submit went unanswered, waiting to be found at the provider by state."""

@@ -4,7 +4,9 @@ Queued jobs wait again in their order; running jobs resume tracking by provider 
 (a task that finished while the bot was down is delivered on the next poll); ``submitting``
 jobs, caught between the provider call and its commit, are matched back through the job id
 the provider echoes as ``state``, or queued again at the head of their line when the
-provider has no record. Nothing is charged here, so nothing can be charged twice.
+provider has no record once their submit can no longer be served late; until then (or while
+the provider cannot be asked) they are held for the dispatcher to ask again
+(``bot.jobs.unsettled``). Nothing is charged here, so nothing can be charged twice.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class RecoveryReport(BaseModel):
     """``submitting`` jobs found at the provider by their job id."""
     requeued: int = 0
     """``submitting`` jobs the provider never saw: queued again."""
+    unsettled: int = 0
+    """``submitting`` jobs the provider may still accept: asked about again later."""
     failed: int = 0
     last_job_id: int = 0
 
@@ -89,11 +93,15 @@ class Recovery:
             guild_ids = {guild_id for _, guild_id, _, _, _ in waiting}
             guild_ids.update(job.guild_id for job in pending)
             await load_limits(tx, self._guilds, self._p.settings, self._p.policy, guild_ids)
+            sent_at = await self._p.repo.submitted_at(
+                tx, [job.id for job in pending if job.state is JobState.SUBMITTING]
+            )
         now = self._p.clock()
         # Queued jobs wait again in id order, in one pass: there may be a hundred thousand.
         with collector_paused():
             self._p.policy.add_many(entries_of(waiting))
-        counts = {"queued": len(waiting), "running": 0, "matched": 0, "requeued": 0, "failed": 0}
+        counts = dict.fromkeys(("running", "matched", "requeued", "unsettled", "failed"), 0)
+        counts["queued"] = len(waiting)
         submitting: list[PendingJob] = []
         orphaned: list[PendingJob] = []
         for job in pending:
@@ -111,11 +119,17 @@ class Recovery:
             counts["failed"] += 1
         requeue: list[PendingJob] = []
         for job in submitting:
-            task = await self._find(job)
-            if task is None:
+            since = sent_at.get(job.id, now)
+            task, known = await self._find(job)
+            if task is not None:
+                counts["matched"] += await self._match(job, task, now)
+            elif known and self._p.unsettled.closed(since, now):
                 requeue.append(job)
-            elif await self._match(job, task, now):
-                counts["matched"] += 1
+            else:
+                # The bot died with the submit in flight: the provider may accept it yet.
+                self._resume(job, None, now)
+                self._p.unsettled.hold(job.id, since=since, now=now)
+                counts["unsettled"] += 1
         if requeue:
             async with self._p.db.transaction() as tx:
                 back = await self._p.repo.transition_many(
@@ -132,20 +146,20 @@ class Recovery:
         log.info("recovered jobs: %s", report.model_dump())
         return report
 
-    def _resume(self, job: PendingJob, task_id: str, now: float) -> None:
+    def _resume(self, job: PendingJob, task_id: str | None, now: float) -> None:
         entry = entry_of(job)
         self._p.policy.mark_running(entry)
         flight = self._p.slots.occupy(entry, now=now, task_id=task_id)
         flight.started_at = job.started_at if job.started_at is not None else now
         flight.began = job.progress > 0
 
-    async def _find(self, job: PendingJob) -> TaskState | None:
+    async def _find(self, job: PendingJob) -> tuple[TaskState | None, bool]:
+        """The job's task at the provider, and whether a None is the provider's own answer."""
         try:
-            return await self._p.provider.find_by_state(str(job.id))
+            return await self._p.provider.find_by_state(str(job.id)), True
         except ProviderError as exc:
-            # Unknown counts as never received: a duplicate provider task costs no credits.
             log.warning("could not look up job %s at the provider: %s", job.id, exc.message)
-            return None
+            return None, False
 
     async def _match(self, job: PendingJob, task: TaskState, now: float) -> bool:
         async with self._p.db.transaction() as tx:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from bot.errors import JobNotFound, NotAllowed
+from bot.errors import AlreadyMade, JobNotFound, NotAllowed
 from bot.jobs.admission import check_channel, check_speed, check_waiting, check_words, words_of
 from bot.jobs.events import JobEvents
 from bot.jobs.expiry import missing_job
@@ -25,7 +25,7 @@ from bot.jobs.speeds import (
     seed_written,
     written_speed,
 )
-from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, parse_prompt
+from bot.prompt import Prompt, parse_canonical
 from bot.providers.base import Action
 from bot.quota import CostModel, QuotaService
 from bot.settings import SchedulerSettings
@@ -44,6 +44,9 @@ from bot.store.jobs import JobRepository, NewJob
 from bot.store.user_settings import UserSettingsRepository
 
 MAX_SEED = 4_294_967_295
+SAME_IMAGE_ACTIONS = frozenset({Action.UPSCALE, Action.UPSCALE_SUBTLE, Action.UPSCALE_CREATIVE})
+"""Actions whose image is fixed by the parent, the action and the index (and the seed):
+pressed again after the result, they link to it rather than make and charge it again."""
 
 
 class JobListener(Protocol):
@@ -172,6 +175,7 @@ class JobService:
                 )
             check_channel(config, channel_id, parent_channel_id)
             check_words(config, parent.prompt)
+            await self._refuse_same_image(tx, parent_id, action, index)
             await check_waiting(tx, self._repo, config, self._settings, user_id, 1)
             # A reroll draws a fresh seed unless one was written: a different request each
             # time, which the provider never answers with another job's task.
@@ -192,6 +196,22 @@ class JobService:
             job = await self._holder.queue(tx, config, role_ids, new, relax_text)
         self._announce([job])
         return job
+
+    async def _refuse_same_image(
+        self, tx: Transaction, parent_id: int, action: Action, index: int
+    ) -> None:
+        """An upscale made before would be the same pixels (and the provider's same task)."""
+        if action not in SAME_IMAGE_ACTIONS:
+            return
+        made = await self._repo.made_child(tx, parent_id=parent_id, action=action, index=index)
+        if made is not None and made.result_message_id is not None:
+            raise AlreadyMade(
+                f"That image was already made as job #{made.id}.",
+                job_id=made.id,
+                guild_id=made.guild_id,
+                channel_id=made.channel_id,
+                message_id=made.result_message_id,
+            )
 
     async def cancel(self, job_id: int, *, user_id: int, moderator: bool = False) -> Job:
         """Cancel a waiting or running job and refund it."""
@@ -324,10 +344,7 @@ class JobService:
         seed = parent.seed
         if kind is JobKind.REROLL and not parent.seed_explicit:
             seed = self._rng.randint(0, MAX_SEED)
-        # The stored canonical text may run past the member's limit by the flags it carries.
-        prompt = at_speed(
-            parse_prompt(parent.prompt, max_length=CANONICAL_MAX_LENGTH), speed, seed=seed
-        )
+        prompt = at_speed(parse_canonical(parent.prompt), speed, seed=seed)
         params: dict[str, Any] = prompt.params.model_dump(mode="json")
         cost, weight = self._holder.prices(kind, speed, params)
         new = NewJob(

@@ -3,8 +3,11 @@
 Back-pressure (``ProviderBusy``, code 23) puts the job back at the head of its line with
 nothing charged and pauses dispatch for ``busy_delay``; a network failure
 (``ProviderUnavailable``) does the same with exponential back-off until the job has used
-``max_attempts`` submissions, then fails it with a refund. Any other refusal fails the job
-at once, with a refund.
+``max_attempts`` submissions, then fails it with a refund. A submit that may have reached
+the provider unanswered (``SubmitOutcomeUnknown``) is never simply sent again: the job stays
+``submitting`` in its slot until ``settle_unknown`` finds its task by state, or the provider,
+asked after the submit's window has closed, has none (see ``bot.jobs.unsettled``). Any other
+refusal fails the job at once, with a refund.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from bot.errors import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    SubmitOutcomeUnknown,
 )
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
 from bot.jobs.policy import QueueEntry
 from bot.observability.logging import job_context
-from bot.providers.base import ActionRequest, ImagineRequest, Submission
+from bot.providers.base import ActionRequest, ImagineRequest, Submission, TaskState
 from bot.store.database import Transaction
 from bot.store.job_models import Job, JobEvent, JobKind, JobState
 
@@ -139,6 +143,10 @@ class Submitter:
         )
         async with self._p.db.transaction() as tx:
             for job, flight, outcome in rows:
+                if isinstance(outcome, SubmitOutcomeUnknown):
+                    # The provider may accept it yet: it keeps its slot until that is settled.
+                    self._p.unsettled.hold(job.id, since=flight.started_at, now=now)
+                    continue
                 if isinstance(outcome, Submission):
                     twin = self._p.slots.by_task(outcome.task_id) if outcome.existing else None
                     if twin is None:
@@ -192,6 +200,82 @@ class Submitter:
             self._p.events.publish(event)
         for flight in orphans:
             await self.stop(flight)
+
+    async def settle_unknown(self) -> bool:
+        """Ask the provider about the unanswered submits now due; whether any was settled."""
+        now = self._p.clock()
+        found: dict[int, TaskState] = {}
+        absent: list[int] = []
+        for job_id in self._p.unsettled.due(now):
+            try:
+                task = await self._p.provider.find_by_state(str(job_id))
+            except ProviderError as exc:
+                log.warning("could not look up job %s at the provider: %s", job_id, exc.message)
+                task, closed = None, False
+            else:
+                closed = self._p.unsettled.window_closed(job_id, now)
+            if task is not None:
+                found[job_id] = task
+            elif closed:
+                absent.append(job_id)
+            else:
+                self._p.unsettled.later(job_id, now=now)
+        if not found and not absent:
+            return False
+        for job_id in [*found, *absent]:
+            self._p.unsettled.drop(job_id)
+        events: list[JobEvent] = []
+        requeued: list[InFlight] = []
+        orphans: list[InFlight] = []
+        async with self._p.db.transaction() as tx:
+            started = await self._p.repo.start_many(
+                tx,
+                {job_id: (task.task_id, task.queue_position) for job_id, task in found.items()},
+                now=now,
+            )
+            events.extend(JobEvent(kind="started", job=job) for job in started)
+            moved = {job.id for job in started}
+            for job_id, task in found.items():
+                if (flight := self._p.slots.get(job_id)) is not None:
+                    self._p.slots.attach(flight, task.task_id)
+                    if job_id not in moved:
+                        orphans.append(flight)  # cancelled while its submit was unanswered
+            for job in await self._p.repo.get_many(tx, absent):
+                if (flight := self._p.slots.get(job.id)) is not None:
+                    await self._resend(tx, job, flight, now, events, requeued)
+        for flight in reversed(requeued):
+            self._p.slots.requeue(flight)
+        for event in events:
+            self._p.events.publish(event)
+        for flight in orphans:
+            await self.stop(flight)
+        return True
+
+    async def _resend(
+        self,
+        tx: Transaction,
+        job: Job,
+        flight: InFlight,
+        now: float,
+        events: list[JobEvent],
+        requeued: list[InFlight],
+    ) -> None:
+        """The provider provably never took this job: back to the head of its line."""
+        if job.state is JobState.SUBMITTING and job.attempts < self._max_attempts:
+            log.warning("the provider has no task for job %s: submitting it again", job.id)
+            back = await self._p.repo.transition(
+                tx, job.id, JobState.SUBMITTING, JobState.QUEUED, now=now
+            )
+            if back is not None:
+                events.append(JobEvent(kind="queued", job=back))
+                requeued.append(flight)
+                return
+        self._p.slots.release(flight)
+        if job.state is JobState.SUBMITTING:
+            kind, message = self._failure(ProviderUnavailable(""))
+            failed = await self._p.settler.fail_in(tx, job.id, JobState.SUBMITTING, kind, message)
+            if failed is not None:
+                events.append(JobEvent(kind="failed", job=failed))
 
     def _retry_after(self, job: Job, outcome: BaseException) -> float | None:
         if isinstance(outcome, ProviderBusy):

@@ -8,7 +8,7 @@ DNS-resolving check that uses them lives in ``bot.outbound.policy``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Container, Iterable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -34,6 +34,11 @@ _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 def normalise_host(host: str) -> str:
     """A host as compared against rules and allow lists: lower case, no brackets, no end dot."""
     return host.strip().strip("[]").rstrip(".").lower()
+
+
+def host_names(hosts: Iterable[str]) -> frozenset[str]:
+    """Hosts as an operator wrote them (``outbound.allowed_hosts``), in the form rules compare."""
+    return frozenset(normalise_host(host) for host in hosts)
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -74,7 +79,7 @@ def refused_address(address: IPAddress) -> str | None:
     return next((reason for refused, reason in checks if refused), None)
 
 
-def refused_host(host: str, allowed_hosts: Collection[str] = ()) -> str | None:
+def refused_host(host: str, allowed_hosts: Container[str] = ()) -> str | None:
     """Why a URL host as written must not be fetched from, or None; allowed hosts pass."""
     name = normalise_host(host)
     if not name:

@@ -16,7 +16,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from bot.errors import FetchRefused
-from bot.outbound.hosts import literal_address, normalise_host, refused_address, refused_host
+from bot.outbound.hosts import (
+    host_names,
+    literal_address,
+    normalise_host,
+    refused_address,
+    refused_host,
+)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """Resolves a host name and port to the addresses a connection may use."""
@@ -40,7 +46,7 @@ class OutboundPolicy:
     def __init__(
         self, allowed_hosts: Iterable[str] = (), *, resolve: Resolver = system_resolver
     ) -> None:
-        self.allowed_hosts = frozenset(normalise_host(host) for host in allowed_hosts)
+        self.allowed_hosts = host_names(allowed_hosts)
         self._resolve = resolve
 
     def is_allowed(self, host: str) -> bool:

@@ -14,6 +14,7 @@ from bot.prompt.parser import (
     written_parameters,
 )
 from bot.prompt.prompt import Params, Prompt, Segment
+from bot.prompt.rebuild import parse_canonical
 from bot.prompt.suggest import suggest
 from bot.prompt.table import (
     BY_NAME as PARAMETERS_BY_NAME,
@@ -45,6 +46,7 @@ __all__ = [
     "Segment",
     "expand_prompt",
     "is_reserved_name",
+    "parse_canonical",
     "parse_prompt",
     "suggest",
     "written_parameters",

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
-from typing import Any, get_origin
-
-from pydantic import BaseModel, ValidationError
+from collections.abc import Container, Iterable, Mapping, Sequence
+from typing import Any
 
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog, PromptError, PromptIssue
 from bot.prompt.layers import Assignment, Layer, merge, read_layer, refuse_braces
 from bot.prompt.numbers import format_number
-from bot.prompt.prompt import Params, Prompt
+from bot.prompt.prompt import Prompt
 from bot.prompt.rules import check_rules
 from bot.prompt.scanner import Scan, scan
 from bot.prompt.table import (
-    BY_CANONICAL,
     BY_NAME,
     IMAGE_ONLY_REFUSED,
     SPEED_FLAGS,
@@ -25,7 +21,7 @@ from bot.prompt.table import (
     WHOLE_WEIGHTS_ONLY,
     is_reserved_name,
 )
-from bot.prompt.values import echo, is_valid_url, url_refusal
+from bot.prompt.values import echo, is_valid_url, not_fetched, url_refusal, value_urls
 from bot.prompt.versions import DEFAULT_VERSION, MODELS, model_key
 from bot.prompt.weights import split_segments
 from bot.speed import SpeedMode
@@ -41,8 +37,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SUFFIX = "your /prefer suffix"
 _EMPTY = scan("")
 _NO_OPTIONS: dict[str, str] = {}
-_SEED_LOW, _SEED_HIGH = BY_CANONICAL["seed"].bounds
-_SEED_NAMES = frozenset({"seed"})
+
+
+class _EveryHost:
+    def __contains__(self, host: object) -> bool:
+        return True
+
+
+EVERY_HOST: Container[str] = _EveryHost()
+"""``allowed_hosts`` for texts the bot wrote itself (canonical prompts parsed again): their
+image hosts were judged, under the operator's allowed hosts, when the member wrote them."""
 
 
 def parse_prompt(
@@ -53,6 +57,7 @@ def parse_prompt(
     defaults: Sequence[str] | Mapping[str, str] = (),
     suffix: str = "",
     max_length: int = MAX_LENGTH,
+    allowed_hosts: Container[str] = (),
 ) -> Prompt:
     """Parse and validate a prompt, or raise ``PromptError`` with every problem found.
 
@@ -60,6 +65,8 @@ def parse_prompt(
     layer for messages: ``{"the server defaults": "--v 6"}``); ``suffix`` is the user's
     /prefer suffix, whose text is appended and whose parameters sit above ``defaults``.
     ``max_length`` is the member's limit; texts the bot rebuilt use ``CANONICAL_MAX_LENGTH``.
+    ``allowed_hosts`` are image hosts accepted although internal-looking (the operator's
+    ``outbound.allowed_hosts``, so the prompt and the fetcher agree).
     """
     log = IssueLog()
     if len(text.strip()) + len(suffix.strip()) > max_length:
@@ -94,6 +101,7 @@ def parse_prompt(
     )
     model = model_key(_value(chosen, "version"), _value(chosen, "niji"))
     image_urls = _image_urls(main, log)
+    _refuse_hosts(main, chosen, allowed_hosts, log)
     segments = _segments(main, suffix[: _body_end(suffix_scan, suffix)], model, log)
     _check_content(image_urls, segments, chosen, log)
     check_rules(chosen, model, log)
@@ -172,12 +180,24 @@ def _image_urls(main: Scan, log: IssueLog) -> list[str]:
         if not is_valid_url(url):
             message = "Image prompts must be http:// or https:// URLs with a host name."
             log.error(codes.INVALID_URL, message, span)
-        elif (reason := url_refusal(url)) is not None:
+    return [url for url, _ in main.image_urls]
+
+
+def _refuse_hosts(
+    main: Scan, chosen: dict[str, Assignment], allowed_hosts: Container[str], log: IssueLog
+) -> None:
+    """Every image URL's host, in the prompt and in parameters, judged in this one place."""
+    for url, span in main.image_urls:
+        if is_valid_url(url) and (reason := url_refusal(url, allowed_hosts)) is not None:
             message = (
                 f"Image prompts must be public image URLs; {echo(url)} is not fetched: {reason}."
             )
             log.error(codes.INVALID_URL, message, span)
-    return [url for url, _ in main.image_urls]
+    for name, assignment in chosen.items():
+        for url in value_urls(assignment.spec, assignment.value):
+            if (reason := url_refusal(url, allowed_hosts)) is not None:
+                message = not_fetched(assignment.written, url, reason)
+                log.error(codes.INVALID_URL, message, assignment.span, name, assignment.origin)
 
 
 def _segments(main: Scan, suffix_text: str, model: str, log: IssueLog) -> list[tuple[str, float]]:
@@ -272,134 +292,3 @@ def _params(chosen: dict[str, Assignment]) -> dict[str, Any]:
         else:
             values[assignment.spec.target] = assignment.value
     return values
-
-
-def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) -> Prompt:
-    """The prompt with parameters changed (and marked written) or removed, validated again."""
-    removed = tuple(removed)
-    # Types are part of the key: True == 1 == 1.0, but they need not validate alike.
-    key = (prompt.to_prompt(), tuple((n, type(v), v) for n, v in changes.items()), removed)
-    try:
-        text = _rebuilt_texts.get(key)
-    except TypeError:  # an unhashable value (a list): built without the memo
-        return _parse_canonical(_rebuilt_text(prompt, changes, removed))
-    if text is None:
-        text = _rebuilt_text(prompt, changes, removed)
-        if len(_rebuilt_texts) >= _REBUILT_TEXTS_MAX:
-            _rebuilt_texts.clear()
-        _rebuilt_texts[key] = text
-    return _parse_canonical(text)
-
-
-# The canonical text a rebuild gives depends only on the written prompt (its own canonical
-# text) and the changes: jobs make the same few (prompt, speed) rebuilds over and over.
-_rebuilt_texts: dict[tuple[str, tuple[tuple[str, type, Any], ...], tuple[str, ...]], str] = {}
-_REBUILT_TEXTS_MAX = 512
-
-
-def _rebuilt_text(prompt: Prompt, changes: Mapping[str, Any], removed: tuple[str, ...]) -> str:
-    explicit = set(prompt.explicit)
-    values = prompt.params.model_dump()
-    for name in [*removed, *changes]:
-        if name not in values:
-            message = f"--{name} is not a parameter field."
-            raise PromptError([PromptIssue(code=codes.UNKNOWN_PARAMETER, message=message)])
-    for name in removed:
-        explicit -= _explicit_names(name)
-        values[name] = Params.model_fields[name].get_default(call_default_factory=True)
-    changed = []
-    for name, value in changes.items():
-        explicit -= _explicit_names(name)
-        if name == "style" and value == "raw":
-            name, value = "raw", True
-        if name in ("version", "niji") and value is not None:
-            explicit -= {"version", "niji"}
-        values[name] = value
-        changed.append(name)
-    try:
-        params = Params.model_validate(values)
-    except ValidationError as exc:
-        # A value of the wrong kind (2.5 for --stylize) never reaches the text's own checks.
-        raise PromptError(
-            [
-                PromptIssue(
-                    code=codes.INVALID_VALUE,
-                    message=f"--{error['loc'][0]} cannot be {error['input']!r}.",
-                    parameter=str(error["loc"][0]),
-                )
-                for error in exc.errors()
-            ]
-        ) from None
-    for name in changed:
-        # None, False and [] mean "not set"; 0 is a value (a drawn seed can be 0). Read as
-        # validated: raw=0 is raw=False, not a flag turned on.
-        value = getattr(params, name)
-        if not (value is None or value is False or value == []):
-            explicit.add(value.value if name == "speed" else name)
-    return Prompt(
-        image_urls=prompt.image_urls,
-        segments=prompt.segments,
-        params=params,
-        explicit=frozenset(explicit),
-    ).to_prompt()
-
-
-# Jobs rebuild the same few prompts at the same speeds over and over; a canonical text always
-# parses to the same prompt, so one parse serves them all.
-@lru_cache(maxsize=512)
-def _parse_canonical_shared(text: str) -> Prompt:
-    return parse_prompt(text, max_length=CANONICAL_MAX_LENGTH)
-
-
-def _parse_canonical(text: str) -> Prompt:
-    # A Prompt is frozen but its lists (segments, warnings, --no items) are not: every caller
-    # gets lists of its own, so one job can never change another's prompt. Their items
-    # (strings, frozen segments and issues) are immutable, so a deep copy is not needed.
-    shared = _parse_canonical_shared(text)
-    params = shared.params
-    return shared.model_copy(
-        update={
-            **{name: list(getattr(shared, name)) for name in _PROMPT_LISTS},
-            "params": params.model_copy(
-                update={name: list(getattr(params, name)) for name in _PARAMS_LISTS}
-            ),
-        }
-    )
-
-
-def _list_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(
-        name for name, field in model.model_fields.items() if get_origin(field.annotation) is list
-    )
-
-
-_PROMPT_LISTS = _list_fields(Prompt)
-_PARAMS_LISTS = _list_fields(Params)
-
-
-def usable_seed(seed: Any) -> bool:
-    """Whether ``seed`` is a whole number in the seed's range (so it touches no other rule)."""
-    return type(seed) is int and _SEED_LOW <= seed <= _SEED_HIGH
-
-
-def with_seed(prompt: Prompt, seed: Any) -> Prompt:
-    """``rebuild(prompt, {"seed": seed}, ())`` without parsing again when the seed is valid.
-
-    A seed in its range touches no rule and no warning, so the prompt keeps its other values
-    and warnings (equality leaves spans out); only the length limit is checked again.
-    Anything else takes the full path, which raises the usual ``PromptError``.
-    """
-    if usable_seed(seed):
-        seeded = prompt.model_copy(
-            update={
-                "params": prompt.params.model_copy(update={"seed": seed}),
-                "explicit": prompt.explicit | _SEED_NAMES,
-            }
-        )
-        if len(seeded.to_prompt().strip()) <= CANONICAL_MAX_LENGTH:
-            return seeded
-    return rebuild(prompt, {"seed": seed}, ())
-
-
-def _explicit_names(field: str) -> set[str]:
-    return set(SPEED_FLAGS) if field == "speed" else {field} & set(BY_CANONICAL)

@@ -76,7 +76,7 @@ class Prompt(BaseModel, frozen=True):
 
     def with_params(self, **changes: Any) -> Prompt:
         """A new, validated prompt with these parameters changed and marked as written."""
-        from bot.prompt.parser import rebuild, usable_seed, with_seed  # late: parser imports us
+        from bot.prompt.rebuild import rebuild, usable_seed, with_seed  # late: it imports us
 
         if "seed" not in changes or not usable_seed(changes["seed"]):
             # The full path reports every problem at once, a bad seed's among them.
@@ -88,7 +88,7 @@ class Prompt(BaseModel, frozen=True):
 
     def without_params(self, *names: str) -> Prompt:
         """A new, validated prompt without these parameters (back to their defaults)."""
-        from bot.prompt.parser import rebuild  # late: the parser imports this module
+        from bot.prompt.rebuild import rebuild  # late: rebuild imports this module
 
         return rebuild(self, {}, names)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from decimal import Decimal, InvalidOperation
 from math import gcd
 from typing import Any
@@ -72,23 +72,38 @@ def is_valid_url(token: str) -> bool:
         return False
 
 
-def url_refusal(token: str) -> str | None:
+def url_refusal(token: str, allowed_hosts: Container[str] = ()) -> str | None:
     """Why an image URL will not be fetched, judged as written; None when it may be.
 
     Syntax only (no DNS here): a literal address, ``localhost`` or an internal-only name is
-    refused now; where a public-looking name really leads is checked when it is fetched
-    (``bot.outbound``).
+    refused now, unless it is one of ``allowed_hosts`` (the operator's ``outbound.allowed_hosts``,
+    which the fetcher lets through too); where a public-looking name really leads is checked
+    when it is fetched (``bot.outbound``).
     """
     if not is_valid_url(token):
         return "it is not an http:// or https:// URL with a host name"
     parts = urlsplit(token)
     if parts.username is not None or parts.password is not None:
         return "it holds a user name or password"
-    return refused_host(parts.hostname or "")
+    return refused_host(parts.hostname or "", allowed_hosts)
 
 
-def _not_fetched(written: str, url: str, reason: str) -> str:
+def not_fetched(written: str, url: str, reason: str) -> str:
+    """The message for a parameter's image URL whose host is refused."""
     return f"{written} needs a public image URL; {echo(url)} is not fetched: {reason}."
+
+
+def value_urls(spec: ParamSpec, value: Any) -> list[str]:
+    """The image URLs in a parameter's read value (none for kinds that hold no URL)."""
+    if spec.kind is Kind.URL:
+        return [value]
+    if spec.kind is Kind.URLS:
+        return list(value)
+    if spec.kind is not Kind.SREF:
+        return []
+    # Split as _sref_item split the written token: a weight follows the last "::".
+    bases = [base if sep else item for item in value for base, sep, _ in [item.rpartition("::")]]
+    return [base for base in bases if is_valid_url(base)]
 
 
 def _needs(spec: ParamSpec, raw: RawParameter, written: str) -> str:
@@ -187,8 +202,6 @@ def _urls(spec: ParamSpec, raw: RawParameter) -> Any:
     for token in tokens:
         if not is_valid_url(token):
             raise Invalid(codes.INVALID_URL, _needs(spec, raw, token))
-        if (reason := url_refusal(token)) is not None:
-            raise Invalid(codes.INVALID_URL, _not_fetched(raw.written, token, reason))
     if spec.kind is Kind.URL:
         if len(tokens) != 1:
             raise Invalid(codes.INVALID_VALUE, f"{raw.written} takes exactly one image URL.")
@@ -206,8 +219,6 @@ def _sref_item(raw: RawParameter, token: str) -> str:
     base, separator, weight_text = token.rpartition("::")
     if not separator:
         base, weight_text = token, ""
-    if is_valid_url(base) and (reason := url_refusal(base)) is not None:
-        raise Invalid(codes.INVALID_URL, _not_fetched(raw.written, base, reason))
     if is_valid_url(base) or _STYLE_CODE.fullmatch(base):
         if not separator:
             return base

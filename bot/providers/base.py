@@ -201,7 +201,11 @@ class ImageProvider(Protocol):
         ...
 
     async def find_by_state(self, state: str) -> TaskState | None:
-        """The task whose ``state`` is this job id, for recovery; None when unknown."""
+        """The task whose ``state`` is this job id; None only when the provider has none.
+
+        Raises ``ProviderError`` when it cannot tell: a job whose submit went unanswered
+        is sent again only after a provable None.
+        """
         ...
 
     async def cancel(self, task_id: str) -> bool:

@@ -316,6 +316,28 @@ class JobRepository:
         )
         return None if row is None else job_from_row(row)
 
+    async def made_child(
+        self, tx: Transaction, *, parent_id: int, action: Action, index: int
+    ) -> Job | None:
+        """The newest delivered follow-up of this parent with this action and index."""
+        row = await tx.fetch_one(
+            f"SELECT {JOB_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+            " WHERE state = ? AND parent_id = ? AND action = ? AND action_index = ?"
+            " AND result_message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (JobState.SUCCEEDED.value, parent_id, action.value, index),
+        )
+        return None if row is None else job_from_row(row)
+
+    async def submitted_at(self, tx: Transaction, job_ids: Sequence[int]) -> dict[int, float]:
+        """When each of these ``submitting`` jobs was sent to the provider (its last change)."""
+        if not job_ids:
+            return {}
+        rows = await tx.fetch_all(
+            f"SELECT id, updated_at FROM jobs WHERE state = ? AND id IN ({marks(len(job_ids))})",  # noqa: S608 (only ? marks)
+            (JobState.SUBMITTING.value, *job_ids),
+        )
+        return {int(row[0]): float(row[1]) for row in rows}
+
     async def user_jobs(
         self, tx: Transaction, *, guild_id: int, user_id: int, active_only: bool, limit: int
     ) -> list[Job]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 # Discord's answers when a reply points at a message that no longer exists.
 _UNKNOWN_MESSAGE = 10008
 _INVALID_FORM = 50035
+HISTORY_LIMIT = 50
+"""Messages read after a status message when looking for a result posted before a restart."""
 
 
 class DiscordDeliverer:
@@ -37,11 +40,14 @@ class DiscordDeliverer:
         jobs: JobService,
         *,
         max_upload_bytes: int,
+        since: float | None = None,
     ) -> None:
         self._board = board
         self._provider = provider
         self._jobs = jobs
         self._max_upload_bytes = max_upload_bytes
+        self._since = time.time() if since is None else since
+        """When this process started delivering: jobs started before may be posted already."""
 
     async def deliver(self, job: Job, task: TaskState) -> int | None:
         """Post the result replying to the status message; return the result message id."""
@@ -52,11 +58,34 @@ class DiscordDeliverer:
             # Cancelled while the task finished: the result is ignored. Not retryable, and the
             # settler's RUNNING -> FAILED no longer applies, so a cancelled job stays cancelled.
             raise DeliveryFailed(f"The job is {current.state.value}; not posted.", retryable=False)
+        if (posted := await self._posted_before(current)) is not None:
+            return posted
         try:
             message = await self._post_replying(current, task, image)
         except discord.HTTPException as exc:
             raise _as_delivery_failure(exc) from exc
         return message.id
+
+    async def _posted_before(self, job: Job) -> int | None:
+        """The result an earlier process posted but did not record (it stopped in between).
+
+        Discord remembers a nonce only for minutes; a restart can take longer. The result
+        replies to the status message and carries the job's buttons, so it is found among
+        the messages after that one. Only jobs started before this process are looked up.
+        """
+        started = job.started_at if job.started_at is not None else job.created_at
+        if job.status_message_id is None or started >= self._since:
+            return None
+        prefix = f"job:{job.id}:"
+        after = discord.Object(job.status_message_id)
+        try:
+            async for message in self._board.channel(job).history(after=after, limit=HISTORY_LIMIT):
+                if any(custom_id.startswith(prefix) for custom_id in _custom_ids(message)):
+                    log.info("job %s: its result was posted before the restart", job.id)
+                    return message.id
+        except discord.HTTPException as exc:
+            log.warning("could not read the channel of job %s: %s", job.id, exc)
+        return None
 
     async def retract(self, job: Job, message_id: int) -> None:
         """Delete a result posted while its job was being cancelled; gone already is fine."""
@@ -108,6 +137,16 @@ class DiscordDeliverer:
             raise DeliveryFailed(
                 "Discord did not accept the result; trying again.", retryable=True
             ) from exc
+
+
+def _custom_ids(message: discord.Message) -> list[str]:
+    return [
+        child.custom_id
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button | discord.SelectMenu) and child.custom_id
+    ]
 
 
 def result_nonce(job: Job) -> str:

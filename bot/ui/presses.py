@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import NotAllowed
+from bot.errors import AlreadyMade, NotAllowed
 from bot.providers.base import Action
 from bot.ui.actions import CANCEL, INFO, parse_token
 from bot.ui.channel import parent_channel_id, require_channel_permissions
@@ -76,13 +76,26 @@ async def _run_action(
         raise NotAllowed("Job buttons only work in a server channel.")
     # A silent acknowledgement: the new job's public status line is the visible answer.
     await interaction.response.defer()
-    child = await services.jobs.submit_action(
-        parent_id=job_id,
-        action=action,
-        index=index,
-        user_id=interaction.user.id,
-        role_ids=role_ids(interaction.user),
-        channel_id=interaction.channel_id,
-        parent_channel_id=parent_channel_id(interaction),
-    )
+    try:
+        child = await services.jobs.submit_action(
+            parent_id=job_id,
+            action=action,
+            index=index,
+            user_id=interaction.user.id,
+            role_ids=role_ids(interaction.user),
+            channel_id=interaction.channel_id,
+            parent_channel_id=parent_channel_id(interaction),
+        )
+    except AlreadyMade as made:
+        link = message_link(made.guild_id, made.channel_id, made.message_id)
+        await interaction.followup.send(
+            f"That image is already here: {link} (job #{made.job_id}, nothing charged).",
+            ephemeral=True,
+        )
+        return
     await services.board.announce(child)
+
+
+def message_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    """A message's jump URL, which Discord shows as a link to it."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"

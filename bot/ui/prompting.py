@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 
 from bot.prompt import (
     DEFAULT_VERSION,
@@ -27,6 +27,7 @@ def build_prompts(
     suffix: str = "",
     options: Mapping[str, str] | None = None,
     default_version: str = DEFAULT_VERSION,
+    allowed_hosts: Container[str] = (),
 ) -> list[Prompt]:
     """Expand permutations and ``--repeat``, then parse each job text with the layers.
 
@@ -44,6 +45,7 @@ def build_prompts(
                     options=dict(options) if options else None,
                     defaults=defaults,
                     suffix=suffix,
+                    allowed_hosts=allowed_hosts,
                 )
             )
         except PromptError as exc:

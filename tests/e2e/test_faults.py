@@ -14,6 +14,7 @@ from tests.e2e.world import (
     tokens,
 )
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.rest import NONCE_WINDOW
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 
 EDIT_ROUTE = "/channels/{channel_id}/messages/{message_id}"
@@ -111,3 +112,39 @@ async def test_failure_after_the_status_was_deleted_posts_a_new_line(world: Worl
     assert "banned word" in line.content
     assert "gore" in line.content
     assert "refunded" in line.content
+
+
+async def test_a_result_posted_before_a_long_restart_is_not_posted_again(
+    tmp_path: Path, discord_fake: FakeDiscord, proxy: FakeMidjourneyProxy
+) -> None:
+    # Issue #11, finding 4: posted, then the bot was killed before it recorded the post;
+    # back after Discord forgot the nonce, it posted the result a second time.
+    guild, channel, member, settings = new_server(tmp_path / "tessera.db", discord_fake, proxy)
+    async with running(settings, discord_fake) as first:
+        world = World(discord_fake, proxy, settings, first, guild, channel, member)
+        await world.imagine("a tin robot")
+        [status] = world.statuses()
+        job_id = job_id_of(status.custom_ids())
+        await first.settle()
+    # What the killed process had posted: a reply to the status, with the job's buttons.
+    body = {
+        "content": "**a tin robot**",
+        "message_reference": {"message_id": status.id},
+        "components": [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 2, "label": "U1", "custom_id": f"job:{job_id}:u1"}
+                ],
+            }
+        ],
+    }
+    posted = discord_fake.create_message(channel, discord_fake.bot_user, body, [])
+    discord_fake.advance(NONCE_WINDOW + 60)
+    async with running(settings, discord_fake) as second:
+        world = World(discord_fake, proxy, settings, second, guild, channel, member)
+        await world.run_jobs()
+        job = await second.services.jobs.get(job_id)
+    assert (job.state, job.result_message_id) == (JobState.SUCCEEDED, posted.id)
+    replies = [m for m in discord_fake.messages.values() if f"job:{job_id}:u1" in m.custom_ids()]
+    assert replies == [posted]

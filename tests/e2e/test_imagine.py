@@ -65,3 +65,41 @@ async def test_upscale_variation_and_reroll_buttons(world: World) -> None:
     assert "u1" not in single
     assert single[-1] == "info"
     assert {"vary_subtle", "vary_strong", "zoom_out_2x"} <= set(single)
+
+
+async def test_an_upscale_pressed_again_links_to_its_result_without_a_charge(
+    world: World,
+) -> None:
+    # Issue #11, finding 6: the provider answered "already exists" and the bot posted the
+    # same image again and charged for it again.
+    await world.imagine("a copper kettle")
+    await world.run_jobs()
+    grid = await world.result_for(lambda m: True)
+    await world.press(grid, "u1")
+    await world.discord.wait_until(lambda: any("Image #1" in m.content for m in world.statuses()))
+    await world.run_jobs()
+    upscaled = await world.result_for(lambda m: "Image #1" in m.content)
+    services = world.runtime.services
+    who = {"guild_id": world.guild.id, "user_id": world.member.user.id, "role_ids": []}
+    used = (await services.quota.balance(**who)).lifetime_used
+    submitted = len(world.proxy.submissions)
+
+    again = await world.press(grid, "u1")
+    answer = await world.discord.wait_until(lambda: next(iter(again.followups), None))
+    await world.run_jobs()
+
+    link = f"https://discord.com/channels/{world.guild.id}/{world.channel.id}/{upscaled.id}"
+    assert answer.ephemeral
+    assert link in answer.content
+    assert len(world.proxy.submissions) == submitted
+    results = [m for m in world.discord.messages.values() if m.attachments]
+    assert len([m for m in results if "Image #1" in m.content]) == 1
+    assert (await services.quota.balance(**who)).lifetime_used == used
+    # A variation is a new render each time: pressed again, it makes (and charges) a new job.
+    for _ in range(2):
+        await world.press(grid, "v1")
+        await world.discord.wait_until(
+            lambda: any("Variations (V1)" in m.content for m in world.statuses())
+        )
+        await world.run_jobs()
+    assert len(world.proxy.submissions) == submitted + 2

@@ -60,3 +60,13 @@ async def test_a_result_whose_answer_was_lost_is_posted_once(world: World) -> No
     results = [m for m in world.discord.messages.values() if m.attachments]
     assert len(results) == 1
     assert results[0].content.startswith("**a single fox")
+
+
+async def test_an_allowed_host_may_be_named_in_a_prompt(world: World) -> None:
+    # Issue #11: the fixtures allow 127.0.0.1 for fetching; the prompt validator agrees now.
+    url = f"{world.proxy.root_url}/images/ref.png"
+    answer = await world.imagine(f"{url} a fox by the sea")
+    assert answer.content.startswith("Queued 1 job (#"), answer.content
+    await world.runtime.settle()
+    [submitted] = world.proxy.submissions
+    assert submitted["prompt"].startswith(f"{url} a fox by the sea")

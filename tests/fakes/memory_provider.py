@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.errors import FailureKind, ProviderError
+from bot.errors import FailureKind, ProviderError, SubmitOutcomeUnknown
 from bot.prompt import Prompt
 from bot.providers.base import (
     Action,
@@ -161,6 +161,14 @@ class MemoryProvider:
     """Answer a request equal to a live task's with that task (midjourney-proxy code 21)."""
     late: set[int] = field(default_factory=set)
     """Job ids whose submission reaches the provider only after another submission has."""
+    hang_next: int = 0
+    """The next submissions go unanswered (``SubmitOutcomeUnknown``); their tasks appear
+    only when ``serve_late()`` is called, as a provider that finishes a request its client
+    gave up on."""
+    hung: list[ImagineRequest | ActionRequest] = field(default_factory=list)
+    lookup_errors: deque[ProviderError] = field(default_factory=deque)
+    """Errors for the next ``find_by_state`` calls (the provider cannot be asked)."""
+    lookups: list[str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _live: set[str] = field(default_factory=set)
@@ -183,13 +191,17 @@ class MemoryProvider:
         twin = self._twin(request) if self.dedupe else None
         if twin is not None:
             return Submission(task_id=twin, existing=True)
+        task_id = self._new_task(request)
+        if len(self._live) > self.peak_active:  # only then can the peak rise: skip the scan
+            self.peak_active = max(self.peak_active, self.active)
+        return Submission(task_id=task_id)
+
+    def _new_task(self, request: ImagineRequest | ActionRequest) -> str:
         task_id = f"task-{next(self._ids)}"
         script = self.scripts.popleft() if self.scripts else self.default
         self.tasks[task_id] = FakeTask(task_id, str(request.job_id), request, script)
         self._live.add(task_id)
-        if len(self._live) > self.peak_active:  # only then can the peak rise: skip the scan
-            self.peak_active = max(self.peak_active, self.active)
-        return Submission(task_id=task_id)
+        return task_id
 
     def _twin(self, request: ImagineRequest | ActionRequest) -> str | None:
         """A live task made by the same request, whatever job asked for it."""
@@ -200,6 +212,11 @@ class MemoryProvider:
         return None
 
     async def _arrive(self, request: ImagineRequest | ActionRequest) -> Submission:
+        if self.hang_next:
+            self.hang_next -= 1
+            self.requests.append(request)
+            self.hung.append(request)
+            raise SubmitOutcomeUnknown("The image provider did not answer in time.")
         if request.job_id in self.late:
             await self._arrived.wait()
         try:
@@ -236,6 +253,9 @@ class MemoryProvider:
 
     async def find_by_state(self, state: str) -> TaskState | None:
         """The task submitted for this job id, if the provider still has it."""
+        self.lookups.append(state)
+        if self.lookup_errors:
+            raise self.lookup_errors.popleft()
         for task in self.tasks.values():
             if task.state == state:
                 return task.snapshot()
@@ -270,6 +290,11 @@ class MemoryProvider:
         """End a task on its next poll, whatever its script said."""
         task = self.tasks[task_id]
         task.script = Script(polls=task.polls + 1, ending=ending)
+
+    def serve_late(self) -> list[str]:
+        """Accept every unanswered submission now; their new task ids."""
+        served, self.hung = self.hung, []
+        return [self._new_task(request) for request in served]
 
     def forget_all(self) -> None:
         """Lose every task, as a provider restart would."""

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from bot.errors import ProviderUnavailable
 from bot.jobs import JobState
 from bot.providers.base import ImagineRequest, Submission
 from bot.settings import ProviderSettings
@@ -88,6 +89,8 @@ async def test_a_job_the_provider_never_saw_is_submitted_again(make: Make) -> No
         await JobRepository().transition(
             tx, job.id, JobState.QUEUED, JobState.SUBMITTING, now=first.clock()
         )
+    # Down for longer than the submit could have been served late.
+    first.clock.advance(2 * first.provider_settings.request_timeout)
     system = await first.restart()
     report = await system.dispatcher.recover()
     assert (report.matched, report.requeued) == (0, 1)
@@ -135,3 +138,47 @@ async def test_the_background_loop_runs_jobs_and_stops_cleanly(system: System) -
     subscription.close()
     assert (await system.job(job.id)).state is JobState.SUCCEEDED
     assert system.dispatcher.idle
+
+
+async def test_a_submit_accepted_after_the_crash_is_found_not_sent_again(make: Make) -> None:
+    # Issue #11, finding 3: the bot dies with a submit in flight, the provider accepts it
+    # only after the restart's first look; a second submit would make a second task.
+    provider = MemoryProvider(hang_next=1)
+    first = await make(provider=provider)
+    (job,) = await first.imagine("a fox")
+    await first.dispatcher.drain()
+    assert (await first.job(job.id)).state is JobState.SUBMITTING
+    system = await first.restart()
+    report = await system.dispatcher.recover()
+    assert (report.matched, report.requeued, report.unsettled) == (0, 0, 1)
+    await system.dispatcher.drain()
+    system.clock.advance(system.provider_settings.request_timeout)
+    await system.dispatcher.drain()
+    assert len(provider.requests) == 1  # not yet provably absent: nothing sent again
+    provider.serve_late()
+    system.clock.advance(system.provider_settings.request_timeout)
+    await system.dispatcher.drain()
+    done = await system.job(job.id)
+    assert (done.state, done.provider_task_id) == (JobState.SUCCEEDED, "task-1")
+    assert (len(provider.requests), len(provider.tasks)) == (1, 1)
+    assert await commits(system, job.id) == 1
+
+
+async def test_a_provider_that_cannot_be_asked_never_gets_a_second_submit(make: Make) -> None:
+    provider = MemoryProvider(hang_next=1)
+    first = await make(provider=provider)
+    (job,) = await first.imagine("a fox")
+    await first.dispatcher.drain()
+    first.clock.advance(10 * first.provider_settings.request_timeout)
+    system = await first.restart()
+    provider.lookup_errors.extend([ProviderUnavailable("down")] * 2)
+    report = await system.dispatcher.recover()
+    assert (report.requeued, report.unsettled) == (0, 1)
+    system.clock.advance(2.0)  # the first look again (retry_delay): still cannot ask
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUBMITTING
+    assert len(provider.requests) == 1
+    system.clock.advance(4.0)
+    await system.dispatcher.drain()  # asked and told "none": sent again, and it runs
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert len(provider.requests) == 2

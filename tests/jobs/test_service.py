@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from bot.errors import JobNotFound, LimitReached, NotAllowed, QuotaExceeded
+from bot.errors import AlreadyMade, JobNotFound, LimitReached, NotAllowed, QuotaExceeded
 from bot.jobs import JobKind, JobState
 from bot.prompt import parse_prompt
 from bot.providers.base import Action
@@ -477,8 +477,11 @@ async def test_a_second_press_of_the_same_button_waits_for_the_first(system: Sys
         await system.press(parent.id, Action.UPSCALE, 1, user=USER + 1)
     other = await system.press(parent.id, Action.UPSCALE, 2)
     await succeed(system, first.id)
-    again = await system.press(parent.id, Action.UPSCALE, 1)
-    assert len({first.id, other.id, again.id}) == 3
+    # Once made, the same upscale is the same image: a link to it, no second job or charge.
+    with pytest.raises(AlreadyMade) as made:
+        await system.press(parent.id, Action.UPSCALE, 1, user=USER + 1)
+    assert (made.value.job_id, made.value.message_id) == (first.id, 9000 + first.id)
+    assert len({first.id, other.id}) == 2
 
 
 @pytest.mark.parametrize(

@@ -183,3 +183,59 @@ async def test_the_duplicate_answer_arriving_first_still_fails_only_the_duplicat
     assert system.provider.cancelled == []
     balance = await system.balance()
     assert (balance.member_used, balance.member_reserved) == (1000, 0)
+
+
+async def test_a_hung_submit_served_late_is_attached_not_sent_again(system: System) -> None:
+    # Issue #11, finding 3: the submit timed out, then the provider accepted it anyway.
+    timeout = system.provider_settings.request_timeout
+    system.provider.hang_next = 1
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUBMITTING
+    assert system.provider.lookups == []  # not asked at once: it may still be served
+    system.clock.advance(timeout)
+    await system.dispatcher.drain()
+    assert system.provider.lookups  # asked, told "none", but the window is still open
+    assert (await system.job(job.id)).state is JobState.SUBMITTING
+    assert len(system.provider.requests) == 1
+    assert system.dispatcher.in_flight == 1  # it keeps its slot meanwhile
+    [task_id] = system.provider.serve_late()
+    system.clock.advance(timeout)
+    await system.dispatcher.drain()
+    done = await system.job(job.id)
+    assert (done.state, done.provider_task_id) == (JobState.SUCCEEDED, task_id)
+    assert (len(system.provider.requests), len(system.provider.tasks)) == (1, 1)
+    assert (await system.balance()).member_used == 1000
+
+
+async def test_a_hung_submit_never_served_is_sent_again_once_its_window_closed(
+    system: System,
+) -> None:
+    window = 2 * system.provider_settings.request_timeout
+    system.provider.hang_next = 1
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    system.clock.advance(window - 1)
+    await system.dispatcher.drain()
+    assert len(system.provider.requests) == 1
+    system.clock.advance(1)
+    await system.dispatcher.drain()
+    assert [request.job_id for request in system.provider.requests] == [job.id, job.id]
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert len(system.provider.tasks) == 1
+
+
+async def test_a_job_cancelled_while_its_submit_is_unanswered_stops_the_late_task(
+    system: System,
+) -> None:
+    system.provider.hang_next = 1
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    await system.jobs.cancel(job.id, user_id=USER)
+    [task_id] = system.provider.serve_late()
+    system.clock.advance(system.provider_settings.request_timeout)
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.CANCELLED
+    assert system.provider.cancelled == [task_id]
+    assert len(system.provider.requests) == 1
+    assert (await system.balance()).member_used == 0

@@ -81,3 +81,30 @@ def test_too_long_is_never_reported_as_a_speed_problem() -> None:
     with pytest.raises(PromptError) as caught:
         at_speed(prompt, SpeedMode.TURBO, no=["x" * 2000])
     assert caught.value.code == codes.PROMPT_TOO_LONG
+
+
+def test_an_operators_allowed_host_passes_in_prompts_and_parameters() -> None:
+    # Issue #11: a CDN the fetcher may reach (outbound.allowed_hosts) was still refused here.
+    text = (
+        "https://cdn.corp.internal/a.png a fox --oref https://cdn.corp.internal/c.png"
+        " --sref https://cdn.corp.internal/s.png::2"
+    )
+    prompt = parse_prompt(text, allowed_hosts=frozenset({"cdn.corp.internal"}))
+    assert prompt.image_urls == ["https://cdn.corp.internal/a.png"]
+    assert prompt.params.sref == ["https://cdn.corp.internal/s.png::2"]
+    with pytest.raises(PromptError) as caught:
+        parse_prompt(text)
+    assert [issue.code for issue in caught.value.issues] == [codes.INVALID_URL] * 3
+    with pytest.raises(PromptError, match=r"other\.internal"):
+        parse_prompt(
+            "https://other.internal/a.png a fox", allowed_hosts=frozenset({"cdn.corp.internal"})
+        )
+
+
+def test_a_prompt_with_an_allowed_host_survives_the_bots_own_rebuilds() -> None:
+    prompt = parse_prompt(
+        "https://cdn.corp.internal/a.png a fox", allowed_hosts=frozenset({"cdn.corp.internal"})
+    )
+    relaxed = at_speed(prompt, SpeedMode.RELAX, seed=7)
+    assert relaxed.image_urls == ["https://cdn.corp.internal/a.png"]
+    assert relaxed.params.seed == 7

@@ -196,7 +196,7 @@ _EQUAL_BUT_DIFFERENT = [
 def test_a_remembered_rebuild_gives_what_a_fresh_one_does(
     first: dict[str, object], then: dict[str, object]
 ) -> None:
-    from bot.prompt import parser
+    from bot.prompt import rebuild
 
     base = parse_prompt("https://a.test/x.png a fox --no dogs --v 6.1")
 
@@ -206,9 +206,9 @@ def test_a_remembered_rebuild_gives_what_a_fresh_one_does(
         except PromptError as exc:
             return sorted(issue.code for issue in exc.issues)
 
-    parser._rebuilt_texts.clear()
+    rebuild._rebuilt_texts.clear()
     fresh = outcome(then)
-    parser._rebuilt_texts.clear()
+    rebuild._rebuilt_texts.clear()
     outcome(first)  # remembered under a key equal to the next one's but for the types
     assert outcome(then) == fresh
 

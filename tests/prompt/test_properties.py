@@ -22,7 +22,7 @@ from bot.prompt import (
     suggest,
 )
 from bot.prompt.numbers import format_number
-from bot.prompt.parser import rebuild
+from bot.prompt.rebuild import rebuild
 from bot.prompt.versions import MODELS
 from bot.speed import SpeedMode
 

@@ -83,6 +83,7 @@ def deliverer(channel: ScriptedChannel, provider: Provider, job: Job) -> Discord
         provider,  # type: ignore[arg-type]
         Jobs(job),  # type: ignore[arg-type]
         max_upload_bytes=8_000_000,
+        since=0.0,  # every job here started in this process: no look for an earlier post
     )
 
 

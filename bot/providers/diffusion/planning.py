@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, FetchError, ProviderRejected
-from bot.prompt import CANONICAL_MAX_LENGTH, parse_prompt
+from bot.prompt import parse_canonical
 from bot.providers.base import Action
 from bot.providers.diffusion.catalog import preset_name
 from bot.providers.diffusion.plan import ParentRender, plan_action, plan_imagine
@@ -58,7 +58,7 @@ class Planner:
     ) -> tuple[RenderJob, tuple[str, ...]]:
         """The render for this task and the notes to show with its result."""
         request = task.request
-        prompt = parse_prompt(request.prompt, max_length=CANONICAL_MAX_LENGTH)
+        prompt = parse_canonical(request.prompt)
         name = preset_name(prompt, self._settings)
         preset = presets.get(name)
         if preset is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, ProviderRejected, ProviderUnavailable
-from bot.prompt import CANONICAL_MAX_LENGTH, Prompt, PromptError, parse_prompt
+from bot.prompt import Prompt, PromptError, parse_canonical
 from bot.providers.base import (
     ActionRequest,
     Capabilities,
@@ -124,7 +124,7 @@ class DiffusionProvider:
     async def submit_imagine(self, request: ImagineRequest) -> Submission:
         """Queue a new grid (or a reroll, which is a grid with its new seed)."""
         try:
-            prompt = parse_prompt(request.prompt, max_length=CANONICAL_MAX_LENGTH)
+            prompt = parse_canonical(request.prompt)
         except PromptError as exc:
             # The bot's own canonical text: only a rule changed since it was stored fails here.
             raise ProviderRejected(exc.message, kind=FailureKind.INVALID_REQUEST) from exc

@@ -48,7 +48,7 @@ from bot.providers.midjourney.retry import RetryPolicy, retry_unavailable
 from bot.providers.midjourney.routing import SpeedRouter
 from bot.providers.midjourney.status import Lookup, StatusReader
 from bot.providers.midjourney.tasks import absolute_url, provider_origin
-from bot.providers.midjourney.transport import CallObserver, OutcomeUnknown, ProxyHttp
+from bot.providers.midjourney.transport import CallObserver, ProxyHttp
 from bot.settings import ProviderSettings
 from bot.speed import SpeedMode
 
@@ -107,8 +107,6 @@ class MidjourneyProxyProvider:
         self._custom_id_actions = True
         self._cancel_supported = True
         self._notify_hook: str | None = None
-        self._unsettled: set[str] = set()
-        """Job ids whose last submit may have reached the provider without an answer."""
 
     @property
     def capabilities(self) -> Capabilities:
@@ -188,8 +186,14 @@ class MidjourneyProxyProvider:
         return found
 
     async def find_by_state(self, state: str) -> TaskState | None:
-        """The task submitted with this ``state`` (job id), best effort; None when unknown."""
+        """The task submitted with this ``state`` (job id); None when the proxy has none.
+
+        Raises ``ProviderUnavailable`` when the proxy cannot be asked (no list answers): a
+        job is submitted again only on a provable "none".
+        """
         found = await self._status.lookup_state(state)
+        if found is Lookup.UNKNOWN:
+            raise ProviderUnavailable("The image provider could not list its tasks.")
         return found if isinstance(found, TaskState) else None
 
     async def cancel(self, task_id: str) -> bool:
@@ -261,27 +265,9 @@ class MidjourneyProxyProvider:
     async def _submit(
         self, path: str, body: dict[str, Any], speed: SpeedMode, job_id: int
     ) -> Submission:
-        state = str(job_id)
-        if state in self._unsettled:
-            # An earlier submit of this job may have reached the provider: never start it twice.
-            found = await self._status.lookup_state(state)
-            if isinstance(found, TaskState):
-                self._unsettled.discard(state)
-                return Submission(task_id=found.task_id)
-        try:
-            submission = await self._submit_with_retries(path, body, speed, state)
-        except ProviderUnavailable:
-            raise
-        except ProviderError:
-            self._unsettled.discard(state)
-            raise
-        self._unsettled.discard(state)
-        return submission
-
-    async def _submit_with_retries(
-        self, path: str, body: dict[str, Any], speed: SpeedMode, state: str
-    ) -> Submission:
-        payload = {**body, "state": state, **self._router.body_extras(speed)}
+        # An OutcomeUnknown goes up as it is: the proxy may still accept the request after
+        # this client gave up, so only the dispatcher, asking later by state, may send it again.
+        payload = {**body, "state": str(job_id), **self._router.body_extras(speed)}
         if self._notify_hook:
             payload["notifyHook"] = self._notify_hook
         base_url = self._router.base_url(speed)
@@ -289,25 +275,15 @@ class MidjourneyProxyProvider:
         attempt = 0
         while True:
             attempt += 1
+            answer = await self._post_submit(path, payload, base_url)
+            if answer_code(answer) == ReturnCode.EXISTED and is_modal_answer(answer):
+                modal_task = interpret_submit(answer).task_id
+                return await self._submit_modal(modal_task, body, payload, base_url)
             try:
-                answer = await self._post_submit(path, payload, base_url)
-            except OutcomeUnknown:
-                self._unsettled.add(state)
-                found = await self._status.lookup_state(state)
-                if isinstance(found, TaskState):
-                    log.info("submit outcome was unknown; job %s is task %s", state, found.task_id)
-                    return Submission(task_id=found.task_id)
-                if found is Lookup.UNKNOWN or attempt >= policy.attempts:
-                    raise
-            else:
-                if answer_code(answer) == ReturnCode.EXISTED and is_modal_answer(answer):
-                    modal_task = interpret_submit(answer).task_id
-                    return await self._submit_modal(modal_task, body, payload, base_url)
-                try:
-                    return interpret_submit(answer)
-                except SystemFailure as exc:
-                    if attempt >= policy.attempts:
-                        raise ProviderUnavailable(exc.message) from exc
+                return interpret_submit(answer)
+            except SystemFailure as exc:
+                if attempt >= policy.attempts:
+                    raise ProviderUnavailable(exc.message) from exc
             await self._http.sleep(policy.delay(attempt, self._http.rng))
 
     async def _post_submit(self, path: str, payload: dict[str, Any], base_url: str) -> Any:

@@ -4,8 +4,8 @@ Every call to the proxy goes through ``ProxyHttp.call``: network failures and 5x
 become ``ProviderUnavailable`` here (``raise ... from exc``), so no httpx type travels
 further. Idempotent calls are retried with jittered back-off; a call that is not idempotent
 (a submit) is retried only when it provably never reached the server (connection refused,
-connect timeout), and otherwise raises ``OutcomeUnknown`` so the caller can ask the provider
-whether the task exists before trying again.
+connect timeout), and otherwise raises ``OutcomeUnknown``: the dispatcher asks the provider
+for the task by its job id later, after the submit's own time limit, before trying again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import ProviderError, ProviderUnavailable
+from bot.errors import ProviderError, ProviderUnavailable, SubmitOutcomeUnknown
 from bot.providers.midjourney.circuit import UNAVAILABLE_MESSAGE, CircuitBreaker
 from bot.providers.midjourney.codes import MALFORMED_MESSAGE
 from bot.providers.midjourney.retry import RetryPolicy
@@ -39,8 +39,8 @@ CallObserver = Callable[[str, float, str | None], None]
 _TASK_ID_SEGMENT = re.compile(r"^task/[^/]+/(fetch|cancel|image-seed)$")
 
 
-class OutcomeUnknown(ProviderUnavailable):
-    """A submit may have reached the provider but no answer came back."""
+class OutcomeUnknown(SubmitOutcomeUnknown):
+    """A submit reached the proxy (or may have) but no usable answer came back."""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def rest_routes(fake: FakeDiscord) -> list[web.RouteDef]:
         web.get(f"{p}/guilds/{{guild_id}}/members/{{user_id}}", api.get_member),
         web.get(f"{p}/channels/{{channel_id}}", api.get_channel),
         web.post(f"{p}/channels/{{channel_id}}/messages", api.post_message),
+        web.get(f"{p}/channels/{{channel_id}}/messages", api.history),
         web.get(f"{p}/channels/{{channel_id}}/messages/{{message_id}}", api.get_message),
         web.patch(f"{p}/channels/{{channel_id}}/messages/{{message_id}}", api.patch_message),
         web.delete(f"{p}/channels/{{channel_id}}/messages/{{message_id}}", api.delete_message),
@@ -188,6 +189,16 @@ class _Rest:
             self.fake.lose_create_answers -= 1
             request.transport.abort()
         return respond(payloads.message(message))
+
+    async def history(self, request: web.Request) -> web.Response:
+        """``GET /channels/{id}/messages?after=&limit=``: the ``limit`` messages right after
+        ``after``, newest first, as Discord answers (``before`` is not served)."""
+        channel = self._channel(request)
+        after = int(request.query.get("after", "0"))
+        limit = max(1, min(100, int(request.query.get("limit", "50"))))
+        shown = [m for m in channel.messages if m.id > after and not m.deleted and not m.ephemeral]
+        shown.sort(key=lambda m: m.id)
+        return respond([payloads.message(m) for m in reversed(shown[:limit])])
 
     async def get_message(self, request: web.Request) -> web.Response:
         return respond(payloads.message(self._message(request)))

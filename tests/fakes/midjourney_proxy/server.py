@@ -50,6 +50,7 @@ class FakeMidjourneyProxy:
         self.headers_seen: list[dict[str, str]] = []
         self._faults: list[tuple[str, str, int]] = []
         self._gate: asyncio.Event | None = None
+        self._late: list[tuple[asyncio.Event, asyncio.Event]] = []
         self._ids = itertools.count(1_700_000_000_000_001)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -90,6 +91,8 @@ class FakeMidjourneyProxy:
         await self.stop_clock()
         if self._gate is not None:
             self._gate.set()
+        for opened, _ in self._late:
+            opened.set()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -115,6 +118,23 @@ class FakeMidjourneyProxy:
     def drop_answer_next(self, count: int = 1, *, path: str = "") -> None:
         """The next ``count`` matching requests are carried out, then the answer is lost."""
         self._faults.extend([("drop", path, 0)] * count)
+
+    def serve_late_next(self, count: int = 1, *, path: str = "submit/") -> None:
+        """The next ``count`` matching requests get no answer until ``serve_late()``.
+
+        The client times out meanwhile; the request is then carried out all the same, so its
+        task appears (in list-by-condition, the task list, fetch) only after the client gave
+        up: a provider that accepts a submit late.
+        """
+        self._faults.extend([("late", path, 0)] * count)
+
+    async def serve_late(self) -> None:
+        """Carry out every request held by ``serve_late_next``, now, and wait until done."""
+        held, self._late = self._late, []
+        for opened, _ in held:
+            opened.set()
+        for _, served in held:
+            await served.wait()
 
     def garble_next(self, count: int = 1, *, path: str = "") -> None:
         """The next ``count`` matching requests get a 200 with a body that is not JSON."""
@@ -235,6 +255,8 @@ class FakeMidjourneyProxy:
                 if kind == "reset" and request.transport is not None:
                     request.transport.abort()
                     return web.Response(status=500)
+                if kind == "late":
+                    return await self._serve_late(request, handler)
                 if kind == "garble":
                     return web.Response(status=200, text="<html>gateway</html>")
                 if kind == "drop" and request.transport is not None:
@@ -243,6 +265,16 @@ class FakeMidjourneyProxy:
                     return web.Response(status=500)
                 return web.Response(status=status, text="injected failure")
         return await handler(request)
+
+    async def _serve_late(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        await request.read()  # kept by the request: its client is gone when it is served
+        opened, served = asyncio.Event(), asyncio.Event()
+        self._late.append((opened, served))
+        await opened.wait()
+        try:
+            return await handler(request)
+        finally:
+            served.set()
 
     def _json(self, task: FakeTask) -> dict[str, Any]:
         return task.to_json(buttons=not self.novicezk)

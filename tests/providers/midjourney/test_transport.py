@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bot.errors import FailureKind, ProviderRejected, ProviderUnavailable
+from bot.errors import FailureKind, ProviderRejected, ProviderUnavailable, SubmitOutcomeUnknown
 from bot.providers.base import ImagineRequest, TaskStatus
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 from tests.providers.midjourney.conftest import ManualClock, ProviderFactory, RecordingSleep
@@ -60,14 +60,15 @@ async def test_status_poll_survives_a_reset_or_garbled_answer(
     assert (await provider.fetch_many([task_id]))[task_id].status is TaskStatus.SUBMITTED
 
 
-async def test_submit_rejected_before_reaching_the_handler_is_retried_once_checked(
+async def test_a_server_error_on_submit_is_an_unknown_outcome_never_sent_again(
     fake: FakeMidjourneyProxy, make_provider: ProviderFactory
 ) -> None:
+    # A 5xx may come from a gateway whose upstream went on to accept the request.
     provider = make_provider(fake.base_url)
     fake.fail_next(1, status=503, path="submit/imagine")
-    submission = await provider.submit_imagine(imagine(5))
-    assert list(fake.tasks) == [submission.task_id]
-    assert fake.count("/task/list") >= 1  # it asked before submitting again
+    with pytest.raises(SubmitOutcomeUnknown):
+        await provider.submit_imagine(imagine(5))
+    assert fake.count("submit/imagine") == 1
 
 
 async def test_submit_whose_answer_was_lost_is_found_by_state_not_duplicated(
@@ -75,9 +76,29 @@ async def test_submit_whose_answer_was_lost_is_found_by_state_not_duplicated(
 ) -> None:
     provider = make_provider(fake.base_url)
     fake.drop_answer_next(1, path="submit/imagine")
-    submission = await provider.submit_imagine(imagine(6))
-    assert list(fake.tasks) == [submission.task_id]
+    with pytest.raises(SubmitOutcomeUnknown):
+        await provider.submit_imagine(imagine(6))
+    found = await provider.find_by_state("6")
+    assert found is not None
+    assert list(fake.tasks) == [found.task_id]
     assert len(fake.submissions) == 1
+
+
+async def test_a_hung_submit_served_after_the_client_gave_up_is_not_sent_again(
+    fake: FakeMidjourneyProxy, make_provider: ProviderFactory
+) -> None:
+    # Issue #11, finding 3: a look-up right after the timeout said "none", the client sent
+    # the submit again, and the proxy then served both.
+    provider = make_provider(fake.base_url, request_timeout=0.2)
+    fake.serve_late_next(1, path="submit/imagine")
+    with pytest.raises(SubmitOutcomeUnknown):
+        await provider.submit_imagine(imagine(7))
+    assert await provider.find_by_state("7") is None  # not yet: the task appears late
+    await fake.serve_late()
+    found = await provider.find_by_state("7")
+    assert found is not None
+    assert list(fake.tasks) == [found.task_id]
+    assert fake.count("submit/imagine") == 1
 
 
 async def test_submit_with_unknown_outcome_and_no_way_to_ask_is_not_repeated(
@@ -227,24 +248,20 @@ async def test_unusable_status_answer_is_unavailable_not_forgotten(
         await provider.fetch_many(["A"])
 
 
-async def test_resubmitting_a_job_whose_outcome_was_unknown_finds_the_first_task(
+async def test_find_by_state_that_cannot_list_says_so_rather_than_none(
     make_provider: ProviderFactory,
 ) -> None:
-    submits = 0
     list_works = False
 
     def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal submits
-        if request.url.path.endswith("/submit/imagine"):
-            submits += 1
-            raise httpx.ReadTimeout("slow", request=request)
         if not list_works:
             return httpx.Response(503)
         return httpx.Response(200, json=[{"id": "T1", "status": "SUBMITTED", "state": "4"}])
 
     provider = make_provider(BASE, transport=mock(handler))
     with pytest.raises(ProviderUnavailable):
-        await provider.submit_imagine(imagine(4))
+        await provider.find_by_state("4")
     list_works = True
-    assert (await provider.submit_imagine(imagine(4))).task_id == "T1"
-    assert submits == 1
+    found = await provider.find_by_state("4")
+    assert found is not None
+    assert found.task_id == "T1"
