@@ -23,11 +23,12 @@ from tests.jobs.conftest import Make, System, build
 HISTORY_TABLES = ("jobs", "quota_ledger", "quota_reservations", "quota_usage")
 
 # How a plan line may reach a history table: the table's primary key or unique key, or an
-# index bounded by live rows (partial on finished_at IS NULL), or a key that names one job.
+# index bounded by live rows (partial on finished_at IS NULL), or a key that names one job,
+# or one parent's follow-ups (jobs_children).
 SQLITE_BOUNDED = re.compile(
     r"^SEARCH (?P<table>\w+) USING (?:"
     r"INTEGER PRIMARY KEY \(rowid[=<>]"
-    r"|(?:COVERING )?INDEX (?:jobs_live_\w+|sqlite_autoindex_quota_usage_1"
+    r"|(?:COVERING )?INDEX (?:jobs_live_\w+|jobs_children|sqlite_autoindex_quota_usage_1"
     r"|quota_ledger_once_per_job) \("
     r"|PRIMARY KEY \("
     r")"
