@@ -281,18 +281,34 @@ class Database:
             )
             async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
                 done = {row[0] for row in await cursor.fetchall()}
-            for version, name, sql in _migrations():
-                if version in done:
-                    continue
-                # executescript runs the whole file; BEGIN keeps file and record atomic.
-                await self._conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n")
-                await self._conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, time.time()),
-                )
-                await self._conn.execute("COMMIT")
-                log.info("applied migration %04d_%s", version, name)
-                applied.append(f"{version:04d}_{name}")
+            pending = [m for m in _migrations() if m[0] not in done]
+            if not pending:
+                return applied
+            # SQLite's procedure for rebuilding a table: foreign keys off for the migration,
+            # checked before it commits. With them on, DROP TABLE deletes row by row and
+            # searches each row's children: hours for a million jobs.
+            await self._conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                for version, name, sql in pending:
+                    # executescript runs the whole file; BEGIN keeps file and record atomic.
+                    await self._conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n")
+                    await self._conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES (?, ?, ?)",
+                        (version, name, time.time()),
+                    )
+                    async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
+                        broken = await cursor.fetchall()
+                    if broken:
+                        await self._conn.execute("ROLLBACK")
+                        raise RuntimeError(
+                            f"migration {version:04d}_{name} breaks {len(broken)} foreign keys"
+                        )
+                    await self._conn.execute("COMMIT")
+                    log.info("applied migration %04d_%s", version, name)
+                    applied.append(f"{version:04d}_{name}")
+            finally:
+                await self._conn.execute("PRAGMA foreign_keys=ON")
         return applied
 
 

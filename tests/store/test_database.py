@@ -241,3 +241,46 @@ async def test_a_refused_commit_rolls_back_and_the_next_transaction_works(
 
 async def _count_parents(tx: Transaction) -> int:
     return int(await tx.fetch_value("SELECT COUNT(*) FROM parent"))
+
+
+async def test_a_migration_runs_without_foreign_keys_and_is_checked_before_it_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store import database as module
+
+    shipped = module._migrations()
+    url = f"sqlite:///{tmp_path}/tessera.db"
+    await (await Database.open(url)).close()
+    seen: list[int] = []
+    # A rebuild that reads the pragma as it runs, then one that breaks a foreign key.
+    probe = "CREATE TABLE probe AS SELECT foreign_keys AS fk FROM pragma_foreign_keys;"
+    breaking = (
+        "CREATE TABLE parent_t (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE child_t (id INTEGER PRIMARY KEY, p INTEGER REFERENCES parent_t(id));"
+        "INSERT INTO child_t VALUES (1, 42);"
+    )
+    top = shipped[-1][0]
+    monkeypatch.setattr(
+        module,
+        "_migrations",
+        lambda: [*shipped, (top + 1, "probe", probe), (top + 2, "breaking", breaking)],
+    )
+    db = await Database.open(url, migrate=False)
+    try:
+        with pytest.raises(RuntimeError, match=r"breaking breaks 1 foreign keys"):
+            await db.migrate()
+        async with db.transaction() as tx:
+            seen = [row[0] for row in await tx.fetch_all("SELECT fk FROM probe")]
+            versions = {
+                row[0] for row in await tx.fetch_all("SELECT version FROM schema_migrations")
+            }
+            assert (
+                await tx.fetch_value("SELECT count(*) FROM sqlite_master WHERE name = 'child_t'")
+                == 0
+            )
+            assert await tx.fetch_value("PRAGMA foreign_keys") == 1
+    finally:
+        await db.close()
+    assert seen == [0]
+    assert top + 1 in versions
+    assert top + 2 not in versions
