@@ -107,6 +107,8 @@ class Dispatcher:
                 window=2 * provider_settings.request_timeout,
                 first_delay=retry_delay,
                 max_delay=max_retry_delay,
+                # A provider that cannot even be asked for this long: fail and refund.
+                give_up_after=max(scheduler.job_timeout, 2 * provider_settings.request_timeout),
             ),
         )
         self._submitter = Submitter(

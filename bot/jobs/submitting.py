@@ -206,11 +206,15 @@ class Submitter:
         now = self._p.clock()
         found: dict[int, TaskState] = {}
         absent: list[int] = []
+        given_up: list[int] = []
         for job_id in self._p.unsettled.due(now):
             try:
                 task = await self._p.provider.find_by_state(str(job_id))
             except ProviderError as exc:
                 log.warning("could not look up job %s at the provider: %s", job_id, exc.message)
+                if self._gives_up(job_id, now):
+                    given_up.append(job_id)
+                    continue
                 task, closed = None, False
             else:
                 closed = self._p.unsettled.window_closed(job_id, now)
@@ -220,9 +224,9 @@ class Submitter:
                 absent.append(job_id)
             else:
                 self._p.unsettled.later(job_id, now=now)
-        if not found and not absent:
+        if not found and not absent and not given_up:
             return False
-        for job_id in [*found, *absent]:
+        for job_id in [*found, *absent, *given_up]:
             self._p.unsettled.drop(job_id)
         events: list[JobEvent] = []
         requeued: list[InFlight] = []
@@ -243,6 +247,8 @@ class Submitter:
             for job in await self._p.repo.get_many(tx, absent):
                 if (flight := self._p.slots.get(job.id)) is not None:
                     await self._resend(tx, job, flight, now, events, requeued)
+            for job_id in given_up:
+                await self._give_up(tx, job_id, events)
         for flight in reversed(requeued):
             self._p.slots.requeue(flight)
         for event in events:
@@ -250,6 +256,30 @@ class Submitter:
         for flight in orphans:
             await self.stop(flight)
         return True
+
+    def _gives_up(self, job_id: int, now: float) -> bool:
+        """Whether to stop waiting for a provider that cannot be asked about this job."""
+        flight = self._p.slots.get(job_id)
+        if flight is not None and flight.abandoned:
+            # Cancelled and refunded already: only its slot is left, free once no late
+            # acceptance is possible any more.
+            return self._p.unsettled.window_closed(job_id, now)
+        return self._p.unsettled.overdue(job_id, now)
+
+    async def _give_up(self, tx: Transaction, job_id: int, events: list[JobEvent]) -> None:
+        if (flight := self._p.slots.get(job_id)) is not None:
+            self._p.slots.release(flight)
+        log.warning("the provider could not be asked about job %s for too long: failing it", job_id)
+        failed = await self._p.settler.fail_in(
+            tx,
+            job_id,
+            JobState.SUBMITTING,
+            FailureKind.UNAVAILABLE,
+            "The image provider never confirmed this job and could not be asked about it; "
+            "nothing was charged.",
+        )
+        if failed is not None:
+            events.append(JobEvent(kind="failed", job=failed))
 
     async def _resend(
         self,

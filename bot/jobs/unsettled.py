@@ -5,6 +5,8 @@ provider after the bot stopped waiting. Such a job stays ``submitting`` and keep
 the provider is asked for the job's task by its ``state`` with back-off, and the job may be
 submitted again only once the ``window`` since the submit started has passed (the submit's
 own time limit plus a margin) AND the provider then answers that it has no such task.
+A provider that cannot be asked at all for ``give_up_after`` seconds ends the wait: the job
+fails with a refund (and a cancelled one gives its slot back once the window has closed).
 """
 
 from __future__ import annotations
@@ -24,8 +26,16 @@ class _Pending:
 class UnsettledSubmits:
     """The jobs waiting for the provider to show (or provably not have) their task."""
 
-    def __init__(self, *, window: float, first_delay: float, max_delay: float) -> None:
+    def __init__(
+        self,
+        *,
+        window: float,
+        first_delay: float,
+        max_delay: float,
+        give_up_after: float = float("inf"),
+    ) -> None:
         self.window = window
+        self.give_up_after = give_up_after
         self._first_delay = first_delay
         self._max_delay = max_delay
         self._jobs: dict[int, _Pending] = {}
@@ -47,10 +57,11 @@ class UnsettledSubmits:
         delay = min(self._max_delay, self._first_delay * 2**pending.looks)
         pending.looks += 1
         pending.due = now + delay
-        closes = pending.since + self.window
-        if now < closes:
-            # The look that may allow a second submit comes as soon as the window closes.
-            pending.due = min(pending.due, closes)
+        # The looks that decide come on time: as soon as the window closes (a second submit
+        # may then be allowed) and when the wait is over (the job fails).
+        for moment in (pending.since + self.window, pending.since + self.give_up_after):
+            if now < moment:
+                pending.due = min(pending.due, moment)
 
     def due(self, now: float) -> list[int]:
         """Jobs to ask about now, oldest first."""
@@ -63,6 +74,10 @@ class UnsettledSubmits:
     def window_closed(self, job_id: int, now: float) -> bool:
         """Whether the provider can no longer accept this held job's unanswered submit."""
         return self.closed(self._jobs[job_id].since, now)
+
+    def overdue(self, job_id: int, now: float) -> bool:
+        """Whether this held job has waited too long for the provider to answer at all."""
+        return now >= self._jobs[job_id].since + self.give_up_after
 
     def next_due(self) -> float | None:
         """When the next look is due; None when nothing is held."""

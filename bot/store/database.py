@@ -298,7 +298,7 @@ class Database:
                         (version, name, time.time()),
                     )
                     async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
-                        broken = await cursor.fetchall()
+                        broken = list(await cursor.fetchall())
                     if broken:
                         await self._conn.execute("ROLLBACK")
                         raise RuntimeError(

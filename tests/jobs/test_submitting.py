@@ -239,3 +239,43 @@ async def test_a_job_cancelled_while_its_submit_is_unanswered_stops_the_late_tas
     assert system.provider.cancelled == [task_id]
     assert len(system.provider.requests) == 1
     assert (await system.balance()).member_used == 0
+
+
+async def test_a_held_submit_the_provider_cannot_be_asked_about_fails_with_a_refund(
+    system: System,
+) -> None:
+    from bot.errors import ProviderUnavailable
+
+    system.provider.hang_next = 1
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    system.provider.lookup_errors.extend(ProviderUnavailable("down") for _ in range(10_000))
+    # Within job_timeout the job is held: it may still be accepted late.
+    system.clock.advance(system.scheduler.job_timeout - 1)
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUBMITTING
+    system.clock.advance(2)
+    await system.dispatcher.drain()
+    failed = await system.job(job.id)
+    assert failed.state is JobState.FAILED
+    assert "could not be asked about it; nothing was charged" in (failed.failure_message or "")
+    assert system.dispatcher.in_flight == 0
+    assert (await system.balance()).member_used == 0
+
+
+async def test_a_cancelled_held_submit_gives_its_slot_back_once_its_window_closed(
+    system: System,
+) -> None:
+    from bot.errors import ProviderUnavailable
+
+    system.provider.hang_next = 1
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    system.provider.lookup_errors.extend(ProviderUnavailable("down") for _ in range(10_000))
+    await system.jobs.cancel(job.id, user_id=USER)
+    await system.dispatcher.drain()
+    assert system.dispatcher.in_flight == 1  # a late acceptance is still possible
+    system.clock.advance(2 * system.provider_settings.request_timeout)
+    await system.dispatcher.drain()
+    assert system.dispatcher.in_flight == 0
+    assert (await system.job(job.id)).state is JobState.CANCELLED
