@@ -8,7 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bot.cli.commands import EXIT_CONFIG, EXIT_OK, load_or_report, report_problems
+from bot.cli.commands import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    load_or_report,
+    report_problems,
+)
 from bot.errors import ConfigError
 from bot.jobs.retention import Pruner
 from bot.quota.rollup import LedgerRollup
@@ -26,6 +32,12 @@ def storage_command(args: argparse.Namespace) -> int:
         report = asyncio.run(_report(settings))
     except ConfigError as exc:
         return report_problems(exc.problems)
+    if isinstance(report, list):
+        print(
+            f"the database has {len(report)} migration(s) to apply ({', '.join(report)}); "
+            "`python -m bot migrate` applies them (stop a bot of an older version first)"
+        )
+        return EXIT_FAILED
     print(render(report, days=settings.retention.job_days))
     return EXIT_OK
 
@@ -45,9 +57,13 @@ def render(report: StorageReport, *, days: float) -> str:
     return "\n".join(lines)
 
 
-async def _report(settings: Settings) -> StorageReport:
-    database = await Database.open(settings.database.url)
+async def _report(settings: Settings) -> StorageReport | list[str]:
+    # Only looks: the file may belong to a running bot of another version.
+    database = await Database.open(settings.database.url, migrate=False, maintain=False)
     try:
+        pending = await database.pending_migrations()
+        if pending:
+            return pending
         rollup = LedgerRollup(database, settings.quota)
         return await Pruner(database, settings.retention, rollup=rollup).report()
     finally:

@@ -157,8 +157,12 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> Database:
-        """Connect, configure SQLite for a long-running service and apply migrations."""
+    async def open(cls, url: str, *, migrate: bool = True, maintain: bool = True) -> Database:
+        """Connect, configure SQLite for a long-running service and apply migrations.
+
+        ``migrate=False, maintain=False`` only looks: no migration, no switch of the file to
+        incremental vacuum (a report on a database another process runs).
+        """
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +192,7 @@ class Database:
             "PRAGMA journal_size_limit=67108864",
         ):
             await conn.execute(pragma)
-        if path != ":memory:":
+        if path != ":memory:" and maintain:
             await _incremental_vacuum(conn)
         db = cls(conn, opened[0])
         if migrate:
@@ -270,6 +274,20 @@ class Database:
         """
         on_thread: Callable[..., Awaitable[None]] = self._conn._execute
         await on_thread(self._raw.set_trace_callback, callback)
+
+    async def pending_migrations(self) -> list[str]:
+        """The migrations this file has not had yet, by name (changes nothing)."""
+        async with self._lock:
+            async with self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+                ("schema_migrations",),
+            ) as cursor:
+                known = await cursor.fetchone() is not None
+            done: set[int] = set()
+            if known:
+                async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
+                    done = {row[0] for row in await cursor.fetchall()}
+        return [f"{v:04d}_{name}" for v, name, _ in _migrations() if v not in done]
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not applied yet, in order; the names of those applied."""

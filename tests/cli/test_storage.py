@@ -40,3 +40,23 @@ def test_storage_reports_size_states_and_the_next_prune(
     assert "  queued: 1" in out
     assert "next prune (finished more than 30 days ago): 2 job(s)" in out
     assert "next ledger roll-up (closed budget periods): 2 entries into 1 row(s)" in out
+
+
+def test_storage_only_looks_at_a_database_that_still_needs_migrations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db_file = tmp_path / "tessera.db"
+    monkeypatch.setenv("TESSERA_DATABASE__URL", f"sqlite:///{db_file}")
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("CREATE TABLE unrelated (x INTEGER)")
+    conn.close()
+    assert main(["storage"]) == 1
+    out = capsys.readouterr().out
+    assert "migration(s) to apply (0001_quota_and_config" in out
+    assert "`python -m bot migrate` applies them" in out
+    with sqlite3.connect(db_file) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        auto_vacuum = conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+    conn.close()
+    assert tables == {"unrelated"}  # nothing was migrated
+    assert auto_vacuum == 0  # nor switched to incremental vacuum
