@@ -40,12 +40,22 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+WEB_PORTS = (80, 443, 8080, 8443)
+"""Ports a member's URL may name; an operator's allowed host may use any."""
+
+
 class OutboundPolicy:
     """Judges URLs (syntax) and hosts (every resolved address) before any byte is sent."""
 
     def __init__(
-        self, allowed_hosts: Iterable[str] = (), *, resolve: Resolver = system_resolver
+        self,
+        allowed_hosts: Iterable[str] = (),
+        *,
+        resolve: Resolver = system_resolver,
+        ports: Iterable[int] | None = WEB_PORTS,
     ) -> None:
+        # None: any port (tests whose loopback servers listen on a free port).
+        self.ports = None if ports is None else frozenset(ports)
         self.allowed_hosts = host_names(allowed_hosts)
         self._resolve = resolve
 
@@ -68,6 +78,14 @@ class OutboundPolicy:
         reason = refused_host(host, self.allowed_hosts)
         if reason is not None:
             raise FetchRefused(f"The address {url[:80]} is not fetched: {reason}.")
+        port = parts.port
+        if port is not None and self.ports is not None and port not in self.ports:
+            if self.is_allowed(host):
+                return host  # the operator's own host: any port
+            # Images live on web ports: any other would let prompts probe other services.
+            raise FetchRefused(
+                f"The address {url[:80]} is not fetched: port {port} is not a web port."
+            )
         return host
 
     async def addresses(self, host: str, port: int) -> list[str]:

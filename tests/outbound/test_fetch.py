@@ -115,7 +115,7 @@ async def test_an_allowed_redirect_is_followed(
 async def test_dns_rebinding_is_caught_at_connect_time(host: Host) -> None:
     # Public for the check before the request, loopback for the connection: refused.
     resolve = table({"rebind.example": [["93.184.216.34"], ["127.0.0.1"]]})
-    fetcher = OutboundFetcher(OutboundPolicy(resolve=resolve))
+    fetcher = OutboundFetcher(OutboundPolicy(resolve=resolve, ports=None))
     try:
         with pytest.raises(FetchRefused, match="loopback"):
             await fetcher.fetch(f"http://rebind.example:{host.port}/a.png", max_bytes=10_000)
@@ -128,7 +128,7 @@ async def test_the_socket_goes_to_the_checked_address_with_the_host_name_kept(
     host: Host,
 ) -> None:
     resolve = table({"cdn.example": [["127.0.0.1"]]})
-    fetcher = OutboundFetcher(OutboundPolicy(["cdn.example"], resolve=resolve))
+    fetcher = OutboundFetcher(OutboundPolicy(["cdn.example"], resolve=resolve, ports=None))
     try:
         got = await fetcher.fetch(f"http://cdn.example:{host.port}/a.png", max_bytes=10_000)
     finally:
@@ -165,7 +165,7 @@ async def test_a_mock_transport_is_still_under_the_policy() -> None:
 
     resolve = table({"img.example": [["10.0.0.1"]]})
     fetcher = OutboundFetcher(
-        OutboundPolicy(resolve=resolve), transport=httpx.MockTransport(answer)
+        OutboundPolicy(resolve=resolve, ports=None), transport=httpx.MockTransport(answer)
     )
     try:
         with pytest.raises(FetchRefused):

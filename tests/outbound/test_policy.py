@@ -22,6 +22,8 @@ def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
         "http://localhost/a.png",
         "http://169.254.169.254/latest/meta-data/",
         "http://images.example.com:notaport/a.png",
+        "http://images.example.com:6379/a.png",
+        "https://images.example.com:22/a.png",
     ],
 )
 def test_check_url_refuses(url: str) -> None:
@@ -32,6 +34,7 @@ def test_check_url_refuses(url: str) -> None:
 def test_check_url_accepts_a_public_name_and_an_allowed_host() -> None:
     assert OutboundPolicy().check_url("https://images.example.com/a.png") == "images.example.com"
     assert OutboundPolicy(["127.0.0.1"]).check_url("http://127.0.0.1:9/a.png") == "127.0.0.1"
+    assert OutboundPolicy().check_url("https://cdn.example.com:8443/a.png") == "cdn.example.com"
 
 
 async def test_a_name_with_any_private_address_is_refused() -> None:
