@@ -1,3 +1,4 @@
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ def test_storage_reports_size_states_and_the_next_prune(
     monkeypatch.setenv("TESSERA_RETENTION__JOB_DAYS", "30")
     assert main(["migrate"]) == 0
     old = time.time() - 40 * 86_400
-    with sqlite3.connect(db_file) as conn:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
         conn.executemany(
             "INSERT INTO jobs (guild_id, channel_id, user_id, kind, prompt, seed, speed, cost,"
             " weight, state, created_at, finished_at, updated_at)"
@@ -47,16 +48,14 @@ def test_storage_only_looks_at_a_database_that_still_needs_migrations(
 ) -> None:
     db_file = tmp_path / "tessera.db"
     monkeypatch.setenv("TESSERA_DATABASE__URL", f"sqlite:///{db_file}")
-    with sqlite3.connect(db_file) as conn:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
         conn.execute("CREATE TABLE unrelated (x INTEGER)")
-    conn.close()
     assert main(["storage"]) == 1
     out = capsys.readouterr().out
     assert "migration(s) to apply (0001_quota_and_config" in out
     assert "`python -m bot migrate` applies them" in out
-    with sqlite3.connect(db_file) as conn:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         auto_vacuum = conn.execute("PRAGMA auto_vacuum").fetchone()[0]
-    conn.close()
     assert tables == {"unrelated"}  # nothing was migrated
     assert auto_vacuum == 0  # nor switched to incremental vacuum
