@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from bot.errors import FailureKind, IllegalTransition
 from bot.providers.base import Action, ProviderButton
 from bot.speed import SpeedMode
+from bot.store.compact import unpack
 
 
 class JobState(StrEnum):
@@ -133,8 +134,8 @@ class Job:
     parent_id: int | None
     prompt: str
     """The canonical prompt text, always with ``--seed``."""
-    params_json: str
-    """The parameters as stored (JSON); read them with ``params``."""
+    params_json: str | bytes
+    """The parameters as stored (JSON, or packed by ``compact``); read them with ``params``."""
     seed: int
     seed_explicit: bool
     speed: SpeedMode
@@ -142,14 +143,14 @@ class Job:
     """Millicredits reserved for this job (0 for relax)."""
     state: JobState
     provider_task_id: str | None
-    buttons_json: str
-    """The provider's buttons as stored (JSON); read them with ``provider_buttons``."""
+    buttons_json: str | bytes
+    """The provider's buttons as stored; read them with ``provider_buttons``."""
     progress: int
     preview_url: str | None
     status_message_id: int | None
     result_message_id: int | None
-    result_urls_json: str
-    """The result images as stored (JSON); read them with ``result_urls``."""
+    result_urls_json: str | bytes
+    """The result images as stored; read them with ``result_urls``."""
     failure_kind: FailureKind | None
     failure_message: str | None
     queue_position: int | None
@@ -161,7 +162,8 @@ class Job:
     @property
     def params(self) -> dict[str, Any]:
         """The job's parameters (a new dict each time: the record cannot be changed)."""
-        params: dict[str, Any] = json.loads(self.params_json)
+        # Unpacked here, on use: most reads of a job (transitions, the board) never look.
+        params: dict[str, Any] = json.loads(unpack(self.params_json))
         return params
 
     @property
@@ -169,14 +171,14 @@ class Job:
         """The buttons the provider offered on the finished task."""
         if self.buttons_json == _EMPTY:  # every job until it succeeds
             return ()
-        return _BUTTONS.validate_json(self.buttons_json)
+        return _BUTTONS.validate_json(unpack(self.buttons_json))
 
     @property
     def result_urls(self) -> tuple[str, ...]:
         """The result images, one per picture (or the grid alone)."""
         if self.result_urls_json == _EMPTY:
             return ()
-        return tuple(json.loads(self.result_urls_json))
+        return tuple(json.loads(unpack(self.result_urls_json)))
 
 
 EventKind = Literal["queued", "started", "progress", "succeeded", "failed", "cancelled"]

@@ -10,7 +10,7 @@ from typing import Any
 from bot.errors import FailureKind
 from bot.providers.base import Action
 from bot.speed import SpeedMode
-from bot.store.compact import pack, unpack
+from bot.store.compact import pack
 from bot.store.database import Row, marks
 from bot.store.job_models import Job, JobKind, JobState, encode_buttons, encode_urls
 
@@ -116,9 +116,7 @@ _CONVERT: list[tuple[int, Callable[[Any], Any]]] = [
     (_NAMES.index("speed"), _SPEEDS.__getitem__),
     (_NAMES.index("state"), _STATES.__getitem__),
     (_NAMES.index("failure_kind"), lambda stored: _FAILURES[stored] if stored else None),
-    (_NAMES.index("params"), unpack),
-    (_NAMES.index("provider_buttons"), unpack),
-    (_NAMES.index("result_urls"), unpack),
+    # params, provider_buttons and result_urls stay as stored: the record unpacks on use.
 ]
 
 
