@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+
+from bot.providers.diffusion import worker
 from bot.providers.diffusion.errors import (
     DeviceOutOfMemory,
     RenderCancelled,
     RenderFailed,
     WeightsUnavailable,
 )
-
-from bot.providers.diffusion import worker
 from bot.providers.diffusion.messages import (
     Cancelled,
     Done,
