@@ -168,6 +168,7 @@ class RenderLine:
         self._push(task)
 
     async def _render(self, task: LocalTask) -> None:
+        batch: list[tuple[LocalTask, RenderJob, tuple[str, ...]]] = []
         try:
             await self._worker_ready()  # the device decides the presets
             planned = self._plans.pop(task, None)
@@ -177,7 +178,9 @@ class RenderLine:
                 batch += await self._companions(job)
             worker = await self._worker_ready()  # again: it may have died meanwhile
         except WorkerStartError as exc:
-            self._fail(task, FailureKind.UNAVAILABLE, str(exc))
+            # Companions already taken out of the line end with the head, not silently.
+            for member in [entry[0] for entry in batch] or [task]:
+                self._fail(member, FailureKind.UNAVAILABLE, str(exc))
             return
         except UserFacingError as exc:
             kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
