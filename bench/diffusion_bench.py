@@ -12,12 +12,14 @@ and a GPU are at hand), then measures:
   diffusers; reported);
 - ack_p99_ms_while_rendering: the bot's first answer to interactions sent while the device is
   busy (target <= 100);
-- first_preview_s: from a /imagine to its status message carrying its first preview.
+- first_preview_s: from a /imagine to its status message carrying its first preview;
+- cross_job_batched_speedup (with ``--batch-jobs N`` > 1): the bot's time for the 8 grids
+  with ``diffusion.batch_jobs = 1`` over its time with N (a GPU feature: ~1 on a CPU).
 
 The worker is started and the model loaded before anything is timed. Prints a few lines,
 then one JSON line.
 
-Run: python bench/diffusion_bench.py [--size 128] [--steps 8] [--model DIR]
+Run: python bench/diffusion_bench.py [--size 128] [--steps 8] [--model DIR] [--batch-jobs 4]
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ SIZE = int(_arg("--size", "128"))
 STEPS = int(_arg("--steps", "8"))
 THREADS = int(_arg("--threads", "1"))
 """Torch threads on both sides: on a shared 2-core machine more threads mostly spin."""
+BATCH_JOBS = int(_arg("--batch-jobs", "1"))
+"""Above 1: the bot runs again with this ``diffusion.batch_jobs`` and the two are compared."""
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -94,7 +98,7 @@ def plain_loop(model: str) -> tuple[float, float]:
     return batched, single
 
 
-async def through_the_bot(model: str, results: Path) -> dict[str, float]:
+async def through_the_bot(model: str, results: Path, batch_jobs: int = 1) -> dict[str, float]:
     """The 8 grids as /imagine in the real runtime, with interactions sent meanwhile."""
     async with FakeDiscord(wait_bound=600.0) as discord_fake:
         guild = discord_fake.add_guild("bench")
@@ -118,6 +122,7 @@ async def through_the_bot(model: str, results: Path) -> dict[str, float]:
                 "versions": {"7": "turbo"},
                 "results_dir": str(results / "results"),
                 "threads": THREADS,
+                "batch_jobs": batch_jobs,
             },
         )
         runtime = Runtime(settings, extensions=("cogs.imagine",))
@@ -196,6 +201,15 @@ def main() -> dict[str, Any]:
     bot = asyncio.run(through_the_bot(model, workdir))
     batched_again, single_again = plain_loop(model)
     batched, single = min(batched, batched_again), min(single, single_again)
+    extra: dict[str, Any] = {}
+    if BATCH_JOBS > 1:
+        (workdir / "batching").mkdir()
+        together = asyncio.run(through_the_bot(model, workdir / "batching", BATCH_JOBS))
+        extra = {
+            "batch_jobs": BATCH_JOBS,
+            "provider_batched_s": round(together["elapsed_s"], 3),
+            "cross_job_batched_speedup": round(bot["elapsed_s"] / together["elapsed_s"], 3),
+        }
     return {
         "grids": GRIDS,
         "size": SIZE,
@@ -208,6 +222,7 @@ def main() -> dict[str, Any]:
         "ack_p99_ms_while_rendering": round(bot["ack_p99_ms"], 1),
         "first_preview_s": round(bot["first_preview_s"], 3),
         "ack_probes": int(bot["probes"]),
+        **extra,
     }
 
 
@@ -217,4 +232,9 @@ if __name__ == "__main__":
     print(f"plain diffusers {figures['plain_s']} s, through the bot {figures['provider_s']} s")
     print(f"overhead ratio {figures['overhead_ratio']} (target <= 1.05)")
     print(f"ack p99 while rendering {figures['ack_p99_ms_while_rendering']} ms (target <= 100)")
+    if "cross_job_batched_speedup" in figures:
+        print(
+            f"batch_jobs={figures['batch_jobs']}: {figures['provider_batched_s']} s, "
+            f"cross-job batched speedup {figures['cross_job_batched_speedup']}"
+        )
     print(json.dumps(figures))

@@ -112,6 +112,9 @@ class DiffusionSettings(_Section):
     vae_tiling: bool = False
     threads: int | None = Field(default=None, ge=1)
     """CPU threads a render may use; None: torch's default (every core)."""
+    batch_jobs: int = Field(default=1, ge=1, le=8)
+    """Jobs of the same shape rendered in one pipeline call; a GPU feature: on a CPU it
+    saves nothing."""
     preview_interval: float = Field(default=1.0, ge=0.2)
     """Seconds between two progress previews of one render."""
     start_timeout: float = Field(default=300.0, gt=0)

@@ -82,6 +82,45 @@ def build_conditioning(pipe: Any, job: RenderJob) -> Conditioning:
     )
 
 
+def concatenate(pipe: Any, parts: Sequence[Conditioning], guidance: float) -> Conditioning:
+    """Several jobs' conditioning as one batch, rows in order (jobs of one ``batch_key``).
+
+    With CFG, a job without negatives gets the empty negative diffusers encodes for it alone.
+    """
+    if guidance > 1.0 and any(part.negative is not None for part in parts):
+        parts = [_with_empty_negative(pipe, part) for part in parts]
+
+    def cat(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
+        present = [tensor for tensor in tensors if tensor is not None]
+        return torch.cat(present) if len(present) == len(tensors) else None
+
+    return Conditioning(
+        embeds=torch.cat([part.embeds for part in parts]),
+        pooled=cat([part.pooled for part in parts]),
+        negative=cat([part.negative for part in parts]),
+        negative_pooled=cat([part.negative_pooled for part in parts]),
+    )
+
+
+def _with_empty_negative(pipe: Any, part: Conditioning) -> Conditioning:
+    if part.negative is not None:
+        return part
+    device = pipe._execution_device
+    with torch.no_grad():
+        if part.pooled is not None:
+            _, negative, _, negative_pooled = pipe.encode_prompt(
+                prompt=None,
+                device=device,
+                num_images_per_prompt=1,
+                do_classifier_free_guidance=True,
+                prompt_embeds=part.embeds,
+                pooled_prompt_embeds=part.pooled,
+            )
+            return Conditioning(part.embeds, part.pooled, negative, negative_pooled)
+        _, negative = pipe.encode_prompt(None, device, 1, True, prompt_embeds=part.embeds)
+    return Conditioning(part.embeds, None, negative.to(part.embeds.dtype), None)
+
+
 def _encode(pipe: Any, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-text embeddings ``[n, tokens, dim]`` and, for SDXL, pooled ``[n, dim]``."""
     device = pipe._execution_device

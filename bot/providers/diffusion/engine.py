@@ -11,14 +11,16 @@ import gc
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from PIL import Image
 
 from bot.providers.diffusion import pictures
-from bot.providers.diffusion.conditioning import build_conditioning
+from bot.providers.diffusion.batching import batch_key
+from bot.providers.diffusion.conditioning import build_conditioning, concatenate
 from bot.providers.diffusion.devices import choose_device
 from bot.providers.diffusion.errors import (
     DeviceOutOfMemory,
@@ -38,6 +40,7 @@ from bot.providers.diffusion.tiling import circular_padding
 log = logging.getLogger(__name__)
 
 OOM_ADVICE = "try a smaller --ar, a lower --q, or --draft"
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -110,8 +113,26 @@ class Renderer:
         Raises ``DeviceOutOfMemory``, ``WeightsUnavailable`` and ``RenderFailed``; nothing
         else escapes, so the worker can send every failure back as it is.
         """
+        return self._guarded(job.task_id, lambda: self._render(job, on_step, should_stop))
+
+    def render_batch(
+        self, jobs: Sequence[RenderJob], *, on_step: OnStep, should_stop: ShouldStop
+    ) -> list[RenderResult]:
+        """Render jobs of one ``batch_key`` in one pipeline call: one result per job, in order.
+
+        Each job's images match what ``render`` gives it alone, up to the float noise of a
+        larger batch. ``on_step`` reports the call's steps; previews show the first job.
+        Raises as ``render`` does, for the whole batch.
+        """
+        keys = {batch_key(job) for job in jobs}
+        if not jobs or None in keys or len(keys) > 1:
+            raise RenderFailed("These jobs cannot render in one batch.")
+        label = ",".join(job.task_id for job in jobs)
+        return self._guarded(label, lambda: self._render_batch(jobs, on_step, should_stop))
+
+    def _guarded(self, label: str, work: Callable[[], _T]) -> _T:
         try:
-            return self._render(job, on_step, should_stop)
+            return work()
         except RenderError:
             raise
         except torch.OutOfMemoryError as exc:
@@ -119,29 +140,61 @@ class Renderer:
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
                 raise self._out_of_memory() from exc
-            log.exception("render %s failed", job.task_id)
+            log.exception("render %s failed", label)
             raise RenderFailed(f"The render failed: {exc}") from exc
         except Exception as exc:
-            log.exception("render %s failed", job.task_id)
+            log.exception("render %s failed", label)
             raise RenderFailed(f"The render failed: {exc}") from exc
+
+    def _render_batch(
+        self, jobs: Sequence[RenderJob], on_step: OnStep, should_stop: ShouldStop
+    ) -> list[RenderResult]:
+        first = jobs[0]
+        entry = self._entry(first.preset)
+        style = self._style_kwargs(entry, first)  # no --sref in a batch: scale 0 if loaded
+        pipe, call = self._call_for(entry, first)
+        parts = [build_conditioning(pipe, job) for job in jobs]
+        call.update(concatenate(pipe, parts, first.guidance).call_kwargs())
+        call.update(style)
+        seeds = [seed for job in jobs for seed in job.seeds]
+        images, steps_run = self._call(pipe, call, first, seeds, on_step, should_stop)
+        results, start = [], 0
+        for job in jobs:
+            mine = images[start : start + len(job.seeds)]
+            start += len(job.seeds)
+            results.append(self._result(mine, steps_run))
+        return results
 
     def _render(self, job: RenderJob, on_step: OnStep, should_stop: ShouldStop) -> RenderResult:
         entry = self._entry(job.preset)
         # The adapter first: loading it resets the derived pipelines _call_for picks from.
         style = self._style_kwargs(entry, job)
         pipe, call = self._call_for(entry, job)
-        sdxl = getattr(pipe, "text_encoder_2", None) is not None
+        call.update(build_conditioning(pipe, job).call_kwargs())
+        call.update(style)
+        images, steps_run = self._call(pipe, call, job, job.seeds, on_step, should_stop)
+        return self._result(images, steps_run)
+
+    def _call(
+        self,
+        pipe: Any,
+        call: dict[str, Any],
+        job: RenderJob,
+        seeds: Sequence[int],
+        on_step: OnStep,
+        should_stop: ShouldStop,
+    ) -> tuple[list[Image.Image], int]:
+        """One pipeline call for ``seeds``, with ``job``'s guidance, stop and tile."""
         loop = StepLoop(
             on_step=on_step,
             should_stop=should_stop,
             stop_at=job.stop_at,
-            sdxl=sdxl,
+            sdxl=getattr(pipe, "text_encoder_2", None) is not None,
             throttle=PreviewThrottle(),
+            preview_rows=len(job.seeds),
         )
-        call.update(build_conditioning(pipe, job).call_kwargs())
-        call.update(style)
         # CPU generators draw the same noise whatever the device: a seed replays anywhere.
-        generators = [torch.Generator("cpu").manual_seed(seed) for seed in job.seeds]
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         with (
             loop.estimates(pipe.scheduler),
             circular_padding(pipe.unet, pipe.vae, enabled=job.tile),
@@ -154,12 +207,15 @@ class Renderer:
                 output_type="pil",
                 **call,
             )
-        images = [image.convert("RGB") for image in output.images]
+        return [image.convert("RGB") for image in output.images], loop.steps_run
+
+    @staticmethod
+    def _result(images: Sequence[Image.Image], steps_run: int) -> RenderResult:
         return RenderResult(
             images=tuple(pictures.encode_png(image) for image in images),
             width=images[0].width,
             height=images[0].height,
-            steps_run=loop.steps_run,
+            steps_run=steps_run,
         )
 
     def _call_for(self, entry: _Loaded, job: RenderJob) -> tuple[Any, dict[str, Any]]:

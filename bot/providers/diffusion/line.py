@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 from bot.errors import FailureKind, ProviderError, UserFacingError
 from bot.prompt import DEFAULT_VERSION
 from bot.providers.base import TaskStatus
+from bot.providers.diffusion.batching import batch_key
 from bot.providers.diffusion.catalog import presets_for
 from bot.providers.diffusion.messages import (
+    BatchDone,
     Cancelled,
     Died,
     Done,
@@ -27,6 +29,7 @@ from bot.providers.diffusion.messages import (
     Preload,
     Ready,
     Render,
+    RenderBatch,
     Step,
     WorkerEvent,
     WorkerOptions,
@@ -38,12 +41,14 @@ from bot.providers.diffusion.tasks import LocalTask
 
 if TYPE_CHECKING:
     from bot.providers.diffusion.presets import ModelPreset
+    from bot.providers.diffusion.spec import RenderJob, RenderResult
     from bot.settings import DiffusionSettings
 
 log = logging.getLogger(__name__)
 
 WorkerFactory = Callable[[WorkerOptions, Callable[[WorkerEvent], None]], WorkerProcess]
-_Outcome = Done | Failed | Cancelled | Died
+_Outcome = Done | BatchDone | Failed | Cancelled | Died
+_Planned = tuple["RenderJob", tuple[str, ...]]
 PLAN_FAILED = "Something went wrong preparing this image; nothing was charged."
 STORE_FAILED = (
     "The image was made but could not be stored (is the disk full?); nothing was charged."
@@ -77,7 +82,9 @@ class RenderLine:
         """Finished renders whose images are being written."""
         self._outcomes: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
         self._seq = itertools.count(1)
-        self._running: tuple[int, LocalTask] | None = None
+        self._running: tuple[int, tuple[LocalTask, ...]] | None = None
+        self._plans: dict[LocalTask, _Planned] = {}
+        """Waiting tasks already planned while a batch was formed."""
         self._worker: WorkerProcess | None = None
         self._worker_alive = False
         self.ready: Ready | None = None
@@ -100,12 +107,13 @@ class RenderLine:
         """Drop a waiting task at once, or stop the running one at its next step."""
         if task in self._waiting:
             self._waiting.remove(task)
+            self._plans.pop(task, None)
             task.cancel()
             self._push(task)
             self._renumber()
             return
         task.cancel_requested = True
-        if self._running is not None and self._running[1] is task and self._worker is not None:
+        if self._running is not None and task in self._running[1] and self._worker is not None:
             self._worker.cancel(self._running[0])
 
     async def wait_idle(self) -> None:
@@ -160,44 +168,131 @@ class RenderLine:
         self._push(task)
 
     async def _render(self, task: LocalTask) -> None:
+        batch: list[tuple[LocalTask, RenderJob, tuple[str, ...]]] = []
         try:
             await self._worker_ready()  # the device decides the presets
-            job, notes = await self._planner.plan(task, self._presets_now())
+            planned = self._plans.pop(task, None)
+            job, notes = planned if planned is not None else await self._plan(task)
+            batch = [(task, job, notes)]
+            if self._settings.batch_jobs > 1:
+                batch += await self._companions(job)
             worker = await self._worker_ready()  # again: it may have died meanwhile
         except WorkerStartError as exc:
-            self._fail(task, FailureKind.UNAVAILABLE, str(exc))
+            # Companions already taken out of the line end with the head, not silently.
+            for member in [entry[0] for entry in batch] or [task]:
+                self._fail(member, FailureKind.UNAVAILABLE, str(exc))
             return
         except UserFacingError as exc:
             kind = exc.kind if isinstance(exc, ProviderError) else FailureKind.INVALID_REQUEST
             self._fail(task, kind, exc.message)
             return
-        if task.cancel_requested:
-            task.cancel()
-            self._push(task)
+        for ended in [entry for entry in batch if entry[0].cancel_requested]:
+            batch.remove(ended)
+            ended[0].cancel()
+            self._push(ended[0])
+        if not batch:
             return
         seq = next(self._seq)
-        self._running = (seq, task)
-        task.status, task.queue_position, task.notes = TaskStatus.IN_PROGRESS, None, notes
-        self._push(task)
+        tasks = tuple(entry[0] for entry in batch)
+        self._running = (seq, tasks)
+        for member, _, member_notes in batch:
+            member.status, member.queue_position, member.notes = (
+                TaskStatus.IN_PROGRESS,
+                None,
+                member_notes,
+            )
+            self._push(member)
+        message = (
+            Render(seq=seq, job=batch[0][1])
+            if len(batch) == 1
+            else RenderBatch(seq=seq, jobs=tuple(entry[1] for entry in batch))
+        )
         try:
-            await worker.send(Render(seq=seq, job=job))
+            await worker.send(message)
             outcome = await self._outcome_of(seq)
         except OSError:
             # The pipe broke: the worker died as the job was handed over.
             outcome = Died(exitcode=None)
         finally:
             self._running = None
-        if isinstance(outcome, Done) and not task.cancel_requested:
-            # Stored while the next job renders: the device never waits for the disk.
-            storing = asyncio.create_task(self._store_result(task, outcome))
-            self._storing.add(storing)
-            storing.add_done_callback(self._stored)
-            return
-        await self._settle(task, outcome)
-        self._push(task)
+        await self._end(tasks, outcome)
 
-    async def _store_result(self, task: LocalTask, outcome: Done) -> None:
-        result = outcome.result
+    async def _plan(self, task: LocalTask) -> _Planned:
+        return await self._planner.plan(task, self._presets_now())
+
+    async def _companions(
+        self, job: RenderJob
+    ) -> list[tuple[LocalTask, RenderJob, tuple[str, ...]]]:
+        """Waiting tasks that render in one call with ``job``, taken out of the line."""
+        key = batch_key(job)
+        found: list[tuple[LocalTask, RenderJob, tuple[str, ...]]] = []
+        if key is None:
+            return found
+        for task in list(self._waiting):
+            if len(found) >= self._settings.batch_jobs - 1:
+                break
+            try:
+                known = self._plans.get(task)
+                planned = known if known is not None else await self._plan(task)
+            except Exception as exc:
+                # A planning error ends that task alone; the batch goes on without it.
+                if task in self._waiting:
+                    self._waiting.remove(task)
+                    self._renumber()
+                    if isinstance(exc, UserFacingError):
+                        kind = (
+                            exc.kind
+                            if isinstance(exc, ProviderError)
+                            else FailureKind.INVALID_REQUEST
+                        )
+                        self._fail(task, kind, exc.message)
+                    else:
+                        log.exception("planning task %s failed", task.task_id)
+                        self._fail(task, FailureKind.PROVIDER_ERROR, PLAN_FAILED)
+                continue
+            if task not in self._waiting:
+                continue  # cancelled while it was planned
+            if batch_key(planned[0]) != key:
+                self._plans[task] = planned
+                continue
+            self._plans.pop(task, None)
+            self._waiting.remove(task)
+            found.append((task, *planned))
+        self._renumber()
+        return found
+
+    async def _end(self, tasks: tuple[LocalTask, ...], outcome: _Outcome) -> None:
+        """End the tasks of one call as the worker answered."""
+        if isinstance(outcome, Done):
+            outcome = BatchDone(seq=outcome.seq, results=(outcome.result,))
+        if isinstance(outcome, BatchDone):
+            for task, result in zip(tasks, outcome.results, strict=True):
+                if task.cancel_requested:
+                    task.cancel()
+                    self._push(task)
+                    continue
+                # Stored while the next job renders: the device never waits for the disk.
+                storing = asyncio.create_task(self._store_result(task, result))
+                self._storing.add(storing)
+                storing.add_done_callback(self._stored)
+            return
+        if isinstance(outcome, Cancelled) and len(tasks) > 1:
+            # One cancel stops the shared call: the others render again, first in line.
+            for task in reversed(tasks):
+                if task.cancel_requested:
+                    task.cancel()
+                else:
+                    task.status, task.progress, task.preview = TaskStatus.SUBMITTED, 0, None
+                    self._waiting.appendleft(task)
+            self._renumber()
+            for task in tasks:
+                self._push(task)
+            return
+        for task in tasks:
+            await self._settle(task, outcome)
+            self._push(task)
+
+    async def _store_result(self, task: LocalTask, result: RenderResult) -> None:
         notes = (*task.notes, *result.notes)
         stored = StoredResult(
             width=result.width,
@@ -230,7 +325,7 @@ class RenderLine:
 
     async def _settle(self, task: LocalTask, outcome: _Outcome) -> None:
         """End a task that made no images as the worker's answer says (the caller pushes)."""
-        if isinstance(outcome, Done | Cancelled):
+        if isinstance(outcome, Done | BatchDone | Cancelled):
             task.cancel()
         elif isinstance(outcome, Failed):
             if outcome.reason == "out_of_memory":
@@ -290,11 +385,12 @@ class RenderLine:
             return
         if running is None or getattr(event, "seq", None) != running[0]:
             return  # an answer about a render that already ended
-        task = running[1]
         if isinstance(event, Step):
-            task.progress = min(99, event.step * 100 // max(1, event.total))
-            if event.preview is not None:
-                task.preview, task.preview_count = event.preview, task.preview_count + 1
-            self._push(task)
-        elif isinstance(event, Done | Failed | Cancelled):
+            for index, task in enumerate(running[1]):
+                task.progress = min(99, event.step * 100 // max(1, event.total))
+                # A batch's previews show its first job's images.
+                if event.preview is not None and index == 0:
+                    task.preview, task.preview_count = event.preview, task.preview_count + 1
+                self._push(task)
+        elif isinstance(event, Done | BatchDone | Failed | Cancelled):
             self._outcomes.put_nowait((event.seq, event))

@@ -38,6 +38,14 @@ class Render:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderBatch:
+    """Render these jobs (one ``batch_key``) in one pipeline call, answered as one ``seq``."""
+
+    seq: int
+    jobs: tuple[RenderJob, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Preload:
     """Load a preset's pipeline now, so the first render does not wait for it."""
 
@@ -80,6 +88,14 @@ class Done:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchDone:
+    """Batch ``seq`` finished: one result per job, in the order the jobs were sent."""
+
+    seq: int
+    results: tuple[RenderResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     """Render ``seq`` failed; ``reason`` is ``out_of_memory``, ``weights`` or ``error``."""
 
@@ -109,4 +125,4 @@ class Died:
     exitcode: int | None
 
 
-WorkerEvent = Ready | Step | Done | Failed | Cancelled | StartFailed | Died
+WorkerEvent = Ready | Step | Done | BatchDone | Failed | Cancelled | StartFailed | Died

@@ -25,6 +25,7 @@ from bot.providers.diffusion.messages import (
     Preload,
     Ready,
     Render,
+    RenderBatch,
     Shutdown,
     StartFailed,
     WorkerEvent,
@@ -92,7 +93,7 @@ class WorkerProcess:
             await asyncio.shield(self.stop())
             raise
 
-    async def send(self, message: Render | Preload) -> None:
+    async def send(self, message: Render | RenderBatch | Preload) -> None:
         """Hand the worker its next message, from a thread.
 
         The worker reads only between renders and loads: a large message (a job with its

@@ -102,10 +102,11 @@ class DiffusionProvider:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Every action and cancel; one task rendering and one ready behind it."""
+        """Every action and cancel; one batch rendering and one task ready behind it."""
         # More in flight would only wait in this line, out of the fair queue's order, and
-        # the watchdog would count that wait as a stall.
-        return Capabilities(cancel=True, batch_status=True, webhook=False, max_in_flight=2)
+        # the watchdog would count that wait as a stall; fewer would leave nothing to batch.
+        in_flight = self._settings.batch_jobs + 1
+        return Capabilities(cancel=True, batch_status=True, webhook=False, max_in_flight=in_flight)
 
     @property
     def suggested_poll_interval(self) -> float:

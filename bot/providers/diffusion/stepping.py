@@ -36,12 +36,15 @@ class StepLoop:
         stop_at: float,
         sdxl: bool,
         throttle: PreviewThrottle,
+        preview_rows: int | None = None,
     ) -> None:
         self._on_step = on_step
         self._should_stop = should_stop
         self._stop_at = stop_at
         self._sdxl = sdxl
         self._throttle = throttle
+        self._preview_rows = preview_rows
+        """The first rows of a batch the previews show (one job's images); None: all."""
         self._estimate: torch.Tensor | None = None
         self.steps_run = 0
 
@@ -61,7 +64,8 @@ class StepLoop:
         last = self.steps_run >= planned
         preview = None
         if not last and self._throttle.due():
-            preview = latents_to_png(tensors["latents"], sdxl=self._sdxl)
+            latents = tensors["latents"][: self._preview_rows]
+            preview = latents_to_png(latents, sdxl=self._sdxl)
         self._on_step(self.steps_run, planned, preview)
         if last and planned < pipe.num_timesteps:
             # diffusers skips the remaining iterations once interrupted, then decodes.

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.providers.diffusion.messages import (
     STOP_EVERY_RENDER,
+    BatchDone,
     Cancelled,
     Done,
     Failed,
     Preload,
     Ready,
     Render,
+    RenderBatch,
     Shutdown,
     StartFailed,
     Step,
@@ -57,7 +59,7 @@ def main(conn: Connection, cancel: SharedInt, options: WorkerOptions) -> None:
             return
         if isinstance(message, Preload):
             _preload(renderer, message)
-        elif isinstance(message, Render):
+        elif isinstance(message, Render | RenderBatch):
             conn.send(
                 _render(renderer, message, conn, cancel, preview_interval=options.preview_interval)
             )
@@ -113,13 +115,14 @@ def _preload(renderer: Renderer, message: Preload) -> None:
 
 def _render(
     renderer: Renderer,
-    message: Render,
+    message: Render | RenderBatch,
     conn: Connection,
     cancel: SharedInt,
     *,
     preview_interval: float = 0.0,
     clock: Callable[[], float] = time.monotonic,
-) -> Done | Failed | Cancelled:
+) -> Done | BatchDone | Failed | Cancelled:
+    """Render one job or one batch; a cancel of the batch's ``seq`` stops all of it."""
     from bot.providers.diffusion.errors import (
         DeviceOutOfMemory,
         RenderCancelled,
@@ -144,7 +147,11 @@ def _render(
     def should_stop() -> bool:
         return cancel.value in (seq, STOP_EVERY_RENDER)
 
+    label = message.job.task_id if isinstance(message, Render) else "batch"
     try:
+        if isinstance(message, RenderBatch):
+            results = renderer.render_batch(message.jobs, on_step=on_step, should_stop=should_stop)
+            return BatchDone(seq=seq, results=tuple(results))
         result = renderer.render(message.job, on_step=on_step, should_stop=should_stop)
     except RenderCancelled:
         return Cancelled(seq=seq)
@@ -156,6 +163,6 @@ def _render(
         return Failed(seq=seq, reason="error", message=str(exc))
     except Exception:
         # A bug or a library failure: logged here in full, one line for the user.
-        log.exception("render %s failed", message.job.task_id)
+        log.exception("render %s failed", label)
         return Failed(seq=seq, reason="error", message="The renderer failed on this image.")
     return Done(seq=seq, result=result)

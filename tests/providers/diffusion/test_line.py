@@ -22,6 +22,7 @@ from bot.providers.diffusion.messages import (
     Preload,
     Ready,
     Render,
+    RenderBatch,
     Step,
     WorkerEvent,
     WorkerOptions,
@@ -50,7 +51,7 @@ class ScriptedWorker:
         self.on_event = on_event
         self.fail_start = fail_start
         self.activity = activity
-        self.sent: list[Render | Preload] = []
+        self.sent: list[Render | RenderBatch | Preload] = []
         self.cancelled: list[int] = []
         self.stopped = False
         self.started = asyncio.Event()
@@ -65,7 +66,7 @@ class ScriptedWorker:
             raise self.fail_start
         return Ready(device="cpu", dtype="float32", pid=self.pid)
 
-    async def send(self, message: Render | Preload) -> None:
+    async def send(self, message: Render | RenderBatch | Preload) -> None:
         self.sent.append(message)
         self.activity.set()
 
@@ -75,8 +76,8 @@ class ScriptedWorker:
     async def stop(self) -> None:
         self.stopped = True
 
-    def renders(self) -> list[Render]:
-        return [message for message in self.sent if isinstance(message, Render)]
+    def renders(self) -> list[Render | RenderBatch]:
+        return [message for message in self.sent if isinstance(message, Render | RenderBatch)]
 
 
 class Workers:
@@ -107,10 +108,13 @@ class Workers:
 
 
 class Line:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, batch_jobs: int = 1) -> None:
         preset = ModelPreset(model="/tiny", width=64, height=64, steps=2)
         self.settings = DiffusionSettings(
-            presets={"turbo": preset}, versions={"7": "turbo"}, results_dir=str(tmp_path)
+            presets={"turbo": preset},
+            versions={"7": "turbo"},
+            results_dir=str(tmp_path),
+            batch_jobs=batch_jobs,
         )
         self.store = ResultStore(tmp_path, retention_seconds=100.0)
         self.workers = Workers()

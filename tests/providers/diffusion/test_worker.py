@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,10 +17,12 @@ from bot.providers.diffusion.errors import (
     WeightsUnavailable,
 )
 from bot.providers.diffusion.messages import (
+    BatchDone,
     Cancelled,
     Done,
     Failed,
     Render,
+    RenderBatch,
     StartFailed,
     Step,
     WorkerOptions,
@@ -68,6 +70,15 @@ class ScriptedRenderer:
         if self.ending is not None:
             raise self.ending
         return RESULT
+
+    def render_batch(
+        self,
+        jobs: Sequence[RenderJob],
+        *,
+        on_step: Callable[[int, int, bytes | None], None],
+        should_stop: Callable[[], bool],
+    ) -> list[RenderResult]:
+        return [self.render(jobs[0], on_step=on_step, should_stop=should_stop)] * len(jobs)
 
 
 @pytest.fixture
@@ -120,6 +131,16 @@ def test_the_cancel_flag_names_the_render_it_stops(pipe: tuple) -> None:
     worker._render(renderer, Render(seq=5, job=JOB), theirs, Shared(value=4))  # type: ignore[arg-type]
     worker._render(renderer, Render(seq=5, job=JOB), theirs, Shared(value=5))  # type: ignore[arg-type]
     assert renderer.stop_checks == [False, False, False, True, True, True]
+
+
+def test_a_batch_is_one_answer_and_one_cancel_stops_it(pipe: tuple) -> None:
+    _, theirs = pipe
+    batch = RenderBatch(seq=7, jobs=(JOB, JOB))
+    answer = worker._render(ScriptedRenderer(), batch, theirs, Shared())  # type: ignore[arg-type]
+    assert answer == BatchDone(seq=7, results=(RESULT, RESULT))
+    cancelled = ScriptedRenderer(ending=RenderCancelled())
+    assert worker._render(cancelled, batch, theirs, Shared(value=7)) == Cancelled(seq=7)  # type: ignore[arg-type]
+    assert cancelled.stop_checks == [True, True, True]
 
 
 @pytest.mark.parametrize(
