@@ -265,6 +265,9 @@ class RenderLine:
         """End the tasks of one call as the worker answered."""
         if isinstance(outcome, Done):
             outcome = BatchDone(seq=outcome.seq, results=(outcome.result,))
+        if isinstance(outcome, BatchDone) and len(outcome.results) != len(tasks):
+            # Never half an answer: every task of the call ends, none is left in progress.
+            outcome = Failed(seq=outcome.seq, reason="error", message=PLAN_FAILED)
         if isinstance(outcome, BatchDone):
             for task, result in zip(tasks, outcome.results, strict=True):
                 if task.cancel_requested:
