@@ -56,6 +56,20 @@ class Action(StrEnum):
     ENHANCE = "enhance"
 
 
+SINGLE_IMAGE_ACTIONS: tuple[Action, ...] = (
+    Action.UPSCALE_SUBTLE,
+    Action.UPSCALE_CREATIVE,
+    Action.VARY_SUBTLE,
+    Action.VARY_STRONG,
+    Action.ZOOM_OUT_2X,
+    Action.ZOOM_OUT_1_5X,
+    Action.PAN_LEFT,
+    Action.PAN_RIGHT,
+    Action.PAN_UP,
+    Action.PAN_DOWN,
+)
+"""The actions on a single (upscaled) image, in the order buttons show them."""
+
 _SEED_FLAG = re.compile(r"(?<!\S)--seed\s+(\d+)(?!\S)")
 
 

@@ -12,24 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.providers.base import Action, ProviderButton
+from bot.providers.base import SINGLE_IMAGE_ACTIONS, Action, ProviderButton
 
 INFO = "info"
 CANCEL = "cancel"
 GRID_INDEXES = (1, 2, 3, 4)
-
-SINGLE_IMAGE_ACTIONS: tuple[Action, ...] = (
-    Action.UPSCALE_SUBTLE,
-    Action.UPSCALE_CREATIVE,
-    Action.VARY_SUBTLE,
-    Action.VARY_STRONG,
-    Action.ZOOM_OUT_2X,
-    Action.ZOOM_OUT_1_5X,
-    Action.PAN_LEFT,
-    Action.PAN_RIGHT,
-    Action.PAN_UP,
-    Action.PAN_DOWN,
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,25 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import FailureKind
-from bot.providers.base import Action, ProviderButton, TaskState, TaskStatus
+from bot.providers.base import (
+    SINGLE_IMAGE_ACTIONS,
+    Action,
+    ProviderButton,
+    TaskState,
+    TaskStatus,
+)
 from bot.providers.diffusion.results import StoredRequest
 
 PREVIEW_SCHEME = "local-preview:"
 """``preview_url`` of a local preview: not a web address, so Discord is sent the bytes."""
 
 GRID_INDEXES = (1, 2, 3, 4)
-SINGLE_IMAGE_ACTIONS = (
-    Action.UPSCALE_SUBTLE,
-    Action.UPSCALE_CREATIVE,
-    Action.VARY_SUBTLE,
-    Action.VARY_STRONG,
-    Action.ZOOM_OUT_2X,
-    Action.ZOOM_OUT_1_5X,
-    Action.PAN_LEFT,
-    Action.PAN_RIGHT,
-    Action.PAN_UP,
-    Action.PAN_DOWN,
-)
 
 
 def _button(action: Action, index: int = 0) -> ProviderButton:
