@@ -1,12 +1,15 @@
-"""Fixtures shared across the tree: the tiny random-weight diffusion models."""
+"""Fixtures shared across the tree: the tiny random-weight diffusion models, the databases."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import ENGINES, database_url_for
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,3 +39,10 @@ def tiny_sdxl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.fakes.tiny_diffusion import build_tiny_sdxl
 
     return build_tiny_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
+
+
+@pytest.fixture(params=ENGINES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database: once on SQLite, once on PostgreSQL."""
+    async with database_url_for(request.param, str(tmp_path)) as url:
+        yield url

@@ -19,7 +19,7 @@ from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
 from bot.providers.diffusion.inspection import configuration_report, device_info
 from bot.settings import DiffusionSettings, ProviderSettings, Settings
-from bot.store.database import sqlite_path
+from bot.store.database import Database, engine_of, sqlite_path
 
 # Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
 # the request changes nothing on it.
@@ -106,11 +106,14 @@ def _speaks_the_protocol(response: httpx.Response) -> bool:
 
 
 def database_finding(url: str) -> Finding:
-    """Whether the database URL is usable and its directory writable."""
+    """Whether the database URL is usable and (SQLite) its directory writable."""
     try:
-        path = sqlite_path(url)
+        engine = engine_of(url)
     except ConfigError as exc:
         return Finding(Severity.ERROR, exc.problems[0])
+    if engine == "postgresql":
+        return Finding(Severity.OK, f"database: PostgreSQL at {public_url(url)}")
+    path = sqlite_path(url)
     if path == ":memory:":
         return Finding(Severity.WARNING, "database.url: in memory; every job is lost on exit")
     directory = Path(path).resolve().parent
@@ -175,9 +178,37 @@ def local_findings(settings: DiffusionSettings, *, probe_device: bool) -> list[F
     return findings
 
 
+async def schema_finding(url: str) -> Finding | None:
+    """The database's engine and schema version, looked at without changing anything."""
+    try:
+        if engine_of(url) == "sqlite" and not await asyncio.to_thread(
+            Path(sqlite_path(url)).exists
+        ):
+            return None  # created at the first start; nothing to read yet
+        database = await Database.open(url, migrate=False, maintain=False)
+    except ConfigError as exc:
+        return Finding(Severity.ERROR, exc.problems[0])
+    try:
+        version = await database.schema_version()
+        pending = await database.pending_migrations()
+    finally:
+        await database.close()
+    if pending:
+        return Finding(
+            Severity.WARNING,
+            f"database: {database.engine}, schema version {version}; {len(pending)} migration(s)"
+            " pending, applied at the next start (or now: python -m bot migrate)",
+        )
+    return Finding(Severity.OK, f"database: {database.engine}, schema version {version}")
+
+
 async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:
     """Every finding for ``settings``; no provider is reached, no torch imported, ``offline``."""
     findings = offline_findings(settings)
+    if not offline:
+        schema = await schema_finding(settings.database.url)
+        if schema is not None:
+            findings.append(schema)
     if settings.provider.selected_kind == "diffusion":
         findings.extend(
             await asyncio.to_thread(local_findings, settings.diffusion, probe_device=not offline)

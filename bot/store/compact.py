@@ -3,8 +3,10 @@
 Each is a few hundred bytes of JSON that repeats the same key names, button ids and URL
 prefixes in every row: raw deflate with a preset dictionary of those strings stores it in a
 tenth of the space (a grid's nine buttons: ~810 bytes as JSON, ~50 packed). Packed values are
-bytes that start with a format byte; rows written as JSON text before stay readable as they
-are. The dictionary of format 1 must never change: a new dictionary is a new format byte.
+bytes that start with a format byte; a value too short to gain is stored as its UTF-8 bytes
+(PostgreSQL's ``bytea`` column takes bytes only); rows written as JSON text before stay
+readable as they are. The dictionary of format 1 must never change: a new dictionary is a
+new format byte.
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ _DICTIONARY_1 = (
 _EMPTY = frozenset({"[]", "{}"})
 
 
-def pack(text: str) -> str | bytes:
-    """A JSON column's stored value: packed bytes, or the text itself when that is shorter."""
-    if text in _EMPTY:  # most rows until they finish: kept as the column default
-        return text
+def pack(text: str) -> bytes:
+    """A JSON column's stored value: packed, or the text's own bytes when those are shorter."""
+    plain = text.encode()
+    if text in _EMPTY:  # most rows until they finish
+        return plain
     packer = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_1)
-    packed = _FORMAT_1 + packer.compress(text.encode()) + packer.flush()
-    return packed if len(packed) < len(text) else text
+    packed = _FORMAT_1 + packer.compress(plain) + packer.flush()
+    return packed if len(packed) < len(plain) else plain
 
 
 def unpack(stored: str | bytes) -> str:
@@ -53,7 +56,7 @@ def unpack(stored: str | bytes) -> str:
     if isinstance(stored, str):
         return stored
     if stored[:1] != _FORMAT_1:
-        # JSON text that went in through a CAST to BLOB (JSON never starts with 0x01).
+        # JSON text stored as bytes (JSON never starts with 0x01).
         return stored.decode()
     unpacker = zlib.decompressobj(-15, zdict=_DICTIONARY_1)
     return (unpacker.decompress(stored[1:]) + unpacker.flush()).decode()

@@ -1,47 +1,51 @@
-"""The SQLite database: one connection, serialised transactions, numbered migrations.
+"""The database seam: ``Database`` and ``Transaction``, one implementation per engine.
 
-Every read and write goes through ``Database.transaction()`` or ``Database.run()``.
-Transactions start with ``BEGIN IMMEDIATE`` so a claim (a conditional ``UPDATE``) is atomic
-against every other writer, in this process or another. Repositories take the
-``Transaction`` they run in, so a service composes several of them in one commit
-(``JobService.submit`` reserves quota and inserts jobs together). The lock is not
-re-entrant: pass the transaction down, never open a second one inside the first.
+``Database.open(url)`` picks the engine from the URL: ``sqlite:///path`` (the embedded
+default, ``bot.store.sqlite``) or ``postgresql://...`` (``bot.store.postgres``, asyncpg,
+imported only then). Everything above the store sees only these two classes.
 
-``transaction()`` takes each statement to the connection's thread and back (~40 µs a trip).
-``run(body)`` takes a whole transaction there in ONE trip: the body is the same async code
-over the same ``Transaction`` API, but each statement runs at once on that thread, so the body
-never suspends and completes in a single step there. Hot paths (``JobService.submit``) use it;
-a body that awaits anything but its transaction is refused and rolled back.
+Every read and write goes through ``Database.transaction()`` or ``Database.run(body)``.
+Both engines serialise transactions the same way, so a check followed by a write (the
+waiting-job limits, a quota reservation, a conditional claim) needs no lock of its own:
+SQLite by ``BEGIN IMMEDIATE`` on one connection, PostgreSQL by one transaction-scoped
+advisory lock that every Tessera process on that database takes first. Repositories take
+the ``Transaction`` they run in, so a service composes several of them in one commit. The
+lock is not re-entrant: pass the transaction down, never open a second one inside the first.
 
-SQL stays portable (``?`` parameters, no SQLite-only upserts beyond ``ON CONFLICT``,
-timestamps as epoch seconds) so that a PostgreSQL store can be added as a module.
+SQL is written once for both: ``?`` parameters (PostgreSQL's ``$n`` are made from them),
+upserts with ``ON CONFLICT``, ``RETURNING``, timestamps as epoch seconds in ``REAL`` /
+``DOUBLE PRECISION`` columns, CASTs only to types that mean the same in both
+(``tests/store/test_portability.py``). Each engine has its own numbered migrations under
+``migrations/<engine>/``; a version number means the same schema on both.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import logging
 import re
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from bot.errors import ConfigError
 
-log = logging.getLogger(__name__)
-
-Row = sqlite3.Row
 Params = Sequence[Any]
 T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+class Row(Protocol):
+    """One result row, by column name or position (sqlite3.Row and asyncpg.Record alike)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 def marks(count: int) -> str:
@@ -49,50 +53,49 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def engine_of(url: str) -> str:
+    """``sqlite`` or ``postgresql``; a ConfigError naming the forms for anything else."""
+    if url.startswith(SQLITE_PREFIX):
+        return "sqlite"
+    if url.startswith(POSTGRES_PREFIXES):
+        return "postgresql"
+    scheme = url.split(":", 1)[0]
+    raise ConfigError(
+        [
+            f"database.url: {scheme!r} databases are not supported; use "
+            "sqlite:///path/to/tessera.db or postgresql://user@host:5432/dbname"
+        ]
+    )
+
+
 def sqlite_path(url: str) -> str:
     """The file path (or ``:memory:``) in a ``sqlite:///`` URL."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        scheme = url.split(":", 1)[0]
-        raise ConfigError(
-            [
-                f"database.url: {scheme!r} databases are not supported yet; "
-                "use sqlite:///path/to/tessera.db"
-            ]
-        )
-    return url[len(prefix) :] or ":memory:"
+    if engine_of(url) != "sqlite":
+        raise ConfigError([f"database.url: {url.split(':', 1)[0]!r} is not a SQLite URL"])
+    return url[len(SQLITE_PREFIX) :] or ":memory:"
 
 
-class Transaction:
-    """One open transaction; only valid inside ``Database.transaction()`` or ``run()``.
+class Transaction(ABC):
+    """One open transaction; only valid inside ``Database.transaction()`` or ``run()``."""
 
-    Each statement is one trip to the connection's thread; ``_OnThread`` runs them in place.
-    """
+    engine: ClassVar[str]
+    """As ``Database.engine``: for the few statements that exist on one engine only."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
+    @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; the number of rows it changed."""
-        # One trip to the connection's thread: a finished write holds no statement open, so
-        # the cursor is dropped here rather than closed in a second trip (as executemany's is).
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
 
+    @abstractmethod
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """Run an ``INSERT``; the new row's id."""
-        row = await self._conn.execute_insert(sql, params)
-        return _row_id(None if row is None else row[0])
+        """Run an ``INSERT`` into a table with an ``id`` key; the new row's id."""
 
+    @abstractmethod
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement for each parameter row; the number of rows changed in all."""
-        cursor = await self._conn.executemany(sql, rows)
-        return cursor.rowcount
 
+    @abstractmethod
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (also ``UPDATE ... RETURNING``)."""
-        # One trip to the connection's thread instead of three (execute, fetch, close).
-        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
@@ -105,254 +108,108 @@ class Transaction:
         return None if row is None else row[0]
 
 
-class _OnThread(Transaction):
-    """The same API on the connection's own thread: each statement runs in place."""
-
-    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
-        super().__init__(conn)
-        self._raw = raw
-
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        return self._raw.execute(sql, params).rowcount
-
-    async def insert(self, sql: str, params: Params = ()) -> int:
-        return _row_id(self._raw.execute(sql, params).lastrowid)
-
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
-        return self._raw.executemany(sql, rows).rowcount
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._raw.execute(sql, params).fetchall()
+class DatabaseClosed(RuntimeError):
+    """The database was closed (a shutdown) while something still wanted a transaction."""
 
 
-def _row_id(value: int | None) -> int:
-    if value is None:
-        raise RuntimeError("INSERT produced no row id")
-    return int(value)
-
-
-class BodySuspended(RuntimeError):
-    """A ``Database.run`` body awaited something other than its transaction."""
-
-
-def _complete(step: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never suspends to its end, in the calling thread."""
-    try:
-        step.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    step.close()
-    raise BodySuspended(
-        "a Database.run body may await only its transaction; use Database.transaction()"
-    )
-
-
-class Database:
+class Database(ABC):
     """The application's database; open with ``Database.open(url)``."""
 
-    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._raw = raw
-        """The sqlite3 connection itself: touched only on ``conn``'s thread."""
+    engine: ClassVar[str]
+    """``sqlite`` or ``postgresql``: which migrations apply, and for reports."""
+
+    def __init__(self) -> None:
+        # One transaction at a time in this process; both engines serialise them anyway,
+        # and waiting here costs no connection.
         self._lock = asyncio.Lock()
-
-    @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, maintain: bool = True) -> Database:
-        """Connect, configure SQLite for a long-running service and apply migrations.
-
-        ``migrate=False, maintain=False`` only looks: no migration, no switch of the file to
-        incremental vacuum (a report on a database another process runs).
-        """
-        path = sqlite_path(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        opened: list[sqlite3.Connection] = []
-
-        def connect() -> sqlite3.Connection:
-            # isolation_level=None: transactions are explicit, BEGIN IMMEDIATE is ours to issue.
-            raw = sqlite3.connect(path, isolation_level=None)
-            opened.append(raw)
-            return raw
-
-        # aiosqlite's own connect() keeps the sqlite3 connection to itself; run() needs it.
-        conn = await aiosqlite.Connection(connect, iter_chunk_size=64)
-        conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            # In WAL mode with synchronous=NORMAL only checkpoints sync to disk, two fsyncs
-            # each. SQLite's default checkpoints every 1,000 pages (4 MB), which at a burst
-            # of submissions is every hundred or so; every 10,000 pages the fsyncs are a
-            # tenth as many and the hot pages (usage rows, indexes) are copied back once.
-            # The bench measured +5-8% single-prompt throughput. The file is trimmed back
-            # to 64 MB after a checkpoint.
-            "PRAGMA wal_autocheckpoint=10000",
-            "PRAGMA journal_size_limit=67108864",
-        ):
-            await conn.execute(pragma)
-        if path != ":memory:" and maintain:
-            await _incremental_vacuum(conn)
-        db = cls(conn, opened[0])
-        if migrate:
-            await db.migrate()
-        return db
-
-    async def close(self) -> None:
-        """Close the connection; waits for a running transaction to finish."""
-        async with self._lock:
-            await self._conn.close()
+        self._closed = False
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """An immediate transaction: committed on success, rolled back on any error."""
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for the connection (one transaction at a time); DatabaseClosed once closed."""
         async with self._lock:
-            try:
-                # BEGIN inside the try: a task cancelled while its BEGIN is queued must still
-                # roll back, or the connection stays in a transaction that nobody owns. COMMIT
-                # too: a refused one (a deferred constraint, a full disk) leaves it open.
-                await self._conn.execute("BEGIN IMMEDIATE")
-                yield Transaction(self._conn)
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
-                    await self._conn.execute("ROLLBACK")
-                raise
+            if self._closed:
+                raise DatabaseClosed("the database is closed")
+            yield
 
+    async def close(self) -> None:
+        """Close the connection(s), after a running transaction; a second close does nothing."""
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await self._disconnect()
+
+    @abstractmethod
+    async def _disconnect(self) -> None:
+        """Close the engine's connection(s)."""
+
+    @staticmethod
+    async def open(url: str, *, migrate: bool = True, maintain: bool = True) -> Database:
+        """Connect to the database the URL names and apply its pending migrations.
+
+        ``migrate=False, maintain=False`` only looks: no migration and no maintenance (a
+        report on a database that another process runs).
+        """
+        if engine_of(url) == "sqlite":
+            from bot.store.sqlite import SqliteDatabase
+
+            return await SqliteDatabase.connect(url, migrate=migrate, maintain=maintain)
+        from bot.store.postgres import PostgresDatabase
+
+        return await PostgresDatabase.connect(url, migrate=migrate)
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A serialised transaction: committed on success, rolled back on any error."""
+
+    @abstractmethod
     async def run(
         self,
         body: Callable[[Transaction], Awaitable[T]],
         *,
         committed: Callable[[T], object] | None = None,
     ) -> T:
-        """``body(tx)`` as one immediate transaction, in ONE trip to the connection's thread.
+        """``body(tx)`` as one transaction, committed when it returns, rolled back on a raise.
 
-        Committed when the body returns, rolled back when it raises. The body runs on that
-        thread: it may await only ``tx``'s methods (anything else raises ``BodySuspended``)
-        and must touch no state the event loop's thread changes. Context variables (the
-        log's job id) are carried over. A caller cancelled meanwhile does not stop the body:
-        it still commits or rolls back there, and the caller sees the cancellation; what
-        must follow a commit goes in ``committed``, called with the body's result on the
-        event loop's thread after the commit (before this returns), cancelled or not.
+        A caller cancelled meanwhile does not stop the body: it still commits or rolls
+        back, and the caller sees the cancellation; what must follow a commit goes in
+        ``committed``, called with the body's result on the event loop's thread after the
+        commit (before this returns), cancelled or not. The body may await only ``tx``'s
+        methods (SQLite runs it in one trip to its thread and refuses anything else).
         """
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            # aiosqlite has no public way to run a function on its thread; _execute is that
-            # way in every release the pin in pyproject admits (0.20 to 0.22, checked).
-            on_thread: Callable[..., Awaitable[T]] = self._conn._execute
-            return await on_thread(context.run, self._run_here, body, loop, committed)
 
-    def _run_here(
-        self,
-        body: Callable[[Transaction], Awaitable[T]],
-        loop: asyncio.AbstractEventLoop,
-        committed: Callable[[T], object] | None,
-    ) -> T:
-        raw = self._raw
-        raw.execute("BEGIN IMMEDIATE")
-        try:
-            step = body(_OnThread(self._conn, raw))
-            if not isinstance(step, Coroutine):
-                raise TypeError("a Database.run body must be an async function")
-            result: T = _complete(step)
-            raw.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.OperationalError):  # no transaction is open
-                raw.execute("ROLLBACK")
-            raise
-        if committed is not None:
-            # Queued before aiosqlite hands back the result, so it runs first.
-            loop.call_soon_threadsafe(committed, result)
-        return result
-
+    @abstractmethod
     async def trace(self, callback: Callable[[str], object] | None) -> None:
-        """Call ``callback`` with the text of every statement run from now on (None: stop).
+        """Call ``callback`` with the text of every statement run from now on (None: stop)."""
 
-        For tests that check each statement's query plan; it runs on the connection's thread.
-        """
-        on_thread: Callable[..., Awaitable[None]] = self._conn._execute
-        await on_thread(self._raw.set_trace_callback, callback)
+    @abstractmethod
+    async def applied_migrations(self) -> set[int] | None:
+        """The versions applied so far; None when the database has no migrations table."""
 
-    async def pending_migrations(self) -> list[str]:
-        """The migrations this file has not had yet, by name (changes nothing)."""
-        async with self._lock:
-            async with self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
-                ("schema_migrations",),
-            ) as cursor:
-                known = await cursor.fetchone() is not None
-            done: set[int] = set()
-            if known:
-                async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
-                    done = {row[0] for row in await cursor.fetchall()}
-        return [f"{v:04d}_{name}" for v, name, _ in _migrations() if v not in done]
-
+    @abstractmethod
     async def migrate(self) -> list[str]:
         """Apply the migrations not applied yet, in order; the names of those applied."""
-        applied: list[str] = []
-        async with self._lock:
-            await self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-            )
-            async with self._conn.execute("SELECT version FROM schema_migrations") as cursor:
-                done = {row[0] for row in await cursor.fetchall()}
-            pending = [m for m in _migrations() if m[0] not in done]
-            if not pending:
-                return applied
-            # SQLite's procedure for rebuilding a table: foreign keys off for the migration,
-            # checked before it commits. With them on, DROP TABLE deletes row by row and
-            # searches each row's children: hours for a million jobs.
-            await self._conn.execute("PRAGMA foreign_keys=OFF")
-            try:
-                for version, name, sql in pending:
-                    # executescript runs the whole file; BEGIN keeps file and record atomic.
-                    await self._conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n")
-                    await self._conn.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at)"
-                        " VALUES (?, ?, ?)",
-                        (version, name, time.time()),
-                    )
-                    async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
-                        broken = list(await cursor.fetchall())
-                    if broken:
-                        await self._conn.execute("ROLLBACK")
-                        raise RuntimeError(
-                            f"migration {version:04d}_{name} breaks {len(broken)} foreign keys"
-                        )
-                    await self._conn.execute("COMMIT")
-                    log.info("applied migration %04d_%s", version, name)
-                    applied.append(f"{version:04d}_{name}")
-            finally:
-                await self._conn.execute("PRAGMA foreign_keys=ON")
-        return applied
+
+    async def pending_migrations(self) -> list[str]:
+        """The migrations this database has not had yet, by name (changes nothing)."""
+        done = await self.applied_migrations() or set()
+        return [f"{v:04d}_{name}" for v, name, _ in migrations(self.engine) if v not in done]
+
+    async def schema_version(self) -> int:
+        """The highest migration applied (0 for an empty database)."""
+        return max(await self.applied_migrations() or {0})
 
 
-async def _incremental_vacuum(conn: aiosqlite.Connection) -> None:
-    """Let retention give pages back to the file system (``PRAGMA incremental_vacuum``).
-
-    The mode is fixed when the file is created; an older file switches with one VACUUM,
-    which rewrites it (once, at the first start after the upgrade).
-    """
-    async with conn.execute("PRAGMA auto_vacuum") as cursor:
-        row = await cursor.fetchone()
-    if row is not None and row[0] == 2:  # 2: INCREMENTAL
-        return
-    await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    log.info("switching the database to incremental vacuum (one VACUUM)")
-    await conn.execute("VACUUM")
-
-
-def _migrations() -> list[tuple[int, str, str]]:
+def migrations(engine: str) -> list[tuple[int, str, str]]:
+    """The engine's migrations as (version, name, SQL), in order."""
     found = []
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
+    folder = resources.files("bot.store").joinpath("migrations").joinpath(engine)
+    for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
     if len(set(versions)) != len(versions):
-        raise RuntimeError(f"two migrations share a number: {versions}")
+        raise RuntimeError(f"two {engine} migrations share a number: {versions}")
     return found

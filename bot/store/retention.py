@@ -87,23 +87,44 @@ class RetentionRepository:
         )
 
     async def vacuum(self, tx: Transaction, pages: int) -> int:
-        """Return up to ``pages`` free pages to the file system (incremental vacuum)."""
+        """Return up to ``pages`` free pages to the file system (incremental vacuum).
+
+        SQLite only: PostgreSQL's autovacuum makes deleted rows' space reusable on its own
+        (and VACUUM cannot run inside a transaction), so there it returns 0.
+        """
+        if tx.engine != "sqlite":
+            return 0
         before = int(await tx.fetch_value("PRAGMA freelist_count"))
         await tx.fetch_all(f"PRAGMA incremental_vacuum({int(pages)})")
         return before - int(await tx.fetch_value("PRAGMA freelist_count"))
 
     async def report(self, tx: Transaction, *, cutoff: float) -> StorageReport:
         """Size, free space, jobs by state, ledger entries and what the next prune removes."""
-        page_size = int(await tx.fetch_value("PRAGMA page_size"))
-        pages = int(await tx.fetch_value("PRAGMA page_count"))
-        free = int(await tx.fetch_value("PRAGMA freelist_count"))
+        size, free = await _size_and_free(tx)
         rows = await tx.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         by_state = {state.value: 0 for state in JobState}
         by_state.update({str(row[0]): int(row[1]) for row in rows})
         return StorageReport(
-            size_bytes=pages * page_size,
-            free_bytes=free * page_size,
+            size_bytes=size,
+            free_bytes=free,
             jobs_by_state=by_state,
             ledger_entries=int(await tx.fetch_value("SELECT COUNT(*) FROM quota_ledger")),
             prunable_jobs=await self.count_prunable(tx, cutoff=cutoff),
         )
+
+
+async def _size_and_free(tx: Transaction) -> tuple[int, int]:
+    """The database's size in bytes and how much of it is free (PostgreSQL: its tables)."""
+    if tx.engine == "sqlite":
+        page_size = int(await tx.fetch_value("PRAGMA page_size"))
+        pages = int(await tx.fetch_value("PRAGMA page_count"))
+        free = int(await tx.fetch_value("PRAGMA freelist_count"))
+        return pages * page_size, free * page_size
+    # Tables with their indexes and TOAST in this schema; free space inside them is
+    # PostgreSQL's to reuse and not reported.
+    size = await tx.fetch_value(
+        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c"
+        " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+    )
+    return int(size), 0

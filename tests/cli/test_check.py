@@ -16,10 +16,12 @@ from bot.cli.check import (
     database_finding,
     probe_provider,
     public_url,
+    schema_finding,
     webhook_finding,
 )
 from bot.providers.diffusion import inspection
 from bot.settings import ProviderSettings
+from bot.store.database import Database, migrations
 from tests.cli.conftest import TOKEN
 
 SECRET = "s3cret-for-the-proxy"
@@ -174,7 +176,10 @@ def test_public_url(url: str, shown: str) -> None:
 
 
 def test_database_findings(tmp_path: Path) -> None:
-    assert database_finding("postgresql://db/tessera").severity is Severity.ERROR
+    assert database_finding("mysql://db/tessera").severity is Severity.ERROR
+    assert database_finding("postgresql://tessera:hunter2@db:5432/tessera") == Finding(
+        Severity.OK, "database: PostgreSQL at postgresql://db:5432/tessera"
+    )
     assert database_finding("sqlite:///:memory:").severity is Severity.WARNING
     assert database_finding(f"sqlite:///{tmp_path}/a/b/t.db") == Finding(
         Severity.OK, f"database: {tmp_path}/a/b/t.db"
@@ -368,3 +373,23 @@ def test_check_fails_on_a_version_that_names_no_preset(
     assert "versions names no preset missing; known presets: guided, turbo" in (
         capsys.readouterr().out
     )
+
+
+async def test_the_schema_finding_names_the_engine_and_version(database_url: str) -> None:
+    fresh = await Database.open(database_url, migrate=False)
+    await fresh.close()
+    pending = await schema_finding(database_url)
+    assert pending is not None
+    assert pending.severity is Severity.WARNING
+    assert "schema version 0;" in pending.message
+    assert "python -m bot migrate" in pending.message
+    await (await Database.open(database_url)).close()
+    top = migrations(fresh.engine)[-1][0]
+    assert await schema_finding(database_url) == Finding(
+        Severity.OK, f"database: {fresh.engine}, schema version {top}"
+    )
+
+
+async def test_no_schema_finding_before_the_sqlite_file_exists(tmp_path: Path) -> None:
+    assert await schema_finding(f"sqlite:///{tmp_path}/later.db") is None
+    assert not (tmp_path / "later.db").exists()

@@ -4,18 +4,19 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.store.database import migrations
 
-MIGRATIONS = sorted(
-    entry.name.removesuffix(".sql")
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir()
-    if entry.name.endswith(".sql")
-)
+
+def _names(engine: str) -> list[str]:
+    return [f"{version:04d}_{name}" for version, name, _ in migrations(engine)]
+
+
+MIGRATIONS = _names("sqlite")
 
 
 def test_migrate_applies_every_migration_once(
@@ -47,9 +48,20 @@ def test_migrate_applies_every_migration_once(
 def test_migrate_refuses_an_unsupported_database(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("TESSERA_DATABASE__URL", "postgresql://db/tessera")
+    monkeypatch.setenv("TESSERA_DATABASE__URL", "mysql://db/tessera")
     assert main(["migrate"]) == 2
-    assert "database.url: 'postgresql' databases are not supported yet" in capsys.readouterr().err
+    assert "database.url: 'mysql' databases are not supported" in capsys.readouterr().err
+
+
+def test_migrate_applies_each_engines_migrations_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url: str
+) -> None:
+    monkeypatch.setenv("TESSERA_DATABASE__URL", database_url)
+    assert main(["migrate"]) == 0
+    names = _names("postgresql" if database_url.startswith("postgresql") else "sqlite")
+    assert capsys.readouterr().out.splitlines()[:-1] == [f"applied {name}" for name in names]
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["the database is up to date"]
 
 
 @pytest.mark.parametrize("command", ["run", "sync", "migrate", "invite", "health"])

@@ -7,7 +7,6 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,7 +87,8 @@ class RecordingDeliverer:
 class System:
     """Everything a job test touches."""
 
-    path: Path
+    url: str
+    """The database's URL (a SQLite file or a PostgreSQL schema)."""
     db: Database
     clock: Clock
     sleep: FakeSleep
@@ -146,7 +146,7 @@ class System:
         await self.dispatcher.stop()
         await self.db.close()
         return await build(
-            self.path,
+            self.url,
             clock=self.clock,
             provider=self.provider,
             deliverer=self.deliverer,
@@ -162,7 +162,7 @@ async def states(system: System, *job_ids: int) -> list[JobState]:
 
 
 async def build(
-    path: Path,
+    url: str,
     *,
     clock: Clock | None = None,
     provider: MemoryProvider | None = None,
@@ -177,7 +177,7 @@ async def build(
     settings = Settings()
     scheduler = scheduler or settings.scheduler
     provider_settings = provider_settings or settings.provider
-    db = await Database.open(f"sqlite:///{path}")
+    db = await Database.open(url)
     seen: list[JobEvent] = []
     quota = QuotaService(db, settings.quota, clock=clock)
     costs = CostModel(settings.quota.costs)
@@ -213,7 +213,7 @@ async def build(
         **dispatcher_options,
     )
     system = System(
-        path=path,
+        url=url,
         db=db,
         clock=clock,
         sleep=sleep,
@@ -251,12 +251,12 @@ Make = Callable[..., Awaitable[System]]
 
 
 @pytest.fixture
-async def make(tmp_path: Path) -> AsyncIterator[Make]:
+async def make(database_url: str) -> AsyncIterator[Make]:
     """Build systems on one database file; all of them are stopped and closed afterwards."""
     registry: list[System] = []
 
     async def factory(**options: Any) -> System:
-        return await build(tmp_path / "tessera.db", registry=registry, **options)
+        return await build(database_url, registry=registry, **options)
 
     yield factory
     for built in registry:

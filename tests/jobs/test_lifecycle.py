@@ -2,7 +2,6 @@
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -64,7 +63,7 @@ class PlannedDeliverer(RecordingDeliverer):
 async def run(plan: list[str], slots: int) -> None:
     plans = dict(enumerate(plan, start=1))
     system = await build(
-        Path(":memory:"),
+        "sqlite:///:memory:",
         provider=PlannedProvider(plans),
         deliverer=PlannedDeliverer(plans),
         provider_settings=ProviderSettings(max_concurrency=slots),

@@ -1,6 +1,5 @@
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -30,8 +29,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/quota.db")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each engine."""
+    database = await Database.open(database_url)
     yield database
     await database.close()
 

@@ -1,5 +1,4 @@
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -7,8 +6,8 @@ from bot.store.database import Database
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database in a real SQLite file, closed after the test."""
-    database = await Database.open(f"sqlite:///{tmp_path}/store.db")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database (a SQLite file, then a PostgreSQL schema), closed after the test."""
+    database = await Database.open(database_url)
     yield database
     await database.close()

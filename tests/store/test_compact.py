@@ -30,8 +30,9 @@ def test_packing_makes_the_usual_columns_much_smaller() -> None:
     assert len(pack(buttons)) < len(buttons) / 4
 
 
-def test_text_stored_before_and_empty_lists_stay_text() -> None:
-    assert pack("[]") == "[]"
-    assert pack("{}") == "{}"
+def test_short_values_are_their_own_bytes_and_text_stored_before_stays_readable() -> None:
+    assert pack("[]") == b"[]"
+    assert pack("{}") == b"{}"
+    assert pack('["x"]') == b'["x"]'  # packing would not make it shorter
     assert unpack('{"seed": 1}') == '{"seed": 1}'
     assert unpack(b'["cast to a blob"]') == '["cast to a blob"]'

@@ -6,6 +6,7 @@ from bot.providers.base import ProviderButton
 from bot.store.database import Database
 from bot.store.job_models import Job, encode_buttons, encode_urls
 from bot.store.job_rows import JOB_COLUMNS, job_from_row
+from tests.postgres import table_columns
 
 # The JSON columns keep their names in the table; the record holds them as stored.
 _STORED_AS = {"params": "params_json", "provider_buttons": "buttons_json"}
@@ -23,7 +24,7 @@ async def test_every_listed_column_exists_and_only_scheduling_columns_are_left_o
     db: Database,
 ) -> None:
     async with db.transaction() as tx:
-        table = [row[1] for row in await tx.fetch_all("PRAGMA table_info(jobs)")]
+        table = await table_columns(tx, db.engine, "jobs")
     listed = [name.strip() for name in JOB_COLUMNS.split(",")]
     assert set(listed) <= set(table)
     assert set(table) - set(listed) == {"weight", "updated_at"}

@@ -1,9 +1,8 @@
-import sqlite3
-
 import pytest
 
 from bot.store.database import Database
 from bot.store.ledger import LedgerEntry, LedgerKind, LedgerRepository, NewLedgerEntry
+from tests.postgres import integrity_errors
 
 ledger = LedgerRepository()
 
@@ -51,7 +50,7 @@ async def test_entries_round_trip_newest_first(db: Database) -> None:
 async def test_a_job_has_one_entry_of_each_kind(db: Database) -> None:
     await append(db, job_id=5, kind=LedgerKind.RESERVE)
     await append(db, job_id=5, kind=LedgerKind.COMMIT)
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with pytest.raises(integrity_errors(), match=r"(?i)unique"):
         await append(db, job_id=5, kind=LedgerKind.COMMIT)
 
 
