@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -49,6 +59,39 @@ class DiscordSettings(_Section):
     progress_edit_interval: float = Field(default=2.0, ge=0)
     """Seconds between two progress edits of one status message (edits coalesce)."""
     guild_ready_timeout: float = Field(default=2.0, ge=0)
+    shard_count: int | None = Field(default=None, ge=1)
+    """Gateway shards of the whole bot; None: the count Discord recommends, all in this process."""
+    shard_ids: tuple[int, ...] | None = None
+    """The shards this process runs (several processes split the guilds); None: every shard."""
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids_fit_the_count(
+        cls, ids: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        if ids is None or "shard_count" not in info.data:
+            return ids  # unset, or shard_count is invalid itself (reported on its own line)
+        count: int | None = info.data["shard_count"]
+        if count is None:
+            raise _shard_error("needs discord.shard_count too (the shards over every process)")
+        if not ids:
+            # discord.py would read an empty list as "every shard".
+            raise _shard_error("empty; list this process's shards, or leave it unset to run all")
+        outside = sorted({i for i in ids if not 0 <= i < count})
+        if outside:
+            raise _shard_error(
+                f"ids go from 0 to {count - 1} (shard_count is {count}); "
+                f"{', '.join(map(str, outside))} {'is' if len(outside) == 1 else 'are'} not"
+            )
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise _shard_error(f"{', '.join(map(str, twice))} is listed more than once")
+        return ids
+
+
+def _shard_error(message: str) -> PydanticCustomError:
+    # A custom error keeps pydantic's "Value error, " prefix out of the one-line report.
+    return PydanticCustomError("shard_ids", message)
 
 
 class ProviderSettings(_Section):

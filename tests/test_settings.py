@@ -158,3 +158,68 @@ def test_dotenv_in_the_working_directory_is_read_below_the_environment(
     assert settings.diffusion.steps == 5
     assert settings.discord.token is not None
     assert settings.discord.token.get_secret_value() == "from-dotenv"
+
+
+# Gateway sharding (issue #12): several processes split the shards of one bot.
+
+
+def test_shard_settings_come_from_the_environment_as_a_json_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_COUNT", "2")
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_IDS", "[1]")
+    settings = load_settings()
+    assert settings.discord.shard_count == 2
+    assert settings.discord.shard_ids == (1,)
+
+
+def test_sharding_is_off_by_default() -> None:
+    assert (Settings().discord.shard_count, Settings().discord.shard_ids) == (None, None)
+
+
+def test_a_shard_count_alone_runs_every_shard_here() -> None:
+    settings = Settings(discord={"shard_count": 3})
+    assert (settings.discord.shard_count, settings.discord.shard_ids) == (3, None)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "problem"),
+    [
+        (None, "[0]", "discord.shard_ids: needs discord.shard_count too"),
+        ("2", "[0, 2]", "discord.shard_ids: ids go from 0 to 1 (shard_count is 2); 2 is not"),
+        ("2", "[-1, 5, 0]", "discord.shard_ids: ids go from 0 to 1 (shard_count is 2); -1, 5 are"),
+        ("3", "[1, 2, 1]", "discord.shard_ids: 1 is listed more than once"),
+        ("2", "[]", "discord.shard_ids: empty; list this process's shards"),
+        ("0", None, "discord.shard_count: Input should be greater than or equal to 1"),
+    ],
+)
+def test_bad_shard_settings_get_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, count: str | None, ids: str | None, problem: str
+) -> None:
+    if count is not None:
+        monkeypatch.setenv("TESSERA_DISCORD__SHARD_COUNT", count)
+    if ids is not None:
+        monkeypatch.setenv("TESSERA_DISCORD__SHARD_IDS", ids)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    [line] = info.value.problems
+    assert line.startswith(problem)
+    assert "Value error" not in line
+
+
+def test_an_invalid_shard_count_is_reported_once_not_again_for_the_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_COUNT", "none")
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_IDS", "[0]")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    [line] = info.value.problems
+    assert line.startswith("discord.shard_count:")
+
+
+def test_shard_settings_are_read_from_the_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "tessera.toml"
+    path.write_text("[discord]\nshard_count = 4\nshard_ids = [2, 3]\n")
+    settings = load_settings(path)
+    assert (settings.discord.shard_count, settings.discord.shard_ids) == (4, (2, 3))
