@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -32,9 +33,20 @@ def use_api_base(url: str) -> None:
 
     discord.py keeps its REST root on a class attribute (``discord.http.Route.BASE``), so this
     is process-wide: one bot per process, which is how Tessera runs. The gateway URL follows
-    because discord.py asks ``GET /gateway/bot`` for it.
+    because discord.py asks ``GET /gateway/bot`` for it (``TesseraBot.connect`` does so when a
+    shard count is set and discord.py would not).
     """
     discord.http.Route.BASE = url.rstrip("/")
+
+
+def use_gateway(url: str) -> None:
+    """Open every gateway session at ``url`` unless discord.py was given another one.
+
+    discord.py connects to ``DiscordWebSocket.DEFAULT_GATEWAY`` (Discord's own gateway)
+    whenever it has no address from ``GET /gateway/bot``: on every start with a fixed shard
+    count, and on reconnects that cannot resume. Like ``use_api_base``, this is process-wide.
+    """
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
 
 def bot_intents() -> discord.Intents:
@@ -43,6 +55,17 @@ def bot_intents() -> discord.Intents:
     # channel and role cache that permission checks read. No message content and no member
     # list (both privileged): Tessera never reads messages or walks members.
     return discord.Intents(guilds=True)
+
+
+def _sharding(settings: Settings) -> dict[str, Any]:
+    """discord.py's shard options, or none at all: unset, it asks Discord for the count."""
+    discord_settings = settings.discord
+    if discord_settings.shard_count is None:
+        return {}
+    options: dict[str, Any] = {"shard_count": discord_settings.shard_count}
+    if discord_settings.shard_ids is not None:
+        options["shard_ids"] = list(discord_settings.shard_ids)
+    return options
 
 
 class TesseraTree(app_commands.CommandTree["TesseraBot"]):
@@ -81,6 +104,7 @@ class TesseraBot(commands.AutoShardedBot):
             guild_ready_timeout=settings.discord.guild_ready_timeout,
             # Empty: discord.py asks Discord for the application's owner when it needs one.
             owner_ids=set(settings.discord.owner_ids),
+            **_sharding(settings),
             **options,
         )
         self.settings = settings
@@ -92,6 +116,19 @@ class TesseraBot(commands.AutoShardedBot):
         """Point REST at ``discord.api_base`` (nirn-proxy, or a fake in tests), then log in."""
         use_api_base(self.settings.discord.api_base)
         await super().login(token)
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Open the gateway sessions; with a fixed shard count, at ``api_base``'s gateway.
+
+        Without a shard count discord.py asks ``GET /gateway/bot`` for the shard count and the
+        gateway address itself. With one it skips that call and would open every shard at
+        Discord's own gateway, bypassing a REST proxy or test server in ``api_base``: ask the
+        same endpoint for the address only.
+        """
+        if self.shard_count is not None:
+            _, url, _ = await self.http.get_bot_gateway()
+            use_gateway(url)
+        await super().connect(reconnect=reconnect)
 
     async def setup_hook(self) -> None:
         """Load the cogs and register the job buttons; commands are not synced here."""
