@@ -18,7 +18,7 @@ import httpx
 from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
 from bot.providers.diffusion.inspection import configuration_report, device_info
-from bot.settings import DiffusionSettings, ProviderSettings, Settings
+from bot.settings import DiffusionSettings, DiscordSettings, ProviderSettings, Settings
 from bot.store.database import Database, engine_of, sqlite_path
 
 # Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
@@ -137,6 +137,27 @@ def webhook_finding(settings: ProviderSettings) -> Finding | None:
     return None
 
 
+def shard_finding(settings: DiscordSettings) -> Finding | None:
+    """Which gateway shards this process runs, and which ones other processes must run."""
+    count = settings.shard_count
+    if count is None:
+        return None
+    gateway = f"gateway from {public_url(settings.api_base)}/gateway/bot"
+    if settings.shard_ids is None or len(settings.shard_ids) == count:
+        return Finding(Severity.OK, f"discord: all {count} shard(s) in this process ({gateway})")
+    mine = sorted(settings.shard_ids)
+    others = [i for i in range(count) if i not in mine]
+    return Finding(
+        Severity.OK,
+        f"discord: shard(s) {_ids(mine)} of {count} in this process ({gateway}); "
+        f"{_ids(others)} must run in other processes with the same discord.shard_count",
+    )
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(map(str, ids))
+
+
 def offline_findings(settings: Settings) -> list[Finding]:
     """Findings that need no network: the token, the database location, the webhook."""
     problem = token_problem(token_of(settings))
@@ -146,9 +167,8 @@ def offline_findings(settings: Settings) -> list[Finding]:
         else Finding(Severity.OK, "discord.token: well formed")
     )
     findings = [token_finding, database_finding(settings.database.url)]
-    webhook = webhook_finding(settings.provider)
-    if webhook is not None:
-        findings.append(webhook)
+    optional = (shard_finding(settings.discord), webhook_finding(settings.provider))
+    findings.extend(finding for finding in optional if finding is not None)
     return findings
 
 

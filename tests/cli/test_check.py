@@ -17,10 +17,11 @@ from bot.cli.check import (
     probe_provider,
     public_url,
     schema_finding,
+    shard_finding,
     webhook_finding,
 )
 from bot.providers.diffusion import inspection
-from bot.settings import ProviderSettings
+from bot.settings import DiscordSettings, ProviderSettings
 from bot.store.database import Database, migrations
 from tests.cli.conftest import TOKEN
 
@@ -393,3 +394,54 @@ async def test_the_schema_finding_names_the_engine_and_version(database_url: str
 async def test_no_schema_finding_before_the_sqlite_file_exists(tmp_path: Path) -> None:
     assert await schema_finding(f"sqlite:///{tmp_path}/later.db") is None
     assert not (tmp_path / "later.db").exists()
+
+
+def test_no_shard_line_without_sharding() -> None:
+    assert shard_finding(DiscordSettings()) is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "line"),
+    [
+        (None, "discord: all 3 shard(s) in this process"),
+        ((2, 0, 1), "discord: all 3 shard(s) in this process"),
+        (
+            (2, 0),
+            "discord: shard(s) 0, 2 of 3 in this process "
+            "(gateway from http://127.0.0.1:9/api/v10/gateway/bot); "
+            "1 must run in other processes with the same discord.shard_count",
+        ),
+    ],
+)
+def test_the_shard_line_says_which_shards_run_here(ids: tuple[int, ...] | None, line: str) -> None:
+    settings = DiscordSettings(
+        shard_count=3, shard_ids=ids, api_base="http://user:pw@127.0.0.1:9/api/v10"
+    )
+    finding = shard_finding(settings)
+    assert finding is not None
+    assert finding.severity is Severity.OK
+    assert finding.message.startswith(line)
+    assert "pw" not in finding.message
+
+
+def test_check_reports_the_shard_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_PROVIDER__KIND", "midjourney-proxy")
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_COUNT", "2")
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_IDS", "[1]")
+    assert main(["check", "--offline"]) == 0
+    assert "ok: discord: shard(s) 1 of 2 in this process" in capsys.readouterr().out
+
+
+def test_check_names_a_shard_id_out_of_range(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TESSERA_DISCORD__TOKEN", TOKEN)
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_COUNT", "2")
+    monkeypatch.setenv("TESSERA_DISCORD__SHARD_IDS", "[2]")
+    assert main(["check", "--offline"]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "configuration error:"
+    assert lines[1].startswith("  discord.shard_ids: ids go from 0 to 1 (shard_count is 2)")
