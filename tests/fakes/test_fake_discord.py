@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -21,7 +22,7 @@ from tests.fakes.discord import (
     connected,
     plain_bot,
 )
-from tests.fakes.discord.models import Overwrite
+from tests.fakes.discord.models import Overwrite, shard_of
 
 MANAGE = discord.Permissions(manage_guild=True).value
 SEND = discord.Permissions(send_messages=True).value
@@ -456,3 +457,60 @@ async def test_a_wrong_bot_token_cannot_log_in(
         await client.close()
 
     assert fake.requests[-1].status == 401
+
+
+def sharded_bot(shard_id: int, answered: asyncio.Future[int]) -> commands.AutoShardedBot:
+    """A bot running shard ``shard_id`` of 2 whose /ping reports the guild it came from."""
+    bot = plain_bot(shard_count=2, shard_ids=[shard_id])
+
+    @bot.tree.command(name="ping", description="Say which guild asked")
+    async def ping(interaction: discord.Interaction[Any]) -> None:
+        assert interaction.guild_id is not None
+        answered.set_result(interaction.guild_id)
+        await interaction.response.send_message("pong", ephemeral=True)
+
+    return bot
+
+
+def test_guild_ids_can_be_placed_on_a_shard() -> None:
+    fake = FakeDiscord()
+    for shard_id in range(3):
+        guild = fake.add_guild(f"on {shard_id}", shard=(shard_id, 3))
+        assert shard_of(guild.id, 3) == shard_id
+
+
+async def test_each_shard_session_gets_its_own_guilds_and_their_events(
+    fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a shard count, plain discord.py opens DEFAULT_GATEWAY (Tessera's bot asks api_base).
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+    guilds = [fake.add_guild(f"guild {i}", shard=(i, 2)) for i in range(2)]
+    channels = [fake.add_channel(guild) for guild in guilds]
+    users = [fake.add_member(guild, "alice").user for guild in guilds]
+    loop = asyncio.get_running_loop()
+    answered: list[asyncio.Future[int]] = [loop.create_future() for _ in range(2)]
+    first, second = (sharded_bot(i, answered[i]) for i in range(2))
+
+    async with connected(first, fake), connected(second, fake):
+        await fake.wait_until(lambda: len(fake.gateway.connected) == 2)
+        by_shard = {s.identify["shard"][0]: s for s in fake.gateway.connected}
+        assert {i: s.identify["shard"] for i, s in by_shard.items()} == {0: [0, 2], 1: [1, 2]}
+        assert [g.id for g in first.guilds] == [guilds[0].id]
+        assert [g.id for g in second.guilds] == [guilds[1].id]
+
+        late = fake.add_channel(guilds[1], "late")
+        record = await fake.invoke_slash(guilds[1], channels[1], users[1], "ping")
+        assert (await record.response()).accepted
+        async with asyncio.timeout(10):
+            assert await answered[1] == guilds[1].id
+        assert not answered[0].done()
+
+        def events(shard_id: int) -> list[str]:
+            return [frame["t"] for frame in by_shard[shard_id].sent]
+
+        await fake.flush_dispatches()
+        assert "CHANNEL_CREATE" not in events(0)
+        assert "INTERACTION_CREATE" not in events(0)
+        assert second.get_channel(late.id) is not None
+        assert events(1).count("GUILD_CREATE") == 1

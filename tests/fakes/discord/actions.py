@@ -133,6 +133,9 @@ class InteractionActions:
         await self.flush_dispatches()
         if not self.gateway.connected:
             raise AssertionError("no bot is connected to the fake gateway")
+        # Discord delivers an interaction to one session of the guild's shard, not to every
+        # connection.
+        session = self.gateway.session_for(guild.id if guild is not None else None)
         if guild is not None and user.id not in guild.members:
             raise AssertionError(f"{user.name} is not a member of {guild.name}")
         interaction_id, token = wire.new_interaction_id(), wire.new_token()
@@ -168,7 +171,6 @@ class InteractionActions:
         )
         self.interactions[interaction_id] = record
         self.interactions_by_token[token] = record
-        # Discord delivers an interaction to one session only, not to every connection.
-        await self.gateway.dispatch_to(self.gateway.connected[0], "INTERACTION_CREATE", payload)
+        await self.gateway.dispatch_to(session, "INTERACTION_CREATE", payload)
         self.changed()
         return record

@@ -1,5 +1,9 @@
 """The fake gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, dispatches.
 
+Guild events go to the sessions of the guild's shard, ``(guild_id >> 22) % shard_count``, as
+Discord routes them; direct-message events go to shard 0. A session that sent no ``shard`` in
+IDENTIFY is shard 0 of 1 and so receives every guild.
+
 Frames are uncompressed JSON text even though discord.py asks for zlib-stream: it accepts
 text frames, and the fake stays readable in a packet log.
 """
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes.discord import payloads
+from tests.fakes.discord.models import shard_of
 
 if TYPE_CHECKING:
     from tests.fakes.discord.server import FakeDiscord
@@ -36,6 +41,13 @@ class GatewaySession:
     socket: web.WebSocketResponse | None = None
     identifies: int = 1
     resumes: int = 0
+    identify: dict[str, Any] = field(default_factory=dict)
+    """The IDENTIFY payload as sent (``shard`` included when given), without the token."""
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether Discord would send this guild's events (None: a DM's) to this session."""
+        shard_id, shard_count = self.shard
+        return shard_of(guild_id, shard_count) == shard_id
 
 
 class Gateway:
@@ -51,6 +63,13 @@ class Gateway:
     @property
     def connected(self) -> list[GatewaySession]:
         return [s for s in self.sessions.values() if s.socket is not None]
+
+    def session_for(self, guild_id: int | None) -> GatewaySession:
+        """The connected session Discord would send ``guild_id``'s events to."""
+        for session in self.connected:
+            if session.serves(guild_id):
+                return session
+        raise AssertionError(f"no connected session serves the shard of guild {guild_id}")
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
@@ -101,22 +120,24 @@ class Gateway:
             intents=int(data.get("intents", 0)),
             shard=(int(shard[0]), int(shard[1])),
             socket=socket,
+            identify={key: value for key, value in data.items() if key != "token"},
         )
         self.sessions[session.session_id] = session
         fake = self._fake
+        guilds = [g for g in fake.guilds.values() if session.serves(g.id)]
         ready = {
             "v": 10,
             "user": payloads.user(fake.bot_user),
             "application": {"id": str(fake.application_id), "flags": 0},
             "session_id": session.session_id,
             "resume_gateway_url": fake.gateway_url,
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in fake.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "shard": list(session.shard),
             "private_channels": [],
             "relationships": [],
         }
         await self.dispatch_to(session, "READY", ready)
-        for guild in fake.guilds.values():
+        for guild in guilds:
             await self.dispatch_to(session, "GUILD_CREATE", payloads.guild(guild))
         fake.changed()
         return session
@@ -161,9 +182,14 @@ class Gateway:
         if session.socket is not None:
             await self._send(session.socket, frame)
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> int:
-        """Send a dispatch to every connected session subscribed to ``intent``; return the count."""
-        targets = [s for s in self.connected if not intent or s.intents & intent]
+    async def dispatch(
+        self, event: str, data: dict[str, Any], *, intent: int = 0, guild_id: int | None = None
+    ) -> int:
+        """Send a dispatch to every connected session of ``guild_id``'s shard that subscribed to
+        ``intent``; return the count."""
+        targets = [
+            s for s in self.connected if (not intent or s.intents & intent) and s.serves(guild_id)
+        ]
         for session in targets:
             await self.dispatch_to(session, event, data)
         return len(targets)

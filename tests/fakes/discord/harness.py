@@ -38,16 +38,19 @@ def plain_bot(**options: Any) -> commands.AutoShardedBot:
 async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT]:
     """Start ``client`` against ``fake``, wait for on_ready, and close it on the way out.
 
-    The client must not be given a ``shard_count``: discord.py then asks ``GET /gateway/bot``
-    for the gateway URL, which is how it finds the fake's websocket.
+    discord.py finds the fake's websocket through ``GET /gateway/bot``, which it only asks when
+    it was given no ``shard_count``. A plain client with one needs
+    ``DiscordWebSocket.DEFAULT_GATEWAY`` pointed at the fake; Tessera's bot does that itself.
+    Several clients (one per shard) may be connected at once.
     """
     previous_base = discord.http.Route.BASE
     point_discord_at(fake)
     runner = asyncio.create_task(client.start(fake.token), name="fake-discord-client")
 
     async def ready() -> None:
-        # wait_until_ready() only exists once login ran, which IDENTIFY proves.
-        await fake.wait_until_connected()
+        # wait_until_ready() only works once login ran, which sets the client's user (another
+        # client's session may already be connected, so a connected gateway proves nothing).
+        await fake.wait_until(lambda: client.user is not None)
         await client.wait_until_ready()
 
     waiter = asyncio.create_task(ready())

@@ -44,6 +44,20 @@ def new_snowflake(now_ms: int = 1_700_000_000_000) -> int:
     return ((now_ms - _DISCORD_EPOCH_MS) << 22) | (next(_counter) & 0x3FFFFF)
 
 
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to (direct messages go to shard 0)."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
+
+def new_snowflake_on_shard(shard_id: int, shard_count: int) -> int:
+    """A unique guild id whose events go to shard ``shard_id`` of ``shard_count``."""
+    # Snowflakes share one timestamp (see new_snowflake): move it up to the shard's residue.
+    snowflake = new_snowflake()
+    timestamp = snowflake >> 22
+    timestamp += (shard_id - timestamp) % shard_count
+    return (timestamp << 22) | (snowflake & 0x3FFFFF)
+
+
 def permission_value(permissions: int | discord.Permissions) -> int:
     """An int permission set from either form the test API accepts."""
     return permissions.value if isinstance(permissions, discord.Permissions) else permissions

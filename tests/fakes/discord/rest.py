@@ -78,7 +78,10 @@ class _Rest:
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return respond({"url": self.fake.gateway_url, "shards": 1, "session_start_limit": limit})
+        shards = self.fake.recommended_shards
+        return respond(
+            {"url": self.fake.gateway_url, "shards": shards, "session_start_limit": limit}
+        )
 
     async def me(self, request: web.Request) -> web.Response:
         return respond(payloads.user(self.fake.bot_user))

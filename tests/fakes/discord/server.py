@@ -79,6 +79,8 @@ class FakeDiscord(WorldBuilding, InteractionActions):
         self.edit_buckets: dict[int, EditBucket] = {}
         self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
         """(channel id, nonce) -> (message id, when): Discord's enforce_nonce memory."""
+        self.recommended_shards = 1
+        """The shard count ``GET /gateway/bot`` recommends."""
         self.lose_create_answers = 0
         """Knob: the next N channel message creates happen, then the answer is lost (the
         connection is cut), as when the bot dies or the network drops right after."""
@@ -226,7 +228,9 @@ class FakeDiscord(WorldBuilding, InteractionActions):
         data = {"id": str(message.id), "channel_id": str(message.channel_id)}
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
-        self._announce("MESSAGE_DELETE", lambda: data, intent=GUILD_MESSAGES_INTENT)
+        self._announce(
+            "MESSAGE_DELETE", lambda: data, intent=GUILD_MESSAGES_INTENT, guild_id=message.guild_id
+        )
         self.changed()
 
     async def drop_gateway(self) -> None:
@@ -262,7 +266,10 @@ class FakeDiscord(WorldBuilding, InteractionActions):
         channel.messages.append(message)
         self.messages[message.id] = message
         self._announce(
-            "MESSAGE_CREATE", lambda: payloads.message(message), intent=GUILD_MESSAGES_INTENT
+            "MESSAGE_CREATE",
+            lambda: payloads.message(message),
+            intent=GUILD_MESSAGES_INTENT,
+            guild_id=message.guild_id,
         )
         self.changed()
         return message
@@ -275,7 +282,10 @@ class FakeDiscord(WorldBuilding, InteractionActions):
         message.edit_count += 1
         message.edited_at = time.time()
         self._announce(
-            "MESSAGE_UPDATE", lambda: payloads.message(message), intent=GUILD_MESSAGES_INTENT
+            "MESSAGE_UPDATE",
+            lambda: payloads.message(message),
+            intent=GUILD_MESSAGES_INTENT,
+            guild_id=message.guild_id,
         )
         self.changed()
 
@@ -326,12 +336,19 @@ class FakeDiscord(WorldBuilding, InteractionActions):
             await asyncio.gather(*tasks)
 
     def _announce(
-        self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0
+        self,
+        event: str,
+        build: Callable[[], dict[str, Any]],
+        *,
+        intent: int = 0,
+        guild_id: int | None = None,
     ) -> None:
-        """Dispatch ``event`` to connected sessions (in a task: callers are synchronous)."""
+        """Dispatch ``event`` to the sessions of ``guild_id``'s shard (in a task: callers are
+        synchronous)."""
         if self._loop is None or not self.gateway.connected:
             return
         # The loop the server runs on: a synchronous fixture may call this outside it.
-        task = self._loop.create_task(self.gateway.dispatch(event, build(), intent=intent))
+        dispatch = self.gateway.dispatch(event, build(), intent=intent, guild_id=guild_id)
+        task = self._loop.create_task(dispatch)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

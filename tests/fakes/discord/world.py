@@ -33,7 +33,12 @@ class WorldBuilding:
         @property
         def base_url(self) -> str: ...
         def _announce(
-            self, event: str, build: Callable[[], dict[str, Any]], *, intent: int = 0
+            self,
+            event: str,
+            build: Callable[[], dict[str, Any]],
+            *,
+            intent: int = 0,
+            guild_id: int | None = None,
         ) -> None: ...
 
     def add_user(self, name: str, *, locale: str = "en-US") -> FakeUser:
@@ -41,16 +46,28 @@ class WorldBuilding:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str = "Guild", *, owner: FakeUser | None = None) -> FakeGuild:
-        """A guild with @everyone, the bot as a member (with a "Tessera" role) and an owner."""
+    def add_guild(
+        self,
+        name: str = "Guild",
+        *,
+        owner: FakeUser | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> FakeGuild:
+        """A guild with @everyone, the bot as a member (with a "Tessera" role) and an owner.
+
+        ``shard`` (id, count) picks an id whose events Discord sends to that shard.
+        """
         owner = owner or self.add_user(f"{name}-owner")
-        guild = FakeGuild(new_snowflake(), name, owner_id=owner.id)
+        guild_id = new_snowflake() if shard is None else models.new_snowflake_on_shard(*shard)
+        guild = FakeGuild(guild_id, name, owner_id=owner.id)
         guild.roles.append(FakeRole(guild.id, "@everyone", models.DEFAULT_EVERYONE))
         bot_role = self.add_role(guild, self.bot_user.name, models.BOT_PERMISSIONS)
         guild.members[self.bot_user.id] = FakeMember(self.bot_user, [bot_role])
         guild.members[owner.id] = FakeMember(owner)
         self.guilds[guild.id] = guild
-        self._announce("GUILD_CREATE", lambda: payloads.guild(guild, joined=True))
+        self._announce(
+            "GUILD_CREATE", lambda: payloads.guild(guild, joined=True), guild_id=guild.id
+        )
         return guild
 
     def add_role(
@@ -96,7 +113,9 @@ class WorldBuilding:
             channel.overwrites.append(Overwrite(self.bot_user.id, is_member=True, deny=denied))
         guild.channels.append(channel)
         self.channels[channel.id] = channel
-        self._announce("CHANNEL_CREATE", lambda: payloads.channel(channel))
+        self._announce(
+            "CHANNEL_CREATE", lambda: payloads.channel(channel), guild_id=channel.guild_id
+        )
         return channel
 
     def add_thread(
@@ -112,7 +131,11 @@ class WorldBuilding:
         )
         guild.threads.append(thread)
         self.channels[thread.id] = thread
-        self._announce("THREAD_CREATE", lambda: {**payloads.thread(thread), "newly_created": True})
+        self._announce(
+            "THREAD_CREATE",
+            lambda: {**payloads.thread(thread), "newly_created": True},
+            guild_id=guild.id,
+        )
         return thread
 
     def set_overwrite(
@@ -129,7 +152,9 @@ class WorldBuilding:
             target.id, is_member, models.permission_value(allow), models.permission_value(deny)
         )
         channel.overwrites.append(overwrite)
-        self._announce("CHANNEL_UPDATE", lambda: payloads.channel(channel))
+        self._announce(
+            "CHANNEL_UPDATE", lambda: payloads.channel(channel), guild_id=channel.guild_id
+        )
 
     def add_attachment(
         self, filename: str, data: bytes, content_type: str = "image/png"
