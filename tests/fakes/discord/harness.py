@@ -64,6 +64,9 @@ async def connected(client: ClientT, fake: FakeDiscord) -> AsyncIterator[ClientT
         yield client
     finally:
         waiter.cancel()
+        if not client.is_ready():
+            # Still reaching the gateway: discord.py retries a failed shard launch forever.
+            runner.cancel()
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
