@@ -126,8 +126,15 @@ class TesseraBot(commands.AutoShardedBot):
         same endpoint for the address only.
         """
         if self.shard_count is not None:
-            _, url, _ = await self.http.get_bot_gateway()
+            recommended, url, _ = await self.http.get_bot_gateway()
             use_gateway(url)
+            if recommended > self.shard_count:
+                log.warning(
+                    "discord.shard_count is %d but Discord recommends %d shards; it refuses "
+                    "sessions once a shard serves too many guilds (close code 4011)",
+                    self.shard_count,
+                    recommended,
+                )
         await super().connect(reconnect=reconnect)
 
     async def setup_hook(self) -> None:

@@ -7,6 +7,7 @@ the other tests show that Tessera's bot still opens the gateway ``discord.api_ba
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, cast
@@ -107,3 +108,14 @@ async def test_an_unsharded_bot_leaves_discord_py_to_ask_for_the_gateway(
         assert len(fake.requests_to("GET", GATEWAY_BOT)) == 1
         assert bot.shard_count == fake.recommended_shards
         assert default_gateway == WebSocket.DEFAULT_GATEWAY
+
+
+async def test_fewer_shards_than_discord_recommends_is_a_warning(
+    fake: FakeDiscord, default_gateway: yarl.URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.recommended_shards = 3
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        async with connected(tessera(fake, shard_count=2, shard_ids=[0]), fake):
+            pass
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+    assert warning.startswith("discord.shard_count is 2 but Discord recommends 3 shards")
