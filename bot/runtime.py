@@ -1,9 +1,21 @@
 """The composition root of a running Tessera: services, the Discord bot, and their tasks.
 
-``Runtime(settings)`` builds everything; ``start()`` opens the database, logs the bot in,
-starts the dispatcher, the status feed, the optional webhook receiver and metrics server, and
-keeps the bot connected until it stops; ``close()`` stops them in the reverse order. Every task
+``Runtime(settings, role=...)`` builds everything; ``start()`` opens the database, logs the
+bot in, starts the status feed, the optional webhook receiver and metrics server, and runs
+what its role asks for until it stops; ``close()`` stops them in the reverse order. Every task
 it creates it also cancels.
+
+Roles (``python -m bot run``, ``run --no-dispatch``, ``worker``):
+
+- ``run``: the gateway (slash commands, buttons) and the dispatcher, the one-process default;
+- ``gateway``: the gateway only: it queues jobs and answers presses, submits nothing to a
+  provider and posts no results;
+- ``worker``: no gateway: it dispatches jobs and posts results and progress over Discord's
+  REST API with the bot token.
+
+Whoever dispatches holds the dispatch lease first (``bot/jobs/lease.py``): of several ``run``
+or ``worker`` processes on one database, one dispatches and the others stand by to take over
+when it stops or dies. On PostgreSQL, new and cancelled jobs reach it by notification.
 """
 
 from __future__ import annotations
@@ -13,11 +25,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService, JobState
+from bot.jobs.lease import DispatchLease, process_name
 from bot.jobs.retention import Pruner
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
@@ -31,6 +45,7 @@ from bot.quota.rollup import LedgerRollup
 from bot.services import Services
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
+from bot.store.jobs import CANCELLED_JOBS_CHANNEL, NEW_JOBS_CHANNEL
 from bot.store.user_settings import UserSettingsRepository
 from bot.ui.board import StatusBoard
 from bot.ui.buttons import DYNAMIC_ITEMS
@@ -48,6 +63,24 @@ SHUTDOWN_FLUSH_SECONDS = 3.0
 """How long close() waits for the last status edits before dropping them."""
 
 
+class Role(StrEnum):
+    """What one process does (module docstring)."""
+
+    RUN = "run"
+    GATEWAY = "gateway"
+    WORKER = "worker"
+
+    @property
+    def connects_gateway(self) -> bool:
+        """Whether this role serves slash commands and buttons."""
+        return self is not Role.WORKER
+
+    @property
+    def dispatches(self) -> bool:
+        """Whether this role runs jobs at the provider and posts their results."""
+        return self is not Role.GATEWAY
+
+
 class Runtime:
     """Owns the database, the provider client, the services, the bot and every task."""
 
@@ -56,10 +89,12 @@ class Runtime:
         settings: Settings,
         *,
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        role: Role = Role.RUN,
         run_dispatcher: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.role = role
         self._extensions = extensions
         # Tests drive the dispatcher with drain() instead of its background loop.
         self._run_dispatcher = run_dispatcher
@@ -73,6 +108,10 @@ class Runtime:
         self._subscription: Subscription | None = None
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._owner: asyncio.Task[None] | None = None
+        self.lease: DispatchLease | None = None
+        self.dispatching = asyncio.Event()
+        """Set once this process holds the dispatch lease and its dispatcher has started."""
         self._pruner: Pruner | None = None
         self._logged_in = False
         self._fetcher: OutboundFetcher | None = None
@@ -184,17 +223,26 @@ class Runtime:
         return self._fetcher
 
     async def start(self) -> None:
-        """Start every service and run the bot; returns when the bot stops."""
+        """Start every service and run the role; returns when the bot stops.
+
+        Raises ``LeaseLost`` when this process stopped dispatching because another took over.
+        """
         await self.launch()
-        if self._runner is not None:
-            await self._runner
+        tasks = {task for task in (self._runner, self._owner) if task is not None}
+        if not tasks:
+            return
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled():  # close() cancels the dispatch task: a normal end
+                task.result()  # what ended it, if it failed
 
     async def launch(self) -> None:
         """Start every service and the bot in a task; returns at once (tests, ``start``)."""
         await self.open()
         services = self.services
         token = self._token()
-        if self.settings.provider.webhook_host is not None:
+        dispatching = self.role.dispatches and self._run_dispatcher
+        if self.role.dispatches and self.settings.provider.webhook_host is not None:
             self._receiver = WebhookReceiver(self.settings.provider, services.dispatcher.notify)
             await self._receiver.start()
             # The hook URL's path is its password: keep it out of every log line.
@@ -209,21 +257,52 @@ class Runtime:
         # Log in first: recovery and the first poll may post and edit at once, over REST.
         self._logged_in = True
         await self.bot.login(token)
+        if self.role.dispatches and not self._run_dispatcher:
+            # Tests drive the dispatcher by hand (settle); the provider still runs.
+            self._start_provider()
+        if dispatching:
+            self._owner = asyncio.create_task(self._dispatch_under_lease(), name="dispatch")
+        if self.role.connects_gateway:
+            self._runner = asyncio.create_task(self._connect(), name="discord-bot")
+
+    def _start_provider(self) -> None:
+        services = self.services
         provider = services.provider
         if isinstance(provider, DiffusionProvider):
             # Every render's progress goes straight to the dispatcher; polls are the fallback.
             provider.use_notify(services.dispatcher.notify)
             provider.start()
-        if self._run_dispatcher:
-            await services.dispatcher.start()
-        if self._run_dispatcher and self._database is not None:
-            # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
-            rollup = LedgerRollup(self._database, self.settings.quota, clock=self._clock)
-            self._pruner = Pruner(
-                self._database, self.settings.retention, clock=self._clock, rollup=rollup
-            )
-            self._pruner.start()
-        self._runner = asyncio.create_task(self._connect(), name="discord-bot")
+
+    async def _dispatch_under_lease(self) -> None:
+        """Stand by for the dispatch lease, then dispatch until it is lost (LeaseLost)."""
+        database = self._database
+        if database is None:  # pragma: no cover - launch() opened it
+            return
+        dispatcher = self.services.dispatcher
+        lease = DispatchLease(
+            database, process_name(self.role.value), duration=self.settings.scheduler.lease_seconds
+        )
+        self.lease = lease
+        await lease.acquire()
+        dispatcher.use_fence(lease.held)
+        await database.listen(NEW_JOBS_CHANNEL, lambda _payload: dispatcher.wake())
+        await database.listen(
+            CANCELLED_JOBS_CHANNEL, lambda payload: dispatcher.cancelled_elsewhere(int(payload))
+        )
+        # The model loads where jobs render: only in the process that dispatches.
+        self._start_provider()
+        await dispatcher.start()
+        self.dispatching.set()
+        # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
+        rollup = LedgerRollup(database, self.settings.quota, clock=self._clock)
+        self._pruner = Pruner(database, self.settings.retention, clock=self._clock, rollup=rollup)
+        self._pruner.start()
+        try:
+            await lease.keep()
+        except Exception:
+            log.error("the dispatch lease was lost: stopping, so that one process dispatches")
+            await dispatcher.stop()
+            raise
 
     async def _connect(self) -> None:
         bot = self.bot
@@ -273,8 +352,17 @@ class Runtime:
         if self._pruner is not None:
             await self._pruner.stop()
             self._pruner = None
+        if self._owner is not None:
+            self._owner.cancel()
+            await asyncio.gather(self._owner, return_exceptions=True)
+            self._owner = None
         if self._services is not None:
             await self.services.dispatcher.stop()
+        if self.lease is not None and self.lease.held():
+            # A clean stop hands over at once: a standby need not wait for the expiry.
+            with contextlib.suppress(Exception):
+                await self.lease.release()
+        self.lease = None
         await self._stop_feed()
         if self._runner is not None and self._bot is not None and not self._bot.is_ready():
             # Still reaching the gateway: discord.py retries a shard whose session closed.
@@ -351,8 +439,12 @@ class Runtime:
             host=self.settings.metrics.host,
             port=self.settings.metrics.port,
             metrics=self.metrics,
+            # A worker has no gateway: the database alone says whether it is healthy.
             health_check=database_and_gateway_check(
-                database, lambda: bot.is_ready() and not bot.is_closed()
+                database,
+                (lambda: bot.is_ready() and not bot.is_closed())
+                if self.role.connects_gateway
+                else (lambda: True),
             ),
             refresh=self.refresh_metrics,
         )

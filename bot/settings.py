@@ -206,6 +206,9 @@ class SchedulerSettings(_Section):
     """A running task older than this is failed and refunded."""
     confirm_above: int = Field(default=5, ge=1)
     """``/imagine`` asks for confirmation before queueing more jobs than this."""
+    lease_seconds: float = Field(default=15.0, ge=3, le=30)
+    """The dispatch lease: one process dispatches at a time and renews it every third of
+    this; when it dies, another takes over within this long (``bot/jobs/lease.py``)."""
 
 
 class RetentionSettings(_Section):

@@ -1,4 +1,4 @@
-"""The command line of ``python -m bot``: run, check, sync, invite, migrate, health, models."""
+"""The command line of ``python -m bot``: run, worker, check, sync, invite, migrate, health..."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from bot.cli.commands import check_command, health_command, invite_command, migrate_command
 from bot.cli.models import models_command
 from bot.cli.parser import build_parser
-from bot.cli.serve import run_command, sync_command
+from bot.cli.serve import run_command, sync_command, worker_command
 from bot.cli.storage import storage_command
 
 __all__ = ["build_parser", "main"]
@@ -16,6 +16,7 @@ __all__ = ["build_parser", "main"]
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: run_command,
     "run": run_command,
+    "worker": worker_command,
     "check": check_command,
     "sync": sync_command,
     "invite": invite_command,

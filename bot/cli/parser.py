@@ -57,13 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(command=None)
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         parents=[config],
         help="connect to Discord and serve (the default)",
         description="Apply pending migrations, connect to Discord and process jobs until "
         "stopped (Ctrl+C or SIGTERM). An unreachable provider is a warning: jobs wait and "
-        "the bot keeps retrying.",
+        "the bot keeps retrying. Of several processes on one database, one dispatches jobs "
+        "and the others stand by to take over.",
+    )
+    run.add_argument(
+        "--no-dispatch",
+        action="store_true",
+        help="serve the gateway only: queue jobs and answer buttons, and leave submitting "
+        "and posting results to 'worker' processes",
+    )
+    commands.add_parser(
+        "worker",
+        parents=[config],
+        help="dispatch jobs and post results without a gateway connection",
+        description="Process jobs from the shared database (PostgreSQL, or a SQLite file on "
+        "this machine): submit them to the provider and post progress and results through "
+        "Discord's REST API. Of several workers, one dispatches and the others stand by to "
+        "take over within the lease (scheduler.lease_seconds).",
     )
 
     check = commands.add_parser(

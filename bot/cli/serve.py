@@ -1,4 +1,4 @@
-"""``run`` and ``sync``: the subcommands that log in to Discord through the runtime."""
+"""``run``, ``worker`` and ``sync``: the subcommands that log in to Discord through the runtime."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RuntimeFactory = Callable[[Settings], "Runtime"]
+EXIT_LEASE_LOST = 1
+"""``run``/``worker`` stopped because another process took the dispatch lease over."""
 REFUSED_TOKEN = f"discord.token: Discord refused the token; reset it and update {TOKEN_ENV}"
 
 
@@ -53,10 +55,17 @@ def report_unreachable(
 
 
 def _default_runtime(settings: Settings) -> Runtime:
-    # Imported here so that check, invite and migrate work without loading every service.
-    from bot.runtime import Runtime
+    return _runtime_for("run")(settings)
 
-    return Runtime(settings)
+
+def _runtime_for(role: str) -> RuntimeFactory:
+    def build(settings: Settings) -> Runtime:
+        # Imported here so that check, invite and migrate work without loading every service.
+        from bot.runtime import Role, Runtime
+
+        return Runtime(settings, role=Role(role))
+
+    return build
 
 
 def _settings_for_discord(args: argparse.Namespace) -> Settings | None:
@@ -74,11 +83,26 @@ def _settings_for_discord(args: argparse.Namespace) -> Settings | None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Serve until stopped; exit 2 on a configuration problem."""
+    return _serve_role("gateway" if getattr(args, "no_dispatch", False) else "run", args)
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    """Dispatch jobs and post results, no gateway, until stopped."""
+    return _serve_role("worker", args)
+
+
+def _serve_role(role: str, args: argparse.Namespace) -> int:
+    from bot.jobs.lease import LeaseLost
+
     settings = _settings_for_discord(args)
     if settings is None:
         return EXIT_CONFIG
     try:
-        asyncio.run(_serve_until_signalled(settings))
+        asyncio.run(_serve_until_signalled(settings, _runtime_for(role)))
+    except LeaseLost as exc:
+        # A supervisor restarts this process, which then stands by: one dispatcher at a time.
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_LEASE_LOST
     except discord.LoginFailure:
         return report_problems([REFUSED_TOKEN])
     except UNREACHABLE as exc:
@@ -88,14 +112,14 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve_until_signalled(settings: Settings) -> None:
+async def _serve_until_signalled(settings: Settings, runtime_factory: RuntimeFactory) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # SIGTERM (docker stop) gets the same orderly shutdown as Ctrl+C.
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    await serve(settings, stop=stop)
+    await serve(settings, stop=stop, runtime_factory=runtime_factory)
 
 
 async def serve(

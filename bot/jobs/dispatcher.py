@@ -120,6 +120,7 @@ class Dispatcher:
         )
         self._tracker = Tracker(self._parts, self._submitter, deliver=self._start_delivery)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._cancels: set[asyncio.Task[None]] = set()
         # Set by stop(): a late webhook push must not start work that nobody will wait for.
         self._stopping = False
         self._delivery_grace = delivery_grace
@@ -130,9 +131,18 @@ class Dispatcher:
         self._recovered = False
         self._last_poll = float("-inf")
         self._loop_task: asyncio.Task[None] | None = None
+        self._fence: Callable[[], bool] = lambda: True
         jobs.attach(self)
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def use_fence(self, fence: Callable[[], bool]) -> None:
+        """Post results only while ``fence()`` holds (the dispatch lease, by its own clock).
+
+        A process that lost the lease may not know it yet; refusing to post then leaves the
+        job running in the database for the process that took over.
+        """
+        self._fence = fence
 
     async def recover(self) -> RecoveryReport:
         """Rebuild the queue and the slots from the database (once per dispatcher)."""
@@ -165,11 +175,12 @@ class Dispatcher:
             await asyncio.gather(loop_task, return_exceptions=True)
         if self._deliveries:
             await asyncio.wait(self._deliveries, timeout=self._delivery_grace)
-        late = [*self._deliveries]
+        late = [*self._deliveries, *self._cancels]
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
         self._deliveries.clear()
+        self._cancels.clear()
 
     async def drain(self) -> None:
         """Run rounds here until nothing changes: idle, or waiting on the clock (tests)."""
@@ -206,9 +217,20 @@ class Dispatcher:
 
     async def job_cancelled(self, job: Job) -> None:
         """The service cancelled a job: drop it from the queue or stop its provider task."""
-        if self.policy.remove(job.id) is not None:
+        await self._forget(job.id)
+
+    def cancelled_elsewhere(self, job_id: int) -> None:
+        """Another process cancelled this job (a notification): as ``job_cancelled``."""
+        if self._stopping:
             return
-        flight = self.slots.get(job.id)
+        stopping = asyncio.create_task(self._forget(job_id), name=f"cancel-{job_id}")
+        self._cancels.add(stopping)
+        stopping.add_done_callback(self._cancels.discard)
+
+    async def _forget(self, job_id: int) -> None:
+        if self.policy.remove(job_id) is not None:
+            return
+        flight = self.slots.get(job_id)
         if flight is not None:
             await self._submitter.stop(flight)
             self._wake.set()
@@ -299,6 +321,9 @@ class Dispatcher:
     def _start_delivery(self, job: Job, task: TaskState) -> None:
         if self._stopping:
             return  # still running in the database: recovery delivers it after the restart
+        if not self._fence():
+            log.warning("job %s finished, but this process may no longer dispatch", job.id)
+            return
         delivery = asyncio.create_task(self._deliver(job, task), name=f"deliver-{job.id}")
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)

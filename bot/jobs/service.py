@@ -40,7 +40,7 @@ from bot.store.job_models import (
     QueueOverview,
     kind_of_action,
 )
-from bot.store.jobs import JobRepository, NewJob
+from bot.store.jobs import CANCELLED_JOBS_CHANNEL, JobRepository, NewJob
 from bot.store.user_settings import UserSettingsRepository
 
 MAX_SEED = 4_294_967_295
@@ -233,6 +233,8 @@ class JobService:
             if cancelled is None:  # pragma: no cover - the transaction holds the write lock
                 raise NotAllowed(f"Job #{job_id} changed while cancelling; try again.")
             await self._quota.refund(tx, job_id=job_id, reason=f"cancelled by {who}")
+            # The dispatcher may run in another process (PostgreSQL): it stops the task.
+            await tx.notify(CANCELLED_JOBS_CHANNEL, str(job_id))
         self._events.publish(JobEvent(kind="cancelled", job=cancelled))
         for listener in self._listeners:
             await listener.job_cancelled(cancelled)

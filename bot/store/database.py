@@ -97,6 +97,14 @@ class Transaction(ABC):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (also ``UPDATE ... RETURNING``)."""
 
+    @abstractmethod
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Tell other processes' ``Database.listen(channel)`` callbacks, once this commits.
+
+        Only PostgreSQL carries it across processes (NOTIFY); on SQLite it does nothing, and
+        the processes sharing a file find new work by polling.
+        """
+
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
         rows = await self.fetch_all(sql, params)
@@ -176,6 +184,14 @@ class Database(ABC):
         ``committed``, called with the body's result on the event loop's thread after the
         commit (before this returns), cancelled or not. The body may await only ``tx``'s
         methods (SQLite runs it in one trip to its thread and refuses anything else).
+        """
+
+    @abstractmethod
+    async def listen(self, channel: str, callback: Callable[[str], object]) -> None:
+        """Call ``callback(payload)`` for each ``notify(channel)`` committed by any process.
+
+        A hint, never the only way work is found: a lost connection loses notifications until
+        it is back, so listeners also look on their own schedule. SQLite: nothing to listen to.
         """
 
     @abstractmethod

@@ -34,7 +34,15 @@ from bot.store.job_rows import (
     waiting_from_rows,
 )
 
-__all__ = ["JobRepository", "NewJob", "PendingJob", "WaitingJob", "job_from_row"]
+__all__ = [
+    "CANCELLED_JOBS_CHANNEL",
+    "NEW_JOBS_CHANNEL",
+    "JobRepository",
+    "NewJob",
+    "PendingJob",
+    "WaitingJob",
+    "job_from_row",
+]
 
 # Columns a transition may set besides state, with their SQL types; the SET clause is built
 # only from these names. The types let a per-job CASE cast its parameters, which PostgreSQL
@@ -54,6 +62,12 @@ _SETTABLE: dict[str, str] = {
     "queue_position": "BIGINT",
     "started_at": "DOUBLE PRECISION",
 }
+NEW_JOBS_CHANNEL = "tessera_new_jobs"
+"""Notified (payload empty) in every transaction that queues jobs: wakes other processes'
+dispatchers (PostgreSQL; the one in this process is woken directly)."""
+CANCELLED_JOBS_CHANNEL = "tessera_cancelled_jobs"
+"""Notified with the job id when a job is cancelled: the dispatching process stops its task."""
+
 # 17 values a row: a chunk stays far below SQLite's and PostgreSQL's parameter limits.
 _INSERT_CHUNK = 200
 
@@ -75,6 +89,8 @@ class JobRepository(JobLookups):
         self, tx: Transaction, jobs: Sequence[NewJob], *, now: float
     ) -> list[Job]:
         """Store new queued jobs, in the given order, one multi-row INSERT per chunk."""
+        if jobs:
+            await tx.notify(NEW_JOBS_CHANNEL)
         stored: list[Job] = []
         for first in range(0, len(jobs), _INSERT_CHUNK):
             chunk = jobs[first : first + _INSERT_CHUNK]

@@ -123,15 +123,21 @@ class PostgresTransaction(Transaction):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return cast(list[Row], await self._conn.fetch(self._sql(sql), *params))
 
+    @override
+    async def notify(self, channel: str, payload: str = "") -> None:
+        await self._conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+
 
 class PostgresDatabase(Database):
     """A PostgreSQL database shared by every Tessera process that names it."""
 
     engine = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+    def __init__(self, pool: asyncpg.Pool[Any], url: str) -> None:
         super().__init__()
         self._pool = pool
+        self._url = url
+        self._listener: asyncpg.Connection[Any] | None = None
         self._trace: Callable[[str], object] | None = None
 
     @classmethod
@@ -150,7 +156,7 @@ class PostgresDatabase(Database):
             pool = await asyncpg.create_pool(url, min_size=1, max_size=2, command_timeout=60)
         except (OSError, asyncpg.PostgresError) as exc:
             raise ConfigError([f"database.url: cannot connect to PostgreSQL: {exc}"]) from exc
-        database = cls(pool)
+        database = cls(pool, url)
         if migrate:
             try:
                 await database.migrate()
@@ -161,7 +167,23 @@ class PostgresDatabase(Database):
 
     @override
     async def _disconnect(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
         await self._pool.close()
+
+    @override
+    async def listen(self, channel: str, callback: Callable[[str], object]) -> None:
+        import asyncpg
+
+        if self._listener is None or self._listener.is_closed():
+            # A connection of its own: a pooled one would stop listening when given back.
+            self._listener = await asyncpg.connect(self._url)
+
+        def heard(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            callback(str(payload))
+
+        await self._listener.add_listener(channel, heard)
 
     @override
     @asynccontextmanager

@@ -63,6 +63,10 @@ class SqliteTransaction(Transaction):
         # One trip to the connection's thread instead of three (execute, fetch, close).
         return list(await self._conn.execute_fetchall(sql, params))
 
+    @override
+    async def notify(self, channel: str, payload: str = "") -> None:
+        return  # nothing carries it to another process: they poll
+
 
 class _OnThread(SqliteTransaction):
     """The same API on the connection's own thread: each statement runs in place."""
@@ -240,6 +244,10 @@ class SqliteDatabase(Database):
         """
         on_thread: Callable[..., Awaitable[None]] = self._conn._execute
         await on_thread(self._raw.set_trace_callback, callback)
+
+    @override
+    async def listen(self, channel: str, callback: Callable[[str], object]) -> None:
+        return  # no notifications on SQLite: the dispatcher polls
 
     @override
     async def applied_migrations(self) -> set[int] | None:

@@ -96,6 +96,8 @@ async def test_the_dispatcher_starts_only_once_the_bot_has_logged_in(
     dispatcher.start = observed_start  # type: ignore[method-assign]
     try:
         await runtime.launch()
+        async with asyncio.timeout(discord_fake.wait_bound):
+            await runtime.dispatching.wait()
         assert logged_in_at_start == [True]
     finally:
         await runtime.close()

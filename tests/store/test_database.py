@@ -237,3 +237,9 @@ async def test_transactions_of_two_processes_are_serialised(
 
 def test_sqlite_errors_are_among_the_integrity_errors() -> None:
     assert sqlite3.IntegrityError in integrity_errors()
+
+
+async def test_notify_and_listen_are_safe_on_every_engine(db: Database) -> None:
+    await db.listen("tessera_test", lambda payload: None)
+    async with db.transaction() as tx:
+        await tx.notify("tessera_test", "hello")

@@ -85,3 +85,34 @@ async def test_trace_sees_each_statement_as_the_server_does() -> None:
         finally:
             await db.close()
         assert seen == ["SELECT $1::bigint + 1"]
+
+
+async def test_a_notification_reaches_another_process_when_its_transaction_commits() -> None:
+    async with postgres_schema() as url:
+        sender = await Database.open(url, migrate=False)
+        listener = await Database.open(url, migrate=False)
+        heard: list[str] = []
+        arrived = asyncio.Event()
+
+        def hear(payload: str) -> None:
+            heard.append(payload)
+            arrived.set()
+
+        try:
+            await listener.listen("tessera_test", hear)
+
+            async def rolled_back() -> None:
+                async with sender.transaction() as tx:
+                    await tx.notify("tessera_test", "rolled back")
+                    raise RuntimeError("no")
+
+            with pytest.raises(RuntimeError):
+                await rolled_back()
+            async with sender.transaction() as tx:
+                await tx.notify("tessera_test", "committed")
+            async with asyncio.timeout(10):
+                await arrived.wait()
+        finally:
+            await sender.close()
+            await listener.close()
+        assert heard == ["committed"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
@@ -51,6 +51,7 @@ class FakeMidjourneyProxy:
         self._faults: list[tuple[str, str, int]] = []
         self._gate: asyncio.Event | None = None
         self._late: list[tuple[asyncio.Event, asyncio.Event]] = []
+        self._waiters: list[asyncio.Future[None]] = []
         self._ids = itertools.count(1_700_000_000_000_001)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -166,6 +167,24 @@ class FakeMidjourneyProxy:
         """How many requests had ``path_part`` in their path."""
         return sum(1 for _, path in self.requests if path_part in path)
 
+    async def wait_until(self, predicate: Callable[[], Any], *, bound: float = 30.0) -> Any:
+        """Wait until ``predicate()`` is truthy, re-checked after every request served.
+
+        For clients in other processes, whose own state a test cannot await.
+        """
+        async with asyncio.timeout(bound):
+            while not (value := predicate()):
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter
+            return value
+
+    def _wake_waiters(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     # ---- driving tasks ---------------------------------------------------------------
 
     async def advance(self, task_id: str, steps: int = 1) -> FakeTask:
@@ -264,7 +283,10 @@ class FakeMidjourneyProxy:
                     request.transport.abort()
                     return web.Response(status=500)
                 return web.Response(status=status, text="injected failure")
-        return await handler(request)
+        try:
+            return await handler(request)
+        finally:
+            self._wake_waiters()
 
     async def _serve_late(self, request: web.Request, handler: Any) -> web.StreamResponse:
         await request.read()  # kept by the request: its client is gone when it is served

@@ -1,0 +1,81 @@
+"""Leases: named pieces of work that one process at a time may do, with an expiry.
+
+``claim`` takes a lease that is free or expired, or renews one its holder already has, in one
+conditional upsert: two processes claiming at once cannot both win (both engines serialise
+transactions, and the upsert's condition is re-read under that lock). A holder that is known
+to be dead (``replace``) may be taken over before its lease expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.store.database import Row, Transaction
+
+_COLUMNS = "name, holder, acquired_at, renewed_at, expires_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds the lease ``name``, since when, and until when."""
+
+    name: str
+    holder: str
+    acquired_at: float
+    renewed_at: float
+    expires_at: float
+
+
+def _lease(row: Row) -> Lease:
+    return Lease(str(row[0]), str(row[1]), float(row[2]), float(row[3]), float(row[4]))
+
+
+class LeaseRepository:
+    """Reads and writes ``leases`` inside a caller's transaction."""
+
+    async def claim(
+        self,
+        tx: Transaction,
+        name: str,
+        holder: str,
+        *,
+        now: float,
+        duration: float,
+        replace: str | None = None,
+    ) -> Lease | None:
+        """Take or renew ``name`` for ``holder`` until ``now + duration``; None if held by another.
+
+        ``replace``: a holder known to be dead, whose unexpired lease may be taken anyway.
+        """
+        row = await tx.fetch_one(
+            f"INSERT INTO leases ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)"  # noqa: S608 (constant)
+            " ON CONFLICT (name) DO UPDATE SET"
+            " acquired_at = CASE WHEN leases.holder = excluded.holder"
+            " THEN leases.acquired_at ELSE excluded.acquired_at END,"
+            " holder = excluded.holder, renewed_at = excluded.renewed_at,"
+            " expires_at = excluded.expires_at"
+            " WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.renewed_at"
+            " OR leases.holder = ?"
+            f" RETURNING {_COLUMNS}",
+            (name, holder, now, now, now + duration, replace or ""),
+        )
+        return None if row is None else _lease(row)
+
+    async def get(self, tx: Transaction, name: str) -> Lease | None:
+        """The lease ``name`` as last written (expired or not), or None."""
+        row = await tx.fetch_one(
+            f"SELECT {_COLUMNS} FROM leases WHERE name = ?",  # noqa: S608 (constant)
+            (name,),
+        )
+        return None if row is None else _lease(row)
+
+    async def all(self, tx: Transaction) -> list[Lease]:
+        """Every lease, by name (for ``check``)."""
+        rows = await tx.fetch_all(f"SELECT {_COLUMNS} FROM leases ORDER BY name")  # noqa: S608
+        return [_lease(row) for row in rows]
+
+    async def release(self, tx: Transaction, name: str, holder: str) -> bool:
+        """Give ``name`` up if ``holder`` holds it; whether it did."""
+        return bool(
+            await tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        )
