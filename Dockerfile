@@ -6,7 +6,8 @@
 FROM python:3.11-slim
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
-ARG EXTRAS=local
+# postgres: asyncpg, for TESSERA_DATABASE__URL=postgresql://... (compose's "scale" profile).
+ARG EXTRAS=local,postgres
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,9 +18,11 @@ import httpx
 
 from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
+from bot.jobs.lease import DISPATCH
 from bot.providers.diffusion.inspection import configuration_report, device_info
 from bot.settings import DiffusionSettings, DiscordSettings, ProviderSettings, Settings
 from bot.store.database import Database, engine_of, sqlite_path
+from bot.store.leases import Lease, LeaseRepository
 
 # Asking for a task id that cannot exist: any HTTP answer proves the server is there, and
 # the request changes nothing on it.
@@ -211,6 +214,7 @@ async def schema_finding(url: str) -> Finding | None:
     try:
         version = await database.schema_version()
         pending = await database.pending_migrations()
+        leases = [] if pending else await _leases(database)
     finally:
         await database.close()
     if pending:
@@ -219,7 +223,27 @@ async def schema_finding(url: str) -> Finding | None:
             f"database: {database.engine}, schema version {version}; {len(pending)} migration(s)"
             " pending, applied at the next start (or now: python -m bot migrate)",
         )
-    return Finding(Severity.OK, f"database: {database.engine}, schema version {version}")
+    return Finding(
+        Severity.OK,
+        f"database: {database.engine}, schema version {version}; {_dispatching(leases)}",
+    )
+
+
+async def _leases(database: Database) -> list[Lease]:
+    async with database.transaction() as tx:
+        return await LeaseRepository().all(tx)
+
+
+def _dispatching(leases: list[Lease], now: float | None = None) -> str:
+    """Which process dispatches (holds the dispatch lease), as ``check`` reports it."""
+    now = time.time() if now is None else now
+    lease = next((lease for lease in leases if lease.name == DISPATCH), None)
+    if lease is None or lease.expires_at <= now:
+        return "no process dispatches now (run or worker takes the dispatch lease)"
+    return (
+        f"{lease.holder} dispatches (lease renewed {now - lease.renewed_at:.0f} s ago,"
+        f" held since {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(lease.acquired_at))} UTC)"
+    )
 
 
 async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:

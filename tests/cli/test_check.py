@@ -20,6 +20,7 @@ from bot.cli.check import (
     shard_finding,
     webhook_finding,
 )
+from bot.jobs.lease import DispatchLease
 from bot.providers.diffusion import inspection
 from bot.settings import DiscordSettings, ProviderSettings
 from bot.store.database import Database, migrations
@@ -387,8 +388,18 @@ async def test_the_schema_finding_names_the_engine_and_version(database_url: str
     await (await Database.open(database_url)).close()
     top = migrations(fresh.engine)[-1][0]
     assert await schema_finding(database_url) == Finding(
-        Severity.OK, f"database: {fresh.engine}, schema version {top}"
+        Severity.OK,
+        f"database: {fresh.engine}, schema version {top};"
+        " no process dispatches now (run or worker takes the dispatch lease)",
     )
+    database = await Database.open(database_url)
+    try:
+        await DispatchLease(database, "worker@gpu-1:42", duration=15.0).claim()
+    finally:
+        await database.close()
+    held = await schema_finding(database_url)
+    assert held is not None
+    assert "; worker@gpu-1:42 dispatches (lease renewed 0 s ago, held since" in held.message
 
 
 async def test_no_schema_finding_before_the_sqlite_file_exists(tmp_path: Path) -> None:
