@@ -9,16 +9,18 @@ them in a thread.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.providers.diffusion.pictures import encode_png, from_rgb
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +62,18 @@ class StoredResult(_Record):
     notes: tuple[str, ...] = ()
 
 
-def grid_of(images: list[bytes]) -> bytes:
-    """One PNG: the single image as it is, or four images as a 2x2 grid."""
-    if len(images) == 1:
-        return images[0]
-    tiles = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
-    width, height = tiles[0].size
+def grid_of(pixels: Sequence[bytes], size: tuple[int, int]) -> bytes:
+    """One PNG of raw RGB images of ``size``: the single image, or four as a 2x2 grid."""
+    tiles = [from_rgb(data, size) for data in pixels]
+    if len(tiles) == 1:
+        return encode_png(tiles[0])
+    width, height = size
     columns = 2
     rows = (len(tiles) + 1) // columns
     sheet = Image.new("RGB", (width * columns, height * rows))
     for position, tile in enumerate(tiles):
         sheet.paste(tile, ((position % columns) * width, (position // columns) * height))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_png(sheet)
 
 
 class ResultStore:
@@ -99,13 +99,17 @@ class ResultStore:
         """The request of a task, or None when it is unknown or expired."""
         return _read(self._dir(task_id) / "request.json", StoredRequest)
 
-    def save_result(self, task_id: str, images: list[bytes], result: StoredResult) -> None:
-        """Store the images, the grid, then ``result.json`` last (it marks the task done)."""
+    def save_result(self, task_id: str, pixels: Sequence[bytes], result: StoredResult) -> None:
+        """Store the images and the grid as PNG, then ``result.json`` last (it marks the task done).
+
+        ``pixels`` are the raw RGB images of ``result.width`` x ``result.height``.
+        """
         folder = self._dir(task_id)
         folder.mkdir(parents=True, exist_ok=True)
-        for index, data in enumerate(images):
-            (folder / f"image_{index}.png").write_bytes(data)
-        (folder / "grid.png").write_bytes(grid_of(images))
+        size = (result.width, result.height)
+        for index, data in enumerate(pixels):
+            (folder / f"image_{index}.png").write_bytes(encode_png(from_rgb(data, size)))
+        (folder / "grid.png").write_bytes(grid_of(pixels, size))
         _write(folder / "result.json", result)
 
     def save_ending(self, task_id: str, ending: StoredEnding) -> None:
