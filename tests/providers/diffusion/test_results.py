@@ -55,6 +55,28 @@ def test_a_result_keeps_its_images_grid_and_notes(store: ResultStore) -> None:
     assert grid.getpixel((12, 9)) == (9, 9, 9)
 
 
+def test_the_grid_is_the_only_copy_of_the_images(store: ResultStore) -> None:
+    store.save_result(
+        "7-0123abcd", [rgb((1, 2, 3))] * 4, StoredResult(width=8, height=6, count=4, steps_run=2)
+    )
+    assert sorted(path.name for path in (store.root / "7-0123abcd").iterdir()) == [
+        "grid.png",
+        "result.json",
+    ]
+
+
+def test_images_stored_one_file_each_by_earlier_versions_are_read(store: ResultStore) -> None:
+    folder = store.root / "7-0123abcd"
+    folder.mkdir(parents=True)
+    for index, colour in enumerate([(1, 1, 1), (2, 2, 2)]):
+        (folder / f"image_{index}.png").write_bytes(png(colour))
+    (folder / "grid.png").write_bytes(b"not the images")
+    (folder / "result.json").write_text(
+        StoredResult(width=8, height=6, count=2, steps_run=2).model_dump_json()
+    )
+    assert store.images("7-0123abcd") == (png((1, 1, 1)), png((2, 2, 2)))
+
+
 def test_a_single_image_is_its_own_grid() -> None:
     assert grid_of([rgb((1, 2, 3))], (8, 6)) == png((1, 2, 3))
 
