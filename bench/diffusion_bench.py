@@ -82,7 +82,7 @@ def plain_loop(model: str) -> tuple[float, float]:
             width=SIZE,
         ).images
         for image in images:
-            # The provider encodes each image too: the same work on both sides.
+            # The provider encodes the same pixels too, as one grid: the same work both sides.
             image.save(io.BytesIO(), format="PNG")
 
     render("warm up", [0])

@@ -207,12 +207,13 @@ class Renderer:
                 output_type="pil",
                 **call,
             )
-        return [image.convert("RGB") for image in output.images], loop.steps_run
+        images = [image if image.mode == "RGB" else image.convert("RGB") for image in output.images]
+        return images, loop.steps_run
 
     @staticmethod
     def _result(images: Sequence[Image.Image], steps_run: int) -> RenderResult:
         return RenderResult(
-            images=tuple(pictures.encode_png(image) for image in images),
+            pixels=tuple(image.tobytes() for image in images),
             width=images[0].width,
             height=images[0].height,
             steps_run=steps_run,

@@ -300,19 +300,17 @@ class RenderLine:
         stored = StoredResult(
             width=result.width,
             height=result.height,
-            count=len(result.images),
+            count=len(result.pixels),
             steps_run=result.steps_run,
             notes=notes,
         )
         try:
-            await asyncio.to_thread(
-                self._store.save_result, task.task_id, list(result.images), stored
-            )
+            await asyncio.to_thread(self._store.save_result, task.task_id, result.pixels, stored)
         except OSError:
             log.exception("could not store the images of task %s", task.task_id)
             task.fail(FailureKind.PROVIDER_ERROR, STORE_FAILED)
         else:
-            task.succeed(len(result.images), notes)
+            task.succeed(len(result.pixels), notes)
         self._push(task)
 
     def _stored(self, storing: asyncio.Task[None]) -> None:

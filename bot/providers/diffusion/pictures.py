@@ -13,6 +13,11 @@ def decode_rgb(data: bytes) -> Image.Image:
         return image.convert("RGB")
 
 
+def from_rgb(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """Raw 8-bit RGB rows (a ``RenderResult``'s pixels) of ``size`` as a Pillow image."""
+    return Image.frombytes("RGB", size, data)
+
+
 def encode_png(image: Image.Image) -> bytes:
     """``image`` as PNG bytes."""
     buffer = io.BytesIO()

@@ -1,24 +1,26 @@
 """Rendered images on disk, one directory per task, kept for the retention period.
 
 A task's directory holds ``request.json`` (what was asked, written before the render
-starts, so a restart can render it again) and, once done, ``image_N.png``, ``grid.png``
-and ``result.json``. Buttons on a result read its images from here, so they keep working
-across restarts until the retention period ends. Every method blocks: the provider calls
-them in a thread.
+starts, so a restart can render it again) and, once done, ``grid.png`` (the images side
+by side; earlier versions also wrote each as ``image_N.png``) and ``result.json``.
+Buttons on a result crop its images from the grid, so they keep working across restarts
+until the retention period ends. Every method blocks: the provider calls them in a thread.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.providers.diffusion.pictures import decode_rgb, encode_png, from_rgb
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +62,34 @@ class StoredResult(_Record):
     notes: tuple[str, ...] = ()
 
 
-def grid_of(images: list[bytes]) -> bytes:
-    """One PNG: the single image as it is, or four images as a 2x2 grid."""
-    if len(images) == 1:
-        return images[0]
-    tiles = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
-    width, height = tiles[0].size
-    columns = 2
-    rows = (len(tiles) + 1) // columns
-    sheet = Image.new("RGB", (width * columns, height * rows))
-    for position, tile in enumerate(tiles):
-        sheet.paste(tile, ((position % columns) * width, (position // columns) * height))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG")
-    return buffer.getvalue()
+_COLUMNS = 2
+
+
+def _box(index: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where image ``index`` of ``size`` sits in a grid."""
+    width, height = size
+    left, top = (index % _COLUMNS) * width, (index // _COLUMNS) * height
+    return left, top, left + width, top + height
+
+
+def grid_of(pixels: Sequence[bytes], size: tuple[int, int]) -> bytes:
+    """One PNG of raw RGB images of ``size``: the single image, or four as a 2x2 grid."""
+    tiles = [from_rgb(data, size) for data in pixels]
+    if len(tiles) == 1:
+        return encode_png(tiles[0])
+    rows = (len(tiles) + _COLUMNS - 1) // _COLUMNS
+    sheet = Image.new("RGB", (size[0] * _COLUMNS, size[1] * rows))
+    for index, tile in enumerate(tiles):
+        sheet.paste(tile, _box(index, size)[:2])
+    return encode_png(sheet)
+
+
+def tiles_of(grid: bytes, size: tuple[int, int], count: int) -> tuple[bytes, ...]:
+    """The ``count`` images of ``size`` in a PNG made by ``grid_of``, each as PNG."""
+    if count == 1:
+        return (grid,)
+    sheet = decode_rgb(grid)
+    return tuple(encode_png(sheet.crop(_box(index, size))) for index in range(count))
 
 
 class ResultStore:
@@ -99,13 +115,17 @@ class ResultStore:
         """The request of a task, or None when it is unknown or expired."""
         return _read(self._dir(task_id) / "request.json", StoredRequest)
 
-    def save_result(self, task_id: str, images: list[bytes], result: StoredResult) -> None:
-        """Store the images, the grid, then ``result.json`` last (it marks the task done)."""
+    def save_result(self, task_id: str, pixels: Sequence[bytes], result: StoredResult) -> None:
+        """Store the grid, then ``result.json`` last (it marks the task done).
+
+        ``pixels`` are the raw RGB images of ``result.width`` x ``result.height``. The grid
+        is their only copy on disk: PNG is lossless, so a button's image is cropped from it
+        exactly, and one encode per result costs half what five did (the four images, then
+        the grid of the same pixels).
+        """
         folder = self._dir(task_id)
         folder.mkdir(parents=True, exist_ok=True)
-        for index, data in enumerate(images):
-            (folder / f"image_{index}.png").write_bytes(data)
-        (folder / "grid.png").write_bytes(grid_of(images))
+        (folder / "grid.png").write_bytes(grid_of(pixels, (result.width, result.height)))
         _write(folder / "result.json", result)
 
     def save_ending(self, task_id: str, ending: StoredEnding) -> None:
@@ -123,17 +143,21 @@ class ResultStore:
         return _read(self._dir(task_id) / "result.json", StoredResult)
 
     def images(self, task_id: str) -> tuple[bytes, ...] | None:
-        """The task's images in order; None when the result is gone."""
+        """The task's images in order, as PNG; None when the result is gone."""
         stored = self.result(task_id)
         if stored is None:
             return None
         folder = self._dir(task_id)
         try:
-            return tuple(
-                (folder / f"image_{index}.png").read_bytes() for index in range(stored.count)
-            )
+            if (folder / "image_0.png").is_file():
+                # Stored by earlier versions, which wrote each image beside the grid.
+                return tuple(
+                    (folder / f"image_{index}.png").read_bytes() for index in range(stored.count)
+                )
+            grid = (folder / "grid.png").read_bytes()
         except FileNotFoundError:
             return None
+        return tiles_of(grid, (stored.width, stored.height), stored.count)
 
     def grid(self, task_id: str) -> bytes | None:
         """The image to post: the grid, or the single image."""

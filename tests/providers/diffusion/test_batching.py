@@ -19,7 +19,7 @@ from bot.providers.diffusion.errors import RenderFailed  # noqa: E402
 from bot.providers.diffusion.plan import plan_imagine  # noqa: E402
 from bot.providers.diffusion.presets import ModelPreset  # noqa: E402
 from bot.providers.diffusion.spec import RenderJob, RenderMode  # noqa: E402
-from tests.providers.diffusion.test_engine import Steps, pixels, render  # noqa: E402
+from tests.providers.diffusion.test_engine import Steps, pixels, pngs, render  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings(
@@ -84,7 +84,7 @@ def test_batched_jobs_render_as_they_do_alone(renderer: Renderer, sd: ModelPrese
     for batched, alone_job in zip(results, jobs, strict=True):
         alone = render(renderer, alone_job)
         assert (batched.width, batched.height, batched.steps_run) == (128, 128, 4)
-        assert_same_images(batched.images, alone.images)
+        assert_same_images(pngs(batched), pngs(alone))
 
 
 def test_batched_sdxl_jobs_render_as_they_do_alone(renderer: Renderer, sdxl: ModelPreset) -> None:
@@ -92,7 +92,7 @@ def test_batched_sdxl_jobs_render_as_they_do_alone(renderer: Renderer, sdxl: Mod
     jobs = [job(guided, "a fox --no rain --seed 4", "a"), job(guided, "a cat --seed 5", "b")]
     results = renderer.render_batch(jobs, on_step=Steps(), should_stop=lambda: False)
     for batched, alone_job in zip(results, jobs, strict=True):
-        assert_same_images(batched.images, render(renderer, alone_job).images)
+        assert_same_images(pngs(batched), pngs(render(renderer, alone_job)))
 
 
 def test_jobs_of_different_shapes_are_refused(renderer: Renderer, sd: ModelPreset) -> None:

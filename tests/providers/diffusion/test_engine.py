@@ -25,6 +25,7 @@ from bot.providers.diffusion.errors import (  # noqa: E402
     WeightsUnavailable,
 )
 from bot.providers.diffusion.loading import LoadOptions, load_pipeline  # noqa: E402
+from bot.providers.diffusion.pictures import encode_png, from_rgb  # noqa: E402
 from bot.providers.diffusion.plan import ParentRender, plan_action, plan_imagine  # noqa: E402
 from bot.providers.diffusion.presets import ModelPreset  # noqa: E402
 from bot.providers.diffusion.preview import PreviewThrottle  # noqa: E402
@@ -86,6 +87,12 @@ def imagine(renderer: Renderer, preset: ModelPreset, text: str) -> RenderResult:
     return render(renderer, job)
 
 
+def pngs(result: RenderResult) -> tuple[bytes, ...]:
+    """The result's raw images as PNG, as the bot stores them."""
+    size = (result.width, result.height)
+    return tuple(encode_png(from_rgb(data, size)) for data in result.pixels)
+
+
 def pixels(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         assert image.mode == "RGB"
@@ -105,16 +112,16 @@ def test_auto_resolves_to_bfloat16_on_the_cpu() -> None:
 def test_same_seed_same_images_and_seeds_differ(renderer: Renderer, sd: ModelPreset) -> None:
     first = imagine(renderer, sd, "a red fox --seed 11")
     again = imagine(renderer, sd, "a red fox --seed 11")
-    assert len(first.images) == 4
-    assert first.images == again.images
-    assert all(distance(first.images[0], other) > 1 for other in first.images[1:])
-    assert distance(first.images[0], imagine(renderer, sd, "a red fox --seed 12").images[0]) > 1
+    assert len(first.pixels) == 4
+    assert first.pixels == again.pixels
+    assert all(distance(pngs(first)[0], other) > 1 for other in pngs(first)[1:])
+    assert distance(pngs(first)[0], pngs(imagine(renderer, sd, "a red fox --seed 12"))[0]) > 1
 
 
 def test_ar_gives_the_size(renderer: Renderer, sd: ModelPreset) -> None:
     result = imagine(renderer, sd, "a fox --ar 3:1 --seed 1")
     assert (result.width, result.height) == (192, 64)
-    assert pixels(result.images[0]).shape == (64, 192, 3)
+    assert pixels(pngs(result)[0]).shape == (64, 192, 3)
 
 
 def test_progress_is_reported_each_step_with_a_preview(renderer: Renderer, sd: ModelPreset) -> None:
@@ -146,7 +153,7 @@ def test_stop_runs_fewer_steps(renderer: Renderer, sd: ModelPreset) -> None:
     assert result.steps_run == 2
     assert [(step, total) for step, total, _ in steps.calls] == [(1, 2), (2, 2)]
     full = imagine(renderer, sd, "a fox --seed 1")
-    assert distance(result.images[0], full.images[0]) > 0
+    assert distance(pngs(result)[0], pngs(full)[0]) > 0
 
 
 def test_should_stop_cancels(renderer: Renderer, sd: ModelPreset) -> None:
@@ -169,7 +176,7 @@ def test_no_changes_the_negative_conditioning(renderer: Renderer, sd: ModelPrese
     assert red_negative is not None
     assert blue_negative is not None
     assert not torch.allclose(red_negative, blue_negative)
-    assert distance(render(renderer, red).images[0], render(renderer, blue).images[0]) > 1
+    assert distance(pngs(render(renderer, red))[0], pngs(render(renderer, blue))[0]) > 1
 
 
 def test_no_without_cfg_pushes_the_positive_away(sd_turbo: ModelPreset, sd: ModelPreset) -> None:
@@ -217,14 +224,14 @@ def test_chaos_and_weird_change_images_deterministically(
         assert not torch.allclose(shifted[0], calm[0])
         assert not torch.allclose(shifted[0], shifted[1])  # each image its own shift
     assert torch.equal(rows("--c 60"), chaotic)
-    calm_images = imagine(renderer, sd, "a fox --seed 5").images
-    chaotic_images = imagine(renderer, sd, "a fox --c 60 --seed 5").images
+    calm_images = pngs(imagine(renderer, sd, "a fox --seed 5"))
+    chaotic_images = pngs(imagine(renderer, sd, "a fox --c 60 --seed 5"))
     assert distance(calm_images[0], chaotic_images[0]) > 0
-    assert imagine(renderer, sd, "a fox --c 60 --seed 5").images == chaotic_images
+    assert pngs(imagine(renderer, sd, "a fox --c 60 --seed 5")) == chaotic_images
 
 
 def test_img2img_low_strength_stays_closer_to_the_init(renderer: Renderer, sd: ModelPreset) -> None:
-    init = imagine(renderer, sd, "a fox --seed 3").images[0]
+    init = pngs(imagine(renderer, sd, "a fox --seed 3"))[0]
     base = plan_imagine(
         parse_prompt("https://example.com/i.png a fox --seed 3"),
         sd,
@@ -234,7 +241,7 @@ def test_img2img_low_strength_stays_closer_to_the_init(renderer: Renderer, sd: M
 
     def at(strength: float) -> float:
         job = RenderJob(**{**_fields(base), "strength": strength, "steps": 10})
-        return distance(render(renderer, job).images[0], init)
+        return distance(pngs(render(renderer, job))[0], init)
 
     assert at(0.2) < at(0.9)
 
@@ -246,7 +253,7 @@ def _fields(job: RenderJob) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def parent(renderer: Renderer, sd: ModelPreset) -> ParentRender:
     result = imagine(renderer, sd, "a fox --seed 9")
-    return ParentRender(images=result.images, width=result.width, height=result.height)
+    return ParentRender(images=pngs(result), width=result.width, height=result.height)
 
 
 EXPECTED = {
@@ -282,8 +289,8 @@ def test_every_action_renders(
     result = render(renderer, job)
     size, count = EXPECTED[action]
     assert (result.width, result.height) == size
-    assert len(result.images) == count
-    assert all(pixels(image).shape == (size[1], size[0], 3) for image in result.images)
+    assert len(result.pixels) == count
+    assert all(pixels(image).shape == (size[1], size[0], 3) for image in pngs(result))
 
 
 def seam_error(pipe: Any, tile: bool) -> float:
@@ -320,8 +327,8 @@ def test_tile_makes_the_image_wrap(sd: ModelPreset) -> None:
 def test_tile_renders_and_restores_the_modules(renderer: Renderer, sd: ModelPreset) -> None:
     tiled = imagine(renderer, sd, "a fox --tile --seed 2")
     plain = imagine(renderer, sd, "a fox --seed 2")
-    assert distance(tiled.images[0], plain.images[0]) > 1
-    assert imagine(renderer, sd, "a fox --seed 2").images == plain.images
+    assert distance(pngs(tiled)[0], pngs(plain)[0]) > 1
+    assert imagine(renderer, sd, "a fox --seed 2").pixels == plain.pixels
 
 
 def test_oom_becomes_device_out_of_memory(
@@ -370,14 +377,14 @@ def test_sdxl_renders(renderer: Renderer, sdxl: ModelPreset) -> None:
     steps = Steps()
     job, _ = plan_imagine(parse_prompt("a fox --no rain --c 20 --seed 4"), sdxl, task_id="t")
     result = render(renderer, job, steps)
-    assert len(result.images) == 4
+    assert len(result.pixels) == 4
     assert (result.width, result.height) == (128, 128)
     assert result.steps_run == 3
-    assert render(renderer, job).images == result.images
+    assert render(renderer, job).pixels == result.pixels
     upscale, _ = plan_action(
         Action.UPSCALE_SUBTLE,
         1,
-        parent=ParentRender(result.images, result.width, result.height),
+        parent=ParentRender(pngs(result), result.width, result.height),
         prompt=parse_prompt("a fox --seed 4"),
         preset=sdxl,
         task_id="t",

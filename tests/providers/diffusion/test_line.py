@@ -34,9 +34,12 @@ from bot.providers.diffusion.results import ResultStore, StoredRequest
 from bot.providers.diffusion.spec import RenderResult
 from bot.providers.diffusion.tasks import LocalTask
 from bot.settings import DiffusionSettings
-from tests.providers.diffusion.test_results import png
+from tests.providers.diffusion.test_results import png, rgb
 
-RESULT = RenderResult(images=(png((1, 2, 3)),) * 4, width=8, height=6, steps_run=2)
+COLOURS = ((1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 11, 12))
+RESULT = RenderResult(pixels=tuple(rgb(c) for c in COLOURS), width=8, height=6, steps_run=2)
+RESULT_PNGS = tuple(png(c) for c in COLOURS)
+"""RESULT's images as the store gives them back."""
 
 
 class ScriptedWorker:
@@ -180,7 +183,7 @@ async def test_a_render_ends_as_the_worker_answers_and_its_images_are_stored(lin
     worker.on_event(Done(seq=render.seq, result=RESULT))
     await line.line.wait_idle()
     assert task.status is TaskStatus.SUCCESS
-    assert line.store.images(task.task_id) == RESULT.images
+    assert line.store.images(task.task_id) == RESULT_PNGS
     assert isinstance(worker.sent[0], Preload)  # the default model, loaded ahead
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.providers.base import TaskStatus
 from bot.providers.diffusion.messages import BatchDone, Cancelled, Done, Failed, Render, RenderBatch
-from tests.providers.diffusion.test_line import RESULT, Line
+from tests.providers.diffusion.test_line import RESULT, RESULT_PNGS, Line
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def test_only_tasks_of_one_shape_share_a_call(batching: Line) -> None:
     worker.on_event(Done(seq=alone.seq, result=RESULT))
     await batching.line.wait_idle()
     assert {t.status for t in (first, tiled, same)} == {TaskStatus.SUCCESS}
-    assert batching.store.images(same.task_id) == RESULT.images
+    assert batching.store.images(same.task_id) == RESULT_PNGS
 
 
 async def test_a_cancel_stops_the_batch_and_the_others_render_again(batching: Line) -> None:

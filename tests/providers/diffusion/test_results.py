@@ -18,6 +18,11 @@ def png(colour: tuple[int, int, int], size: tuple[int, int] = (8, 6)) -> bytes:
     return buffer.getvalue()
 
 
+def rgb(colour: tuple[int, int, int], size: tuple[int, int] = (8, 6)) -> bytes:
+    """Raw RGB pixels of one colour, as a ``RenderResult`` carries them."""
+    return bytes(colour) * (size[0] * size[1])
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> ResultStore:
     return ResultStore(tmp_path / "results", retention_seconds=100.0)
@@ -34,12 +39,14 @@ def test_a_request_is_read_back_as_written(store: ResultStore) -> None:
 
 
 def test_a_result_keeps_its_images_grid_and_notes(store: ResultStore) -> None:
-    images = [png((255, 0, 0)), png((0, 255, 0)), png((0, 0, 255)), png((9, 9, 9))]
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (9, 9, 9)]
     store.save_request("7-0123abcd", StoredRequest(job_id=7, prompt="x"))
     store.save_result(
-        "7-0123abcd", images, StoredResult(width=8, height=6, count=4, steps_run=2, notes=("n",))
+        "7-0123abcd",
+        [rgb(colour) for colour in colours],
+        StoredResult(width=8, height=6, count=4, steps_run=2, notes=("n",)),
     )
-    assert store.images("7-0123abcd") == tuple(images)
+    assert store.images("7-0123abcd") == tuple(png(colour) for colour in colours)
     assert store.result("7-0123abcd") == StoredResult(
         width=8, height=6, count=4, steps_run=2, notes=("n",)
     )
@@ -48,9 +55,30 @@ def test_a_result_keeps_its_images_grid_and_notes(store: ResultStore) -> None:
     assert grid.getpixel((12, 9)) == (9, 9, 9)
 
 
+def test_the_grid_is_the_only_copy_of_the_images(store: ResultStore) -> None:
+    store.save_result(
+        "7-0123abcd", [rgb((1, 2, 3))] * 4, StoredResult(width=8, height=6, count=4, steps_run=2)
+    )
+    assert sorted(path.name for path in (store.root / "7-0123abcd").iterdir()) == [
+        "grid.png",
+        "result.json",
+    ]
+
+
+def test_images_stored_one_file_each_by_earlier_versions_are_read(store: ResultStore) -> None:
+    folder = store.root / "7-0123abcd"
+    folder.mkdir(parents=True)
+    for index, colour in enumerate([(1, 1, 1), (2, 2, 2)]):
+        (folder / f"image_{index}.png").write_bytes(png(colour))
+    (folder / "grid.png").write_bytes(b"not the images")
+    (folder / "result.json").write_text(
+        StoredResult(width=8, height=6, count=2, steps_run=2).model_dump_json()
+    )
+    assert store.images("7-0123abcd") == (png((1, 1, 1)), png((2, 2, 2)))
+
+
 def test_a_single_image_is_its_own_grid() -> None:
-    image = png((1, 2, 3))
-    assert grid_of([image]) == image
+    assert grid_of([rgb((1, 2, 3))], (8, 6)) == png((1, 2, 3))
 
 
 @pytest.mark.parametrize("task_id", ["../etc", "7-ZZZZZZZZ", "", "7-0123abcd/.."])

@@ -41,7 +41,7 @@ JOB = RenderJob(
     guidance=0.0,
     seeds=(1, 2, 3, 4),
 )
-RESULT = RenderResult(images=(b"png",), width=64, height=64, steps_run=3)
+RESULT = RenderResult(pixels=(b"rgb",), width=64, height=64, steps_run=3)
 
 
 @dataclass
