@@ -160,12 +160,15 @@ class InstantDeliverer:
         pass  # nothing was posted
 
 
-async def build(path: Path, slots: int) -> tuple[Database, JobService, Dispatcher, MemoryProvider]:
+async def build(
+    path: Path | str, slots: int
+) -> tuple[Database, JobService, Dispatcher, MemoryProvider]:
+    """The services on a SQLite file at ``path``, or on the database URL ``path`` names."""
     settings = Settings()
     scheduler = settings.scheduler.model_copy(
         update={"max_waiting_per_user": 100_000, "max_waiting_per_guild": 100_000}
     )
-    db = await Database.open(f"sqlite:///{path}")
+    db = await Database.open(path if isinstance(path, str) else f"sqlite:///{path}")
     events = JobEvents()
     quota = QuotaService(db, settings.quota)
     jobs = JobService(
@@ -186,13 +189,14 @@ async def build(path: Path, slots: int) -> tuple[Database, JobService, Dispatche
 
 
 async def throughput(
-    root: Path, *, per_submit: int, count: int = 2000
+    root: Path, *, per_submit: int, count: int = 2000, url: str | None = None
 ) -> tuple[float, float, float]:
     """Jobs per second from submit to delivered; ``per_submit`` prompts per /imagine.
 
-    Also the milliseconds per job spent submitting, and then dispatching to delivery.
+    Also the milliseconds per job spent submitting, and then dispatching to delivery. On a
+    SQLite file in ``root``, or on the (empty) database ``url`` names.
     """
-    db, jobs, dispatcher, _ = await build(root / f"throughput-{per_submit}.db", slots=50)
+    db, jobs, dispatcher, _ = await build(url or root / f"throughput-{per_submit}.db", slots=50)
     prompt = parse_prompt("a lighthouse in a storm --ar 16:9 --q 1")
     await dispatcher.recover()
     started = time.perf_counter()
