@@ -7,11 +7,13 @@ and a GPU are at hand), then measures:
 
 - overhead_ratio: 8 grids through the whole bot (fake Discord, real runtime, worker
   process; from the first /imagine to the last result posted) over the same 8 grids rendered
-  by a plain diffusers loop in this process (target <= 1.05);
+  by a plain diffusers loop in this process (target <= 1.05). Each side runs twice,
+  alternating, and keeps its better run (the machine is shared); no interaction probes run
+  meanwhile, as none run beside the plain loop;
 - batched_speedup: the 8 grids as 8 batches of four images over 32 one-image calls (plain
   diffusers; reported);
-- ack_p99_ms_while_rendering: the bot's first answer to interactions sent while the device is
-  busy (target <= 100);
+- ack_p99_ms_while_rendering: the bot's first answer to interactions sent every 50 ms while
+  another 8 grids render (target <= 100);
 - first_preview_s: from a /imagine to its status message carrying its first preview;
 - cross_job_batched_speedup (with ``--batch-jobs N`` > 1): the bot's time for the 8 grids
   with ``diffusion.batch_jobs = 1`` over its time with N (a GPU feature: ~1 on a CPU).
@@ -99,7 +101,7 @@ def plain_loop(model: str) -> tuple[float, float]:
 
 
 async def through_the_bot(model: str, results: Path, batch_jobs: int = 1) -> dict[str, float]:
-    """The 8 grids as /imagine in the real runtime, with interactions sent meanwhile."""
+    """The 8 grids as /imagine in the real runtime; then 8 more with interactions meanwhile."""
     async with FakeDiscord(wait_bound=600.0) as discord_fake:
         guild = discord_fake.add_guild("bench")
         channel = discord_fake.add_channel(guild)
@@ -158,30 +160,32 @@ async def through_the_bot(model: str, results: Path, batch_jobs: int = 1) -> dic
             )
             await discord_fake.wait_until(lambda: len(posted("warm up")) == 1)
 
+            async def grids(name: str) -> None:
+                for grid in range(GRIDS):
+                    await discord_fake.invoke_slash(
+                        guild,
+                        channel,
+                        member.user,
+                        "imagine",
+                        {"prompt": f"{name} {grid} --seed {grid}"},
+                    )
+
             started = time.time()
-            await discord_fake.invoke_slash(
-                guild, channel, member.user, "imagine", {"prompt": "bench grid 0 --seed 0"}
-            )
-            for grid in range(1, GRIDS):
-                await discord_fake.invoke_slash(
-                    guild,
-                    channel,
-                    member.user,
-                    "imagine",
-                    {"prompt": f"bench grid {grid} --seed {grid}"},
-                )
+            await grids("bench grid")
+            await discord_fake.wait_until(lambda: len(posted("bench grid")) == GRIDS)
+            elapsed = time.time() - started
+            # Grid 0 renders first (the warm-up is done): the first preview after the start.
+            first_preview = min((t for t in previews if t >= started), default=-1.0) - started
+
+            await grids("probed grid")
             acks = []
-            while len(posted("bench grid")) < GRIDS:
+            while len(posted("probed grid")) < GRIDS:
                 # A refused prompt: the bot answers (defers) at once, whatever the device does.
                 probe = await discord_fake.invoke_slash(
                     guild, channel, member.user, "imagine", {"prompt": "probe --v 5"}
                 )
                 acks.append((await probe.response()).latency * 1000)
                 await asyncio.sleep(0.05)
-            elapsed = time.time() - started
-
-            # Grid 0 renders first (the warm-up is done): the first preview after the start.
-            first_preview = min((t for t in previews if t >= started), default=-1.0) - started
         finally:
             await runtime.close()
     return {
@@ -196,11 +200,14 @@ async def through_the_bot(model: str, results: Path, batch_jobs: int = 1) -> dic
 def main() -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp())
     model = _arg("--model", "") or str(build_tiny_sd(workdir / "tiny"))
-    # Plain, bot, plain: the machine is shared, so the plain side keeps its better run.
+    # Plain, bot, plain, bot: the machine is shared, so each side keeps its better run.
     batched, single = plain_loop(model)
-    bot = asyncio.run(through_the_bot(model, workdir))
+    bot = asyncio.run(through_the_bot(model, workdir / "first"))
     batched_again, single_again = plain_loop(model)
+    bot_again = asyncio.run(through_the_bot(model, workdir / "second"))
     batched, single = min(batched, batched_again), min(single, single_again)
+    bot_s = min(bot["elapsed_s"], bot_again["elapsed_s"])
+    acks_p99 = max(bot["ack_p99_ms"], bot_again["ack_p99_ms"])
     extra: dict[str, Any] = {}
     if BATCH_JOBS > 1:
         (workdir / "batching").mkdir()
@@ -208,18 +215,18 @@ def main() -> dict[str, Any]:
         extra = {
             "batch_jobs": BATCH_JOBS,
             "provider_batched_s": round(together["elapsed_s"], 3),
-            "cross_job_batched_speedup": round(bot["elapsed_s"] / together["elapsed_s"], 3),
+            "cross_job_batched_speedup": round(bot_s / together["elapsed_s"], 3),
         }
     return {
         "grids": GRIDS,
         "size": SIZE,
         "steps": STEPS,
         "plain_s": round(batched, 3),
-        "provider_s": round(bot["elapsed_s"], 3),
-        "overhead_ratio": round(bot["elapsed_s"] / batched, 4),
+        "provider_s": round(bot_s, 3),
+        "overhead_ratio": round(bot_s / batched, 4),
         "batched_speedup": round(single / batched, 3),
         "ack_p50_ms_while_rendering": round(bot["ack_p50_ms"], 1),
-        "ack_p99_ms_while_rendering": round(bot["ack_p99_ms"], 1),
+        "ack_p99_ms_while_rendering": round(acks_p99, 1),
         "first_preview_s": round(bot["first_preview_s"], 3),
         "ack_probes": int(bot["probes"]),
         **extra,
