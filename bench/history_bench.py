@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.model import SpeedMode
 from bot.prompt import parse_prompt
-from bot.speed import SpeedMode
 
 Build = Callable[[Path, int], Awaitable[tuple[Any, Any, Any, Any]]]
 HISTORY_GUILD = 7

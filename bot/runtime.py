@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING
 
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
-from bot.jobs import Dispatcher, JobEvents, JobService, JobState
+from bot.jobs import Dispatcher, JobEvents, JobService
 from bot.jobs.lease import DispatchLease, process_name
 from bot.jobs.retention import Pruner
+from bot.model import JobState
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
@@ -52,8 +53,8 @@ from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordDeliverer
 
 if TYPE_CHECKING:
-    from bot.jobs import JobEvent
     from bot.jobs.events import Subscription
+    from bot.model import JobEvent
     from bot.providers.base import ImageProvider
     from bot.settings import Settings
 

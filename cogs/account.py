@@ -10,8 +10,8 @@ from discord.ext import commands
 
 from bot.errors import NotAllowed, UserFacingError
 from bot.jobs.speeds import RELAX_DENIED
+from bot.model import SpeedMode
 from bot.prompt import PromptError
-from bot.speed import SpeedMode
 from bot.store.guild_config import RelaxPolicy
 from bot.store.user_settings import MAX_OPTIONS
 from bot.ui.account import (

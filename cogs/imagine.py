@@ -20,10 +20,9 @@ from bot.ui.prompting import build_prompts, describe_prompt_error
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
-    from bot.jobs import Job
+    from bot.model import Job, SpeedMode
     from bot.prompt import Prompt
     from bot.services import Services
-    from bot.speed import SpeedMode
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.jobs.relax import RelaxClass
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 
 CanStart = Callable[[int, int], bool]
 """``(guild_id, user_id) -> bool``: whether a running limit still leaves room."""

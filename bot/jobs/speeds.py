@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import NotAllowed
+from bot.model import SpeedMode
 from bot.prompt import DEFAULT_VERSION, Prompt, PromptError, parse_prompt
 from bot.prompt.issues import PROMPT_TOO_LONG
-from bot.speed import SpeedMode
 
 RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
 _SPEED_NAMES = frozenset(mode.value for mode in SpeedMode)

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.model import SpeedMode
 from bot.prompt.canonical import write_parameters, write_segments
 from bot.prompt.issues import PromptIssue
 from bot.prompt.versions import DEFAULT_VERSION
-from bot.speed import SpeedMode
 
 NO_WEIGHT = -0.5
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import UserFacingError
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 from bot.store.database import Database, Transaction
 
 MAX_OPTIONS = 50

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
-from bot.jobs import JobKind
-from bot.providers.base import Action, ProviderButton
+from bot.model import Action, JobKind, ProviderButton
 from bot.ui.actions import (
     CANCEL,
     GRID_INDEXES,
@@ -23,7 +22,7 @@ from bot.ui.actions import (
 )
 
 if TYPE_CHECKING:
-    from bot.jobs import Job
+    from bot.model import Job
 
 TEMPLATE = r"job:(?P<id>[0-9]+):(?P<action>[a-z0-9_]+)"
 SINGLE_IMAGE_KINDS = frozenset({JobKind.UPSCALE, JobKind.UPSCALE_SUBTLE, JobKind.UPSCALE_CREATIVE})

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import AlreadyMade, NotAllowed
-from bot.providers.base import Action
+from bot.model import Action
 from bot.ui.actions import CANCEL, INFO, parse_token
 from bot.ui.channel import parent_channel_id, require_channel_permissions
 from bot.ui.errors import report_error

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from bot.model import SpeedMode
 from bot.prompt import parse_prompt
 from bot.runtime import Runtime
 from bot.services import Services
-from bot.speed import SpeedMode
 from bot.store.guild_config import RelaxPolicy
 from tests.e2e.conftest import make_settings
 from tests.fakes.discord import (

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from bot.errors import NotAllowed
-from bot.jobs import JobState
+from bot.model import JobState, SpeedMode
 from bot.prompt import parse_prompt
-from bot.speed import SpeedMode
 from tests.e2e.world import World, job_id_of, tokens
 
 DEFERRED_CHANNEL_MESSAGE = 5  # Discord's "thinking..." callback type

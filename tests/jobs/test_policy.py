@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.jobs.policy import FairScheduler, Limits, QueueEntry
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 
 UNLIMITED = Limits(running_per_user=10_000)
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.jobs.policy import CanStart, FairScheduler, Limits, QueueEntry
 from bot.jobs.relax import RelaxClass
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 
 
 class ReferenceRelax:

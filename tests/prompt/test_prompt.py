@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bot.model import SpeedMode
 from bot.prompt import Prompt, PromptError, Segment, parse_prompt
-from bot.speed import SpeedMode
 
 URL = "https://images.example/a.png"
 

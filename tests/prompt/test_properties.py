@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.model import SpeedMode
 from bot.prompt import (
     NIJI_VERSIONS,
     PARAMETERS,
@@ -24,7 +25,6 @@ from bot.prompt import (
 from bot.prompt.numbers import format_number
 from bot.prompt.rebuild import rebuild
 from bot.prompt.versions import MODELS
-from bot.speed import SpeedMode
 
 FRAGMENTS = [
     "--", "—", "-", "::", ":", " ", "  ", "\n", "\t", "{", "}", ",", "\\,", "\\", "ar", "16:9",

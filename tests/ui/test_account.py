@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from bot.errors import UserFacingError
-from bot.jobs import JobState, QueueOverview
+from bot.model import JobState, QueueOverview, SpeedMode
 from bot.prompt import PromptError
 from bot.quota import Balance, BudgetPeriod
-from bot.speed import SpeedMode
 from bot.ui.account import (
     SettingsChoice,
     cancelled_message,

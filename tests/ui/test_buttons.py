@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from bot.jobs import JobKind, JobState
-from bot.providers.base import Action, ProviderButton
+from bot.model import Action, JobKind, JobState, ProviderButton
 from bot.ui.buttons import DYNAMIC_ITEMS, TEMPLATE, JobButton, result_view, waiting_view
 from tests.ui.jobs import make_job
 

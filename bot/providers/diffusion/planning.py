@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, FetchError, ProviderRejected
+from bot.model import Action
 from bot.prompt import parse_canonical
-from bot.providers.base import Action
 from bot.providers.diffusion.catalog import preset_name
 from bot.providers.diffusion.plan import ParentRender, plan_action, plan_imagine
 from bot.providers.diffusion.results import ResultStore
