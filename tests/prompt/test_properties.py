@@ -21,6 +21,7 @@ from bot.prompt import (
     expand_prompt,
     parse_prompt,
     suggest,
+    with_params,
 )
 from bot.prompt.numbers import format_number
 from bot.prompt.rebuild import rebuild
@@ -225,7 +226,7 @@ def test_seed_fast_path_equals_a_full_rebuild(
     assume(isinstance(prompt, Prompt))
     assert isinstance(prompt, Prompt)
     changes: dict[str, Any] = {"seed": seed} if speed is None else {"seed": seed, "speed": speed}
-    fast = _changed(lambda: prompt.with_params(**changes))
+    fast = _changed(lambda: with_params(prompt, **changes))
     full = _changed(lambda: rebuild(prompt, changes, ()))
     assert fast == full
     if isinstance(fast, tuple):
