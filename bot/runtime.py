@@ -49,7 +49,6 @@ from bot.store.guild_config import GuildConfigRepository
 from bot.store.jobs import CANCELLED_JOBS_CHANNEL, NEW_JOBS_CHANNEL
 from bot.store.user_settings import UserSettingsRepository
 from bot.ui.board import StatusBoard
-from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordDeliverer
 
 if TYPE_CHECKING:
@@ -196,7 +195,6 @@ class Runtime:
             settings=settings,
             services=self._services,
             extensions=self._extensions,
-            dynamic_items=DYNAMIC_ITEMS,
         )
         board.bind(self._bot)
 

@@ -31,7 +31,7 @@ from bot.ui.account import (
     speed_changed_message,
     suffix_message,
 )
-from bot.ui.presses import role_ids
+from bot.ui.members import role_ids
 from bot.ui.text import escape_prompt
 from cogs.queue import ACTIVE_JOBS_LIMIT
 

@@ -15,7 +15,7 @@ from bot.quota import format_credits
 from bot.ui.channel import parent_channel_id, require_channel_permissions
 from bot.ui.confirm import ConfirmView, confirm_question
 from bot.ui.errors import send_error
-from bot.ui.presses import role_ids
+from bot.ui.members import role_ids
 from bot.ui.prompting import build_prompts, describe_prompt_error
 
 if TYPE_CHECKING:
@@ -128,8 +128,3 @@ def _queued_note(jobs: list[Job]) -> str:
     ids = ", ".join(f"#{job.id}" for job in jobs[:10]) + (", ..." if len(jobs) > 10 else "")
     noun = "job" if len(jobs) == 1 else "jobs"
     return f"Queued {len(jobs)} {noun} ({ids}). Progress appears in the channel; /cancel stops it."
-
-
-async def setup(bot: TesseraBot) -> None:
-    """Load the cog (discord.py extension entry point)."""
-    await bot.add_cog(ImagineCog(bot))
