@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.account import AccountService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
@@ -184,7 +185,9 @@ class Runtime:
             jobs=jobs,
             quota=quota,
             costs=costs,
-            user_settings=UserSettingsRepository(database, clock=self._clock),
+            account=AccountService(
+                database, UserSettingsRepository(database, clock=self._clock), guild_config
+            ),
             guild_config=guild_config,
             provider=provider,
             dispatcher=dispatcher,

@@ -56,8 +56,10 @@ class ImagineCog(commands.Cog):
         # Everything after this reads the database; answer Discord first (3-second rule).
         await interaction.response.defer(ephemeral=True, thinking=True)
         services = self.services
-        guild = await services.guild_config.get(interaction.guild_id)
-        user = await services.user_settings.get(interaction.user.id)
+        defaults = await services.account.prompt_defaults(
+            guild_id=interaction.guild_id, user_id=interaction.user.id
+        )
+        guild, user = defaults.guild, defaults.user
         try:
             prompts = build_prompts(
                 prompt,
@@ -100,7 +102,7 @@ class ImagineCog(commands.Cog):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         """Complete the parameter being typed (names, the member's options, then values)."""
-        options = await self.services.user_settings.options(interaction.user.id)
+        options = await self.services.account.options(interaction.user.id)
         return [
             app_commands.Choice(name=text, value=text) for text in suggest(current, options=options)
         ]

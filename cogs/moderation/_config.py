@@ -8,14 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.account.checks import check_defaults, check_saved_defaults, check_version
 from bot.errors import UserFacingError
-from bot.ui.account import (
-    check_defaults,
-    check_saved_defaults,
-    check_version,
-    model_versions,
-    reply_privately,
-)
+from bot.ui.account import model_versions, reply_privately
 from bot.ui.moderation import guild_config_embed, normalise_banned_word
 from bot.ui.pagination import fit_lines
 from bot.ui.text import escape_prompt

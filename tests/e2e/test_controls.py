@@ -44,7 +44,9 @@ async def test_quota_refusal_then_a_moderator_raises_the_allowance(world: World)
 
 
 async def test_relax_jobs_cost_nothing(world: World) -> None:
-    await world.runtime.services.user_settings.set_speed(world.member.user.id, SpeedMode.RELAX)
+    await world.runtime.services.account.set_speed(
+        guild_id=world.guild.id, user_id=world.member.user.id, speed=SpeedMode.RELAX
+    )
     await world.imagine("a slow river")
     [status] = world.statuses()
     assert status.content.endswith("(Waiting to start) (relax)")
