@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
 from bot.model import SpeedMode
 from bot.prompt import parse_prompt
 

@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import history_bench
 
 from bot.jobs import DeliveryFailed, Dispatcher, JobEvents, JobService
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
 from bot.model import Job, JobKind, SpeedMode
 from bot.prompt import parse_prompt
 from bot.providers.base import TaskState

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.bulk import collector_paused
 from bot.errors import FailureKind, ProviderError
+from bot.jobs.entries import QueueEntry
 from bot.jobs.parts import Parts
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
 from bot.model import JobState
 from bot.providers.base import TaskState
 from bot.settings import SchedulerSettings
