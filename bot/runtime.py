@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.account import AccountService
+from bot.account import AccountService, GuildConfigService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
@@ -188,7 +188,7 @@ class Runtime:
             account=AccountService(
                 database, UserSettingsRepository(database, clock=self._clock), guild_config
             ),
-            guild_config=guild_config,
+            guild_config=GuildConfigService(database, guild_config),
             provider=provider,
             dispatcher=dispatcher,
             events=events,

@@ -1,9 +1,10 @@
-"""A member's own account: speed mode, default parameters, suffix and custom options (no discord).
+"""Settings people change: a member's own account and a server's configuration (no discord).
 
-The texts a member stores are checked by the one prompt parser before they are saved
-(``checks``), layered over the server's defaults as every later /imagine will see them.
+The texts they store are checked by the one prompt parser before they are saved (``checks``),
+layered over the defaults below them as every later /imagine will see them.
 """
 
+from bot.account.guild import GuildConfigService
 from bot.account.service import AccountService, PromptDefaults, SpeedChange
 
-__all__ = ["AccountService", "PromptDefaults", "SpeedChange"]
+__all__ = ["AccountService", "GuildConfigService", "PromptDefaults", "SpeedChange"]
