@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
+from bot.model import SpeedMode
 from bot.prompt import parse_prompt
-from bot.speed import SpeedMode
 
 Build = Callable[[Path, int], Awaitable[tuple[Any, Any, Any, Any]]]
 HISTORY_GUILD = 7

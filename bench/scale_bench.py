@@ -41,10 +41,9 @@ os.environ.setdefault("TESSERA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 
 from scheduler_bench import build, throughput
 
+from bot.model import JobKind, JobState, SpeedMode
 from bot.settings import Settings
-from bot.speed import SpeedMode
 from bot.store.database import Database
-from bot.store.job_models import JobKind, JobState
 from bot.store.jobs import JobRepository, NewJob
 from bot.store.leases import LeaseRepository
 from tests.cli.conftest import TOKEN

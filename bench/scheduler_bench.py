@@ -39,15 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import history_bench
 
-from bot.jobs import DeliveryFailed, Dispatcher, Job, JobEvents, JobService
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs import DeliveryFailed, Dispatcher, JobEvents, JobService
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
+from bot.model import Job, JobKind, SpeedMode
 from bot.prompt import parse_prompt
 from bot.providers.base import TaskState
 from bot.quota import CostModel, QuotaService
 from bot.settings import ProviderSettings, Settings
-from bot.speed import SpeedMode
 from bot.store.database import Database
-from bot.store.job_models import JobKind
 from bot.store.jobs import JobRepository, NewJob
 from tests.fakes.memory_provider import MemoryProvider, Script
 

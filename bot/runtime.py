@@ -28,11 +28,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.account import AccountService, GuildConfigService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
-from bot.jobs import Dispatcher, JobEvents, JobService, JobState
+from bot.jobs import Dispatcher, JobEvents, JobService
 from bot.jobs.lease import DispatchLease, process_name
 from bot.jobs.retention import Pruner
+from bot.model import JobState
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
 from bot.observability.metrics import Metrics
@@ -48,12 +50,11 @@ from bot.store.guild_config import GuildConfigRepository
 from bot.store.jobs import CANCELLED_JOBS_CHANNEL, NEW_JOBS_CHANNEL
 from bot.store.user_settings import UserSettingsRepository
 from bot.ui.board import StatusBoard
-from bot.ui.buttons import DYNAMIC_ITEMS
 from bot.ui.delivery import DiscordDeliverer
 
 if TYPE_CHECKING:
-    from bot.jobs import JobEvent
     from bot.jobs.events import Subscription
+    from bot.model import JobEvent
     from bot.providers.base import ImageProvider
     from bot.settings import Settings
 
@@ -184,8 +185,10 @@ class Runtime:
             jobs=jobs,
             quota=quota,
             costs=costs,
-            user_settings=UserSettingsRepository(database, clock=self._clock),
-            guild_config=guild_config,
+            account=AccountService(
+                database, UserSettingsRepository(database, clock=self._clock), guild_config
+            ),
+            guild_config=GuildConfigService(database, guild_config),
             provider=provider,
             dispatcher=dispatcher,
             events=events,
@@ -195,7 +198,6 @@ class Runtime:
             settings=settings,
             services=self._services,
             extensions=self._extensions,
-            dynamic_items=DYNAMIC_ITEMS,
         )
         board.bind(self._bot)
 

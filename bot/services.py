@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     # Type-only imports: this module must import cleanly before (and without)
     # the service packages, so the bot shell and the cogs can depend on it.
+    from bot.account import AccountService, GuildConfigService
     from bot.jobs import Dispatcher, JobEvents, JobService
     from bot.providers.base import ImageProvider
     from bot.quota import CostModel, QuotaService
     from bot.settings import Settings
-    from bot.store.guild_config import GuildConfigRepository
-    from bot.store.user_settings import UserSettingsRepository
     from bot.ui.board import StatusBoard
 
 
@@ -25,8 +24,10 @@ class Services:
     jobs: JobService
     quota: QuotaService
     costs: CostModel
-    user_settings: UserSettingsRepository
-    guild_config: GuildConfigRepository
+    account: AccountService
+    """A member's own settings (/settings, /prefer, speed modes)."""
+    guild_config: GuildConfigService
+    """A server's configuration (/guild-config)."""
     provider: ImageProvider
     dispatcher: Dispatcher
     events: JobEvents

@@ -8,20 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import NotAllowed, UserFacingError
-from bot.jobs.speeds import RELAX_DENIED
-from bot.prompt import PromptError
-from bot.speed import SpeedMode
-from bot.store.guild_config import RelaxPolicy
-from bot.store.user_settings import MAX_OPTIONS
+from bot.account.checks import OPTION_NAME
+from bot.errors import UserFacingError
+from bot.model import SpeedMode
 from bot.ui.account import (
-    OPTION_NAME,
     SettingsChoice,
     SettingsView,
-    check_defaults,
-    check_option,
-    check_saved_defaults,
-    check_suffix,
     choice_from_text,
     info_embed,
     model_versions,
@@ -31,14 +23,13 @@ from bot.ui.account import (
     speed_changed_message,
     suffix_message,
 )
-from bot.ui.presses import role_ids
+from bot.ui.members import role_ids
 from bot.ui.text import escape_prompt
 from cogs.queue import ACTIVE_JOBS_LIMIT
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
     from bot.services import Services
-    from bot.store.user_settings import UserSettings
 
 TURBO_VERSION_NOTE = (
     "Your default version is older than V5, where turbo does not run: prompts in turbo mode "
@@ -64,35 +55,14 @@ class AccountCog(commands.Cog, name="Account"):
         """The bot's services container."""
         return self.bot.services
 
-    async def _allow_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
-        if speed is not SpeedMode.RELAX:
-            return
-        config = await self.services.guild_config.get(interaction.guild_id or 0)
-        if config.relax_policy is RelaxPolicy.DENY:
-            raise NotAllowed(RELAX_DENIED)
-
     async def _set_speed(self, interaction: discord.Interaction[Any], speed: SpeedMode) -> None:
-        await self._allow_speed(interaction, speed)
-        stored = await self.services.user_settings.set_speed(interaction.user.id, speed)
+        changed = await self.services.account.set_speed(
+            guild_id=interaction.guild_id or 0, user_id=interaction.user.id, speed=speed
+        )
         message = speed_changed_message(speed)
-        if speed is SpeedMode.TURBO and not await self._turbo_works(interaction, stored):
+        if changed.turbo_blocked:
             message += f"\n{TURBO_VERSION_NOTE}"
         await reply_privately(interaction, message)
-
-    async def _turbo_works(
-        self, interaction: discord.Interaction[Any], stored: UserSettings
-    ) -> bool:
-        """Whether the member's default version (theirs, else the server's) can run turbo."""
-        config = await self.services.guild_config.get(interaction.guild_id or 0)
-        try:
-            check_defaults(
-                "--turbo",
-                below=[config.default_params, stored.default_params],
-                default_version=config.default_version,
-            )
-        except PromptError:
-            return False
-        return True
 
     @app_commands.command(name="info", description="Your speed mode, credits and jobs")
     @app_commands.guild_only()
@@ -100,7 +70,7 @@ class AccountCog(commands.Cog, name="Account"):
         """Show the member's mode, credits left and when they reset, usage and active jobs."""
         guild_id = interaction.guild_id or 0
         user = interaction.user
-        settings = await self.services.user_settings.get(user.id)
+        settings = await self.services.account.settings(user.id)
         balance = await self.services.quota.balance(
             guild_id=guild_id, user_id=user.id, role_ids=role_ids(user)
         )
@@ -121,7 +91,7 @@ class AccountCog(commands.Cog, name="Account"):
     @app_commands.guild_only()
     async def settings(self, interaction: discord.Interaction[Any]) -> None:
         """Open the member's settings: select menus and a Raw toggle, saved on every change."""
-        stored = await self.services.user_settings.get(interaction.user.id)
+        stored = await self.services.account.settings(interaction.user.id)
         view = SettingsView(
             owner_id=interaction.user.id,
             choice=choice_from_text(stored.default_params),
@@ -135,19 +105,12 @@ class AccountCog(commands.Cog, name="Account"):
     async def _save_settings(
         self, interaction: discord.Interaction[Any], choice: SettingsChoice, speed: SpeedMode
     ) -> tuple[SettingsChoice, SpeedMode]:
-        repository = self.services.user_settings
-        user_id = interaction.user.id
-        stored = await repository.get(user_id)
-        if speed != stored.speed:
-            await self._allow_speed(interaction, speed)
-            stored = await repository.set_speed(user_id, speed)
-        text = choice.to_text()
-        if text != stored.default_params:
-            config = await self.services.guild_config.get(interaction.guild_id or 0)
-            check_saved_defaults(
-                text, below=[config.default_params], default_version=config.default_version
-            )
-            stored = await repository.set_default_params(user_id, text)
+        stored = await self.services.account.save_settings(
+            guild_id=interaction.guild_id or 0,
+            user_id=interaction.user.id,
+            speed=speed,
+            default_params=choice.to_text(),
+        )
         return choice_from_text(stored.default_params), stored.speed
 
     @app_commands.command(name="fast", description="Switch to fast mode (uses your credits)")
@@ -172,17 +135,9 @@ class AccountCog(commands.Cog, name="Account"):
     @app_commands.describe(text="Text and parameters, e.g. '--ar 16:9'; leave out to clear")
     async def suffix(self, interaction: discord.Interaction[Any], text: str | None = None) -> None:
         """Set or clear the member's suffix, checked by the prompt parser first."""
-        cleaned = (text or "").strip()
-        if cleaned:
-            stored = await self.services.user_settings.get(interaction.user.id)
-            config = await self.services.guild_config.get(interaction.guild_id or 0)
-            check_suffix(
-                cleaned,
-                options=stored.options,
-                below=[config.default_params, stored.default_params],
-                default_version=config.default_version,
-            )
-        saved = await self.services.user_settings.set_suffix(interaction.user.id, cleaned)
+        saved = await self.services.account.set_suffix(
+            guild_id=interaction.guild_id or 0, user_id=interaction.user.id, text=text or ""
+        )
         await reply_privately(interaction, suffix_message(saved.suffix))
 
     @option.command(name="set", description="Create or change a custom option")
@@ -196,14 +151,9 @@ class AccountCog(commands.Cog, name="Account"):
         value: app_commands.Range[str, 1, 500],
     ) -> None:
         """Save a custom option after checking its name and value with the prompt parser."""
-        repository = self.services.user_settings
-        stored = await repository.get(interaction.user.id)
-        key = check_option(name, value, options=stored.options)
-        if key not in stored.options and len(stored.options) >= MAX_OPTIONS:
-            raise UserFacingError(
-                f"You can keep at most {MAX_OPTIONS} custom options; delete one first."
-            )
-        await repository.set_option(interaction.user.id, key, value)
+        key = await self.services.account.set_option(
+            user_id=interaction.user.id, name=name, value=value
+        )
         await reply_privately(
             interaction,
             f"--{key} now stands for: {escape_prompt(value.strip(), limit=500)}",
@@ -212,7 +162,7 @@ class AccountCog(commands.Cog, name="Account"):
     @option.command(name="list", description="List your custom options")
     async def option_list(self, interaction: discord.Interaction[Any]) -> None:
         """Show the member's custom options."""
-        options = await self.services.user_settings.options(interaction.user.id)
+        options = await self.services.account.options(interaction.user.id)
         await reply_privately(interaction, embed=options_embed(options))
 
     @option.command(name="delete", description="Delete one of your custom options")
@@ -221,8 +171,8 @@ class AccountCog(commands.Cog, name="Account"):
     ) -> None:
         """Delete a custom option."""
         key = name.strip().lstrip("-").lower()
-        if not OPTION_NAME.fullmatch(key) or not await self.services.user_settings.delete_option(
-            interaction.user.id, key
+        if not OPTION_NAME.fullmatch(key) or not await self.services.account.delete_option(
+            user_id=interaction.user.id, name=key
         ):
             raise UserFacingError(
                 f"You have no option named --{escape_prompt(key, limit=40)}; "
@@ -235,7 +185,7 @@ class AccountCog(commands.Cog, name="Account"):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         """The member's option names that match what was typed."""
-        options = await self.services.user_settings.options(interaction.user.id)
+        options = await self.services.account.options(interaction.user.id)
         typed = current.strip().lstrip("-").lower()
         return [app_commands.Choice(name=f"--{key}", value=key) for key in options if typed in key][
             :25

@@ -14,7 +14,7 @@ from bot.ui.text import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
-    from bot.jobs import Job
+    from bot.model import Job
     from bot.services import Services
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.errors import LimitReached, NotAllowed
 from bot.jobs.speeds import RELAX_DENIED
+from bot.model import SpeedMode
 from bot.prompt import Prompt
 from bot.settings import SchedulerSettings
-from bot.speed import SpeedMode
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfig, RelaxPolicy
 from bot.store.jobs import JobRepository

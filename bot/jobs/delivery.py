@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.model import Job
 from bot.providers.base import TaskState
-from bot.store.job_models import Job
 
 
 class DeliveryFailed(Exception):

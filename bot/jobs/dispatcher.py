@@ -26,14 +26,13 @@ from bot.jobs.settle import Settler
 from bot.jobs.submitting import Submitter
 from bot.jobs.tracking import Tracker
 from bot.jobs.unsettled import UnsettledSubmits
+from bot.model import Job, JobState, SpeedMode
 from bot.observability.logging import job_context
 from bot.providers.base import ImageProvider, TaskState
 from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
-from bot.speed import SpeedMode
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
-from bot.store.job_models import Job, JobState
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from types import TracebackType
 
-from bot.store.job_models import JobEvent
+from bot.model import JobEvent
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.errors import QuotaExceeded
+from bot.model import Job, JobKind, SpeedMode
 from bot.quota import CostModel, QuotaService
-from bot.speed import SpeedMode
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfig, RelaxPolicy
-from bot.store.job_models import Job, JobKind
 from bot.store.jobs import JobRepository, NewJob
 
 RelaxText = Callable[[], str | None]

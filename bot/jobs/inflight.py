@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.jobs.policy import FairScheduler, QueueEntry
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler
 from bot.providers.base import TaskStatus
 
 

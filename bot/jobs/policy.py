@@ -14,26 +14,12 @@ The dispatcher feeds it (``add``, ``pick``, ``finish``); it keeps a few small ob
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.jobs.entries import CanStart, QueueEntry
 from bot.jobs.relax import RelaxClass
-from bot.speed import SpeedMode
-
-CanStart = Callable[[int, int], bool]
-"""``(guild_id, user_id) -> bool``: whether a running limit still leaves room."""
-
-
-@dataclass(slots=True)
-class QueueEntry:
-    """A waiting or running job as the policy sees it."""
-
-    job_id: int
-    guild_id: int
-    user_id: int
-    speed: SpeedMode
-    weight: int
-    """Scheduling weight in millicredits at fast speed (how much provider time it takes)."""
+from bot.model import SpeedMode
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.bulk import collector_paused
 from bot.errors import FailureKind, ProviderError
+from bot.jobs.entries import QueueEntry
 from bot.jobs.parts import Parts
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
+from bot.model import JobState
 from bot.providers.base import TaskState
 from bot.settings import SchedulerSettings
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfigRepository
-from bot.store.job_models import JobState
 from bot.store.jobs import PendingJob, WaitingJob
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.jobs.policy import CanStart, QueueEntry
+    from bot.jobs.entries import CanStart, QueueEntry
 
 _Key = tuple[int, int]
 """(guild id, user id): one relax queue."""

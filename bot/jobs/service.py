@@ -25,21 +25,21 @@ from bot.jobs.speeds import (
     seed_written,
     written_speed,
 )
-from bot.prompt import Prompt, parse_canonical
-from bot.providers.base import Action
-from bot.quota import CostModel, QuotaService
-from bot.settings import SchedulerSettings
-from bot.speed import SpeedMode
-from bot.store.database import Database, Transaction
-from bot.store.guild_config import GuildConfig, GuildConfigRepository
-from bot.store.job_models import (
+from bot.model import (
+    Action,
     Job,
     JobEvent,
     JobKind,
     JobState,
     QueueOverview,
+    SpeedMode,
     kind_of_action,
 )
+from bot.prompt import Prompt, parse_canonical
+from bot.quota import CostModel, QuotaService
+from bot.settings import SchedulerSettings
+from bot.store.database import Database, Transaction
+from bot.store.guild_config import GuildConfig, GuildConfigRepository
 from bot.store.jobs import CANCELLED_JOBS_CHANNEL, JobRepository, NewJob
 from bot.store.user_settings import UserSettingsRepository
 

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from bot.errors import FailureKind
 from bot.jobs.delivery import Deliverer, DeliveryFailed
 from bot.jobs.events import JobEvents
+from bot.model import Job, JobEvent, JobState
 from bot.providers.base import TaskState
 from bot.quota import QuotaService
 from bot.store.database import Database, Transaction
-from bot.store.job_models import Job, JobEvent, JobState
 from bot.store.jobs import JobRepository
 
 log = logging.getLogger(__name__)

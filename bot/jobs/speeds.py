@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import NotAllowed
-from bot.prompt import DEFAULT_VERSION, Prompt, PromptError, parse_prompt
+from bot.model import SpeedMode
+from bot.prompt import DEFAULT_VERSION, Prompt, PromptError, parse_prompt, with_params
 from bot.prompt.issues import PROMPT_TOO_LONG
-from bot.speed import SpeedMode
 
 RELAX_DENIED = "Relax mode is turned off in this server; use /fast or /turbo."
 _SPEED_NAMES = frozenset(mode.value for mode in SpeedMode)
@@ -68,7 +68,7 @@ def at_speed(prompt: Prompt, speed: SpeedMode | None, **changes: Any) -> Prompt:
     if not changes:
         return prompt
     try:
-        changed = prompt.with_params(**changes)
+        changed = with_params(prompt, **changes)
     except PromptError as exc:
         if speed is None or any(issue.code == PROMPT_TOO_LONG for issue in exc.issues):
             # Too long is about the text, not the speed: it keeps its own message.
@@ -92,7 +92,7 @@ def at_speed(prompt: Prompt, speed: SpeedMode | None, **changes: Any) -> Prompt:
 def relaxed_text(prompt: Prompt, *, flagged: bool) -> str | None:
     """The job's text when it falls back to relax; None when the prompt cannot run in relax."""
     try:
-        relaxed = prompt.with_params(speed=SpeedMode.RELAX)
+        relaxed = with_params(prompt, speed=SpeedMode.RELAX)
     except PromptError:
         return None
     return relaxed.to_prompt() if flagged else prompt.to_prompt()

@@ -24,13 +24,13 @@ from bot.errors import (
     ProviderUnavailable,
     SubmitOutcomeUnknown,
 )
+from bot.jobs.entries import QueueEntry
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
-from bot.jobs.policy import QueueEntry
+from bot.model import Job, JobEvent, JobKind, JobState
 from bot.observability.logging import job_context
 from bot.providers.base import ActionRequest, ImagineRequest, Submission, TaskState
 from bot.store.database import Transaction
-from bot.store.job_models import Job, JobEvent, JobKind, JobState
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from bot.errors import FailureKind, ProviderError
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
 from bot.jobs.submitting import Submitter
+from bot.model import Job, JobEvent, JobState
 from bot.providers.base import TaskState, TaskStatus
 from bot.store.database import Transaction
-from bot.store.job_models import Job, JobEvent, JobState
 
 log = logging.getLogger(__name__)
 

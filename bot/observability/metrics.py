@@ -15,7 +15,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 
 EXPOSITION_CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 # Provider calls range from a ~50 ms status poll to multi-second image downloads.

@@ -13,8 +13,9 @@ from bot.prompt.parser import (
     parse_prompt,
     written_parameters,
 )
-from bot.prompt.prompt import Params, Prompt, Segment
-from bot.prompt.rebuild import parse_canonical
+from bot.prompt.parts import Params, Segment
+from bot.prompt.prompt import Prompt
+from bot.prompt.rebuild import parse_canonical, with_params, without_params
 from bot.prompt.suggest import suggest
 from bot.prompt.table import (
     BY_NAME as PARAMETERS_BY_NAME,
@@ -49,5 +50,7 @@ __all__ = [
     "parse_canonical",
     "parse_prompt",
     "suggest",
+    "with_params",
+    "without_params",
     "written_parameters",
 ]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.prompt.numbers import format_number
+from bot.prompt.parts import Params, Segment
 from bot.prompt.table import PARAMETERS, Kind, ParamSpec
-
-if TYPE_CHECKING:
-    from bot.prompt.prompt import Params, Segment
 
 
 def write_segments(segments: Iterable[Segment]) -> list[str]:

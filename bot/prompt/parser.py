@@ -6,6 +6,7 @@ import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.model import SpeedMode
 from bot.prompt import issues as codes
 from bot.prompt.issues import IssueLog, PromptError, PromptIssue
 from bot.prompt.layers import Assignment, Layer, merge, read_layer, refuse_braces
@@ -24,7 +25,6 @@ from bot.prompt.table import (
 from bot.prompt.values import echo, is_valid_url, not_fetched, url_refusal, value_urls
 from bot.prompt.versions import DEFAULT_VERSION, MODELS, model_key
 from bot.prompt.weights import split_segments
-from bot.speed import SpeedMode
 
 MAX_LENGTH = 6000
 CANONICAL_MAX_LENGTH = MAX_LENGTH + 1000

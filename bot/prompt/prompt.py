@@ -1,53 +1,18 @@
-"""The parsed prompt: ``Segment``, ``Params`` and ``Prompt``, frozen and compared by value."""
+"""The parsed prompt, frozen and compared by value.
+
+Changing a prompt's parameters means validating it again, which is the parser's work: that
+lives above this module, in ``bot.prompt.rebuild`` (``with_params``, ``without_params``).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from bot.prompt.canonical import write_parameters, write_segments
 from bot.prompt.issues import PromptIssue
-from bot.prompt.versions import DEFAULT_VERSION
-from bot.speed import SpeedMode
+from bot.prompt.parts import Params, Segment
 
 NO_WEIGHT = -0.5
-
-
-class Segment(BaseModel, frozen=True):
-    """One concept of a multi-prompt and its weight as written (not normalised)."""
-
-    text: str
-    weight: float = 1.0
-
-
-class Params(BaseModel, frozen=True):
-    """Every parameter's effective value: what the user wrote, else its default."""
-
-    ar: str = "1:1"
-    quality: float = 1.0
-    stylize: int = 100
-    chaos: int = 0
-    weird: int = 0
-    speed: SpeedMode | None = None
-    version: str | None = DEFAULT_VERSION
-    niji: int | None = None
-    style: str | None = None
-    raw: bool = False
-    tile: bool = False
-    draft: bool = False
-    no: list[str] = Field(default_factory=list)
-    seed: int | None = None
-    stop: int = 100
-    iw: float = 1.0
-    sref: list[str] = Field(default_factory=list)
-    sw: int = 100
-    cref: list[str] = Field(default_factory=list)
-    cw: int = 100
-    oref: str | None = None
-    ow: int = 100
-    exp: int | None = None
-    repeat: int = 1
 
 
 class Prompt(BaseModel, frozen=True):
@@ -73,24 +38,6 @@ class Prompt(BaseModel, frozen=True):
         parts = [*self.image_urls, *write_segments(self.segments)]
         parts.extend(write_parameters(self.params, self.explicit))
         return " ".join(parts)
-
-    def with_params(self, **changes: Any) -> Prompt:
-        """A new, validated prompt with these parameters changed and marked as written."""
-        from bot.prompt.rebuild import rebuild, usable_seed, with_seed  # late: it imports us
-
-        if "seed" not in changes or not usable_seed(changes["seed"]):
-            # The full path reports every problem at once, a bad seed's among them.
-            return rebuild(self, changes, ())
-        # A valid seed is set on its own (it changes no rule), so the rest is validated once
-        # per prompt and speed, not once per drawn seed.
-        seed = changes.pop("seed")
-        return with_seed(rebuild(self, changes, ()) if changes else self, seed)
-
-    def without_params(self, *names: str) -> Prompt:
-        """A new, validated prompt without these parameters (back to their defaults)."""
-        from bot.prompt.rebuild import rebuild  # late: rebuild imports this module
-
-        return rebuild(self, {}, names)
 
     def _compared(self) -> tuple[object, ...]:
         # Spans locate a warning in one particular text; the same prompt written differently

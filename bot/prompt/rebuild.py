@@ -16,11 +16,28 @@ from pydantic import BaseModel, ValidationError
 from bot.prompt import issues as codes
 from bot.prompt.issues import PromptError, PromptIssue
 from bot.prompt.parser import CANONICAL_MAX_LENGTH, EVERY_HOST, parse_prompt
-from bot.prompt.prompt import Params, Prompt
+from bot.prompt.parts import Params
+from bot.prompt.prompt import Prompt
 from bot.prompt.table import BY_CANONICAL, SPEED_FLAGS
 
 _SEED_LOW, _SEED_HIGH = BY_CANONICAL["seed"].bounds
 _SEED_NAMES = frozenset({"seed"})
+
+
+def with_params(prompt: Prompt, **changes: Any) -> Prompt:
+    """A new, validated prompt with these parameters changed and marked as written."""
+    if "seed" not in changes or not usable_seed(changes["seed"]):
+        # The full path reports every problem at once, a bad seed's among them.
+        return rebuild(prompt, changes, ())
+    # A valid seed is set on its own (it changes no rule), so the rest is validated once
+    # per prompt and speed, not once per drawn seed.
+    seed = changes.pop("seed")
+    return with_seed(rebuild(prompt, changes, ()) if changes else prompt, seed)
+
+
+def without_params(prompt: Prompt, *names: str) -> Prompt:
+    """A new, validated prompt without these parameters (back to their defaults)."""
+    return rebuild(prompt, {}, names)
 
 
 def rebuild(prompt: Prompt, changes: Mapping[str, Any], removed: Iterable[str]) -> Prompt:

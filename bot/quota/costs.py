@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.model import SpeedMode
 from bot.settings import CostSettings
-from bot.speed import SpeedMode
 
 MILLI = 1000
 """Millicredits per credit: every amount in the ledger is an integer count of these."""

@@ -8,10 +8,8 @@ parent's finished follow-ups come through ``jobs_children``, bounded by that par
 
 from __future__ import annotations
 
-from bot.providers.base import Action
-from bot.speed import SpeedMode
+from bot.model import ACTIVE_STATES, Action, Job, JobState, SpeedMode
 from bot.store.database import Transaction, marks
-from bot.store.job_models import ACTIVE_STATES, Job, JobState
 from bot.store.job_rows import JOB_COLUMNS, job_from_row
 
 

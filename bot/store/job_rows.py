@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import FailureKind
-from bot.providers.base import Action
-from bot.speed import SpeedMode
-from bot.store.compact import pack
+from bot.model import Action, Job, JobKind, JobState, SpeedMode, encode_buttons, encode_urls
+from bot.model.compact import pack
 from bot.store.database import Row, marks
-from bot.store.job_models import Job, JobKind, JobState, encode_buttons, encode_urls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

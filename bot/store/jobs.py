@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.bulk import collector_paused
-from bot.speed import SpeedMode
+from bot.model import Job, JobState, SpeedMode, check_transition
 from bot.store.database import Transaction, marks
 from bot.store.job_lookups import JobLookups
-from bot.store.job_models import Job, JobState, check_transition
 from bot.store.job_rows import (
     INSERT_COLUMNS,
     INSERT_ROW,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.model import JobState
 from bot.store.database import Transaction, marks
-from bot.store.job_models import JobState
 
 _CANDIDATES = (
     "SELECT id FROM jobs WHERE id <= ? AND finished_at < ?"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import UserFacingError
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 from bot.store.database import Database, Transaction
 
 MAX_OPTIONS = 50
@@ -78,6 +78,18 @@ class UserSettingsRepository:
         """Save the user's speed mode."""
         return await self._set(user_id, "speed", speed.value)
 
+    async def set_speed_in(self, tx: Transaction, user_id: int, speed: SpeedMode) -> UserSettings:
+        """``set_speed`` inside a caller's transaction."""
+        return await self._set_in(tx, user_id, "speed", speed.value)
+
+    async def set_default_params_in(self, tx: Transaction, user_id: int, text: str) -> UserSettings:
+        """``set_default_params`` inside a caller's transaction."""
+        return await self._set_in(tx, user_id, "default_params", text.strip())
+
+    async def set_suffix_in(self, tx: Transaction, user_id: int, text: str) -> UserSettings:
+        """``set_suffix`` inside a caller's transaction."""
+        return await self._set_in(tx, user_id, "suffix", text.strip())
+
     async def set_default_params(self, user_id: int, text: str) -> UserSettings:
         """Save the parameter text added under every prompt ("" clears it)."""
         return await self._set(user_id, "default_params", text.strip())
@@ -88,20 +100,26 @@ class UserSettingsRepository:
 
     async def set_option(self, user_id: int, name: str, value: str) -> UserSettings:
         """Create or replace a custom option."""
-        key = option_name(name)
         async with self._db.transaction() as tx:
-            options = await self._options_in(tx, user_id)
-            if key not in options and len(options) >= MAX_OPTIONS:
-                raise UserFacingError(
-                    f"You can keep at most {MAX_OPTIONS} custom options; delete one first."
-                )
-            await tx.execute(
-                "INSERT INTO user_options (user_id, name, value, updated_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value,"
-                " updated_at = excluded.updated_at",
-                (user_id, key, value.strip(), self._clock()),
+            return await self.set_option_in(tx, user_id, name, value)
+
+    async def set_option_in(
+        self, tx: Transaction, user_id: int, name: str, value: str
+    ) -> UserSettings:
+        """``set_option`` inside a caller's transaction."""
+        key = option_name(name)
+        options = await self._options_in(tx, user_id)
+        if key not in options and len(options) >= MAX_OPTIONS:
+            raise UserFacingError(
+                f"You can keep at most {MAX_OPTIONS} custom options; delete one first."
             )
-            return await self.get_in(tx, user_id)
+        await tx.execute(
+            "INSERT INTO user_options (user_id, name, value, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (user_id, key, value.strip(), self._clock()),
+        )
+        return await self.get_in(tx, user_id)
 
     async def delete_option(self, user_id: int, name: str) -> bool:
         """Delete a custom option; whether it existed."""
@@ -124,17 +142,20 @@ class UserSettingsRepository:
         return {row["name"]: row["value"] for row in rows}
 
     async def _set(self, user_id: int, column: str, value: str) -> UserSettings:
+        async with self._db.transaction() as tx:
+            return await self._set_in(tx, user_id, column, value)
+
+    async def _set_in(self, tx: Transaction, user_id: int, column: str, value: str) -> UserSettings:
         if column not in {"speed", "default_params", "suffix"}:
             raise ValueError(f"not a user setting: {column}")
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO user_settings (user_id, updated_at) VALUES (?, ?)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, self._clock()),
-            )
-            # The column name was checked against the fixed set above; the value is a parameter.
-            await tx.execute(
-                f"UPDATE user_settings SET {column} = ?, updated_at = ? WHERE user_id = ?",  # noqa: S608
-                (value, self._clock(), user_id),
-            )
-            return await self.get_in(tx, user_id)
+        await tx.execute(
+            "INSERT INTO user_settings (user_id, updated_at) VALUES (?, ?)"
+            " ON CONFLICT (user_id) DO NOTHING",
+            (user_id, self._clock()),
+        )
+        # The column name was checked against the fixed set above; the value is a parameter.
+        await tx.execute(
+            f"UPDATE user_settings SET {column} = ?, updated_at = ? WHERE user_id = ?",  # noqa: S608
+            (value, self._clock(), user_id),
+        )
+        return await self.get_in(tx, user_id)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.providers.base import SINGLE_IMAGE_ACTIONS, Action, ProviderButton
+from bot.model import SINGLE_IMAGE_ACTIONS, Action, ProviderButton
 
 INFO = "info"
 CANCEL = "cancel"

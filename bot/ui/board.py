@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import NotAllowed
-from bot.jobs import JobState
+from bot.model import JobState
 from bot.ui.buttons import waiting_view
 from bot.ui.status import preview_embeds, status_content
 from bot.ui.text import NO_MENTIONS
 from bot.ui.updater import EditThrottle
 
 if TYPE_CHECKING:
-    from bot.jobs import Job, JobService
+    from bot.jobs import JobService
+    from bot.model import Job
     from bot.providers.base import DownloadedImage
 
 log = logging.getLogger(__name__)

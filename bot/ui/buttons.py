@@ -2,7 +2,8 @@
 
 Nothing about a job is kept in memory: a press parses the id and the action from the
 ``custom_id`` and reads the job from the database, so buttons keep working across restarts for
-as long as the job's record exists.
+as long as the job's record exists. This module only renders them: a press becomes the bot
+event ``PRESS_EVENT``, which the cog that registers the buttons handles (``cogs.imagine``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
-from bot.jobs import JobKind
-from bot.providers.base import Action, ProviderButton
+from bot.model import Action, JobKind, ProviderButton
 from bot.ui.actions import (
     CANCEL,
     GRID_INDEXES,
@@ -23,7 +23,7 @@ from bot.ui.actions import (
 )
 
 if TYPE_CHECKING:
-    from bot.jobs import Job
+    from bot.model import Job
 
 TEMPLATE = r"job:(?P<id>[0-9]+):(?P<action>[a-z0-9_]+)"
 SINGLE_IMAGE_KINDS = frozenset({JobKind.UPSCALE, JobKind.UPSCALE_SUBTLE, JobKind.UPSCALE_CREATIVE})
@@ -44,11 +44,16 @@ _LABELS: dict[Action, tuple[str, str | None]] = {
 }
 
 
+PRESS_EVENT = "job_button_press"
+"""The bot event a press becomes, with (interaction, job id, action token): a cog listens for
+it as ``on_job_button_press``."""
+
+
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=TEMPLATE,
 ):
-    """One job button; the press is handled by ``bot.ui.presses``."""
+    """One job button; a press is handed to the cog listening for ``PRESS_EVENT``."""
 
     def __init__(
         self,
@@ -84,15 +89,10 @@ class JobButton(
         return cls(int(match["id"]), match["action"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Run the press: the job is read from the database here, not before."""
-        # Imported here: presses needs the services container, which imports this module's
-        # neighbours; the cycle is broken at call time.
-        from bot.ui.presses import handle_press
-
-        await handle_press(interaction, self.job_id, self.token)
-
-
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (JobButton,)
+        """Hand the press to the cog: the job is read from the database there, not before."""
+        # discord.py registers the class of every rendered DynamicItem as the handler of its
+        # template, so the press is routed by event rather than by a subclass of the cog's.
+        interaction.client.dispatch(PRESS_EVENT, interaction, self.job_id, self.token)
 
 
 def _action_button(

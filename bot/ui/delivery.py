@@ -11,13 +11,15 @@ import aiohttp
 import discord
 
 from bot.errors import ProviderError
-from bot.jobs import DeliveryFailed, JobState
+from bot.jobs import DeliveryFailed
+from bot.model import JobState
 from bot.ui.buttons import result_view
 from bot.ui.status import result_content
 from bot.ui.text import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.jobs import Job, JobService
+    from bot.jobs import JobService
+    from bot.model import Job
     from bot.providers.base import DownloadedImage, ImageProvider, TaskState
     from bot.ui.board import StatusBoard
 

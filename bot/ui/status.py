@@ -9,13 +9,12 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.errors import FailureKind
-from bot.jobs import JobKind, JobState
-from bot.providers.base import Action
+from bot.model import Action, JobKind, JobState
 from bot.quota import format_credits
 from bot.ui.text import clause, escape_prompt
 
 if TYPE_CHECKING:
-    from bot.jobs import Job
+    from bot.model import Job
 
 # Room for the decorations around the prompt within Discord's 2000-character content limit.
 PROMPT_LIMIT = 1500

@@ -74,3 +74,8 @@ def escape_prompt(text: str, *, limit: int = FIELD_LIMIT) -> str:
         else:
             high = middle - 1
     return _escape(text[:low]).rstrip("\\") + ELLIPSIS
+
+
+def message_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    """A message's jump URL, which Discord shows as a link to it."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"

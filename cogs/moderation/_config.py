@@ -9,13 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from bot.ui.account import (
-    check_defaults,
-    check_saved_defaults,
-    check_version,
-    model_versions,
-    reply_privately,
-)
+from bot.ui.account import model_versions, reply_privately
 from bot.ui.moderation import guild_config_embed, normalise_banned_word
 from bot.ui.pagination import fit_lines
 from bot.ui.text import escape_prompt
@@ -84,12 +78,11 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
         """Remove a channel from the allowed list."""
-        current = await self._current(interaction)
-        if channel.id not in current.allowed_channel_ids:
-            raise UserFacingError(f"{channel.mention} is not in the allowed list.")
         updated = await self.services.guild_config.remove_allowed_channel(
             interaction.guild_id or 0, channel.id
         )
+        if updated is None:
+            raise UserFacingError(f"{channel.mention} is not in the allowed list.")
         note = "" if updated.allowed_channel_ids else " The list is empty now: every channel works."
         await reply_privately(interaction, f"{channel.mention} is no longer allowed.{note}")
 
@@ -121,10 +114,11 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     ) -> None:
         """Remove a banned word."""
         cleaned = normalise_banned_word(word)
-        current = await self._current(interaction)
-        if cleaned not in current.banned_words:
+        lifted = await self.services.guild_config.remove_banned_word(
+            interaction.guild_id or 0, cleaned
+        )
+        if lifted is None:
             raise UserFacingError(f"{escape_prompt(cleaned, limit=100)} is not a banned word.")
-        await self.services.guild_config.remove_banned_words(interaction.guild_id or 0, [cleaned])
         await reply_privately(interaction, f"{escape_prompt(cleaned, limit=100)} is allowed again.")
 
     @banned_words.command(name="list", description="List the banned words")
@@ -190,11 +184,9 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
             await self._update(interaction, default_version=None)
             await reply_privately(interaction, "Prompts use the bot's default version again.")
             return
-        stored = check_version(cleaned)
-        # The server's default parameters must still parse on the new version.
-        current = await self._current(interaction)
-        check_defaults(current.default_params, default_version=stored)
-        await self._update(interaction, default_version=stored)
+        stored = await self.services.guild_config.set_default_version(
+            interaction.guild_id or 0, cleaned
+        )
         await reply_privately(
             interaction, f"Prompts use version {escape_prompt(stored)} by default."
         )
@@ -217,10 +209,7 @@ class GuildConfigCog(commands.Cog, name="Guild configuration"):
     ) -> None:
         """Set (or clear) the guild's default parameters, checked by the prompt parser."""
         cleaned = (text or "").strip()
-        if cleaned:
-            current = await self._current(interaction)
-            check_saved_defaults(cleaned, default_version=current.default_version)
-        await self._update(interaction, default_params=cleaned)
+        await self.services.guild_config.set_default_params(interaction.guild_id or 0, cleaned)
         if cleaned:
             message = f"Default parameters: {escape_prompt(cleaned, limit=300)}"
         else:

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.quota import BudgetPeriod
 from bot.ui.account import reply_privately
+from bot.ui.members import role_ids
 from bot.ui.moderation import (
     LEDGER_PAGE_SIZE,
     balance_embed,
@@ -20,7 +21,6 @@ from bot.ui.moderation import (
     parse_credits,
 )
 from bot.ui.pagination import Page, Paginator
-from bot.ui.presses import role_ids
 from bot.ui.text import escape_prompt
 from cogs.moderation._checks import MODERATOR_PERMISSIONS, require_moderator
 

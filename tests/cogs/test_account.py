@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from bot.model import SpeedMode
 from bot.prompt import parse_prompt
 from bot.runtime import Runtime
 from bot.services import Services
-from bot.speed import SpeedMode
 from bot.store.guild_config import RelaxPolicy
 from tests.e2e.conftest import make_settings
 from tests.fakes.discord import (
@@ -202,14 +202,14 @@ async def test_speed_commands_save_the_mode(
     callback = await world.answer(command)
     assert callback.ephemeral
     assert fragment in callback.content
-    assert (await world.services.user_settings.get(world.member.id)).speed is mode
+    assert (await world.services.account.settings(world.member.id)).speed is mode
 
 
 async def test_relax_refused_where_the_guild_denies_it(world: World) -> None:
     await world.services.guild_config.update(world.guild.id, relax_policy=RelaxPolicy.DENY)
     callback = await world.answer("relax")
     assert "Relax mode is turned off" in error_text(callback)
-    assert (await world.services.user_settings.get(world.member.id)).speed is SpeedMode.FAST
+    assert (await world.services.account.settings(world.member.id)).speed is SpeedMode.FAST
 
 
 # --- /settings ----------------------------------------------------------------------------
@@ -250,7 +250,7 @@ async def test_settings_menus_save_and_rerender(world: World) -> None:
     await world.press(message, "settings:raw")
     await world.press(message, "settings:speed", values=["turbo"])
 
-    stored = await world.services.user_settings.get(world.member.id)
+    stored = await world.services.account.settings(world.member.id)
     assert stored.default_params == "--v 6.1 --s 250 --raw"
     assert stored.speed is SpeedMode.TURBO
     assert selected(message, "settings:version") == ["6.1"]
@@ -265,7 +265,7 @@ async def test_settings_menus_save_and_rerender(world: World) -> None:
     assert button_label(again, "settings:raw") == "Raw mode: on"
 
     await world.press(message, "settings:reset")
-    assert (await world.services.user_settings.get(world.member.id)).default_params == ""
+    assert (await world.services.account.settings(world.member.id)).default_params == ""
 
 
 async def test_settings_refuses_a_combination_the_parser_refuses(world: World) -> None:
@@ -276,7 +276,7 @@ async def test_settings_refuses_a_combination_the_parser_refuses(world: World) -
     )
     refusal = await record.response()
     assert "V7" in error_text(refusal)
-    assert (await world.services.user_settings.get(world.member.id)).default_params == "--v 6.1"
+    assert (await world.services.account.settings(world.member.id)).default_params == "--v 6.1"
     assert selected(message, "settings:quality") == ["default"]
 
 
@@ -284,8 +284,8 @@ async def test_settings_components_answer_only_their_owner(world: World) -> None
     message = await open_settings(world)
     record = await world.discord.invoke_component(message, "settings:raw", world.moderator.user)
     assert "belong to the person who opened them" in error_text(await record.response())
-    assert (await world.services.user_settings.get(world.moderator.id)).default_params == ""
-    assert (await world.services.user_settings.get(world.member.id)).default_params == ""
+    assert (await world.services.account.settings(world.moderator.id)).default_params == ""
+    assert (await world.services.account.settings(world.member.id)).default_params == ""
 
 
 async def test_settings_relax_refused_where_denied(world: World) -> None:
@@ -295,7 +295,7 @@ async def test_settings_relax_refused_where_denied(world: World) -> None:
         message, "settings:speed", world.member.user, values=["relax"]
     )
     assert "Relax mode is turned off" in error_text(await record.response())
-    assert (await world.services.user_settings.get(world.member.id)).speed is SpeedMode.FAST
+    assert (await world.services.account.settings(world.member.id)).speed is SpeedMode.FAST
 
 
 # --- /prefer ------------------------------------------------------------------------------
@@ -304,15 +304,15 @@ async def test_settings_relax_refused_where_denied(world: World) -> None:
 async def test_prefer_suffix_saves_validates_and_clears(world: World) -> None:
     saved = await world.answer("prefer suffix", {"text": "in **ink** --ar 3:2"})
     assert "in \\*\\*ink\\*\\* --ar 3:2" in saved.content
-    assert (await world.services.user_settings.get(world.member.id)).suffix == "in **ink** --ar 3:2"
+    assert (await world.services.account.settings(world.member.id)).suffix == "in **ink** --ar 3:2"
 
     refused = await world.answer("prefer suffix", {"text": "--stylise 100"})
     assert "--stylize" in error_text(refused)
-    assert (await world.services.user_settings.get(world.member.id)).suffix == "in **ink** --ar 3:2"
+    assert (await world.services.account.settings(world.member.id)).suffix == "in **ink** --ar 3:2"
 
     cleared = await world.answer("prefer suffix")
     assert cleared.content == "Your suffix is cleared."
-    assert (await world.services.user_settings.get(world.member.id)).suffix == ""
+    assert (await world.services.account.settings(world.member.id)).suffix == ""
 
 
 async def test_prefer_option_set_list_delete(world: World) -> None:
@@ -334,7 +334,7 @@ async def test_prefer_option_set_list_delete(world: World) -> None:
 
     deleted = await world.answer("prefer option delete", {"name": "--wide"})
     assert "is deleted" in deleted.content
-    assert await world.services.user_settings.options(world.member.id) == {}
+    assert await world.services.account.options(world.member.id) == {}
     missing = await world.answer("prefer option delete", {"name": "wide"})
     assert "no option named --wide" in error_text(missing)
 
@@ -352,14 +352,19 @@ async def test_prefer_option_set_list_delete(world: World) -> None:
 async def test_prefer_option_refusals(world: World, name: str, value: str, fragment: str) -> None:
     refused = await world.answer("prefer option set", {"name": name, "value": value})
     assert fragment in error_text(refused)
-    assert await world.services.user_settings.options(world.member.id) == {}
+    assert await world.services.account.options(world.member.id) == {}
 
 
 async def test_prefer_suffix_checked_over_the_guild_and_user_defaults(world: World) -> None:
     await world.services.guild_config.update(world.guild.id, default_version="6.1")
     refused = await world.answer("prefer suffix", {"text": "--q 4"})
     assert "V7" in error_text(refused)
-    await world.services.user_settings.set_default_params(world.member.id, "--v 7")
+    await world.services.account.save_settings(
+        guild_id=world.guild.id,
+        user_id=world.member.id,
+        speed=SpeedMode.FAST,
+        default_params="--v 7",
+    )
     accepted = await world.answer("prefer suffix", {"text": "--q 4"})
     assert accepted.content.endswith("It is added to every /imagine.")
 
@@ -370,4 +375,4 @@ async def test_turbo_warns_when_the_default_version_cannot_run_it(world: World) 
     await world.services.guild_config.update(world.guild.id, default_version="4")
     warned = await world.answer("turbo")
     assert "older than V5" in warned.content
-    assert (await world.services.user_settings.get(world.member.id)).speed is SpeedMode.TURBO
+    assert (await world.services.account.settings(world.member.id)).speed is SpeedMode.TURBO

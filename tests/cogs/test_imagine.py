@@ -107,8 +107,8 @@ async def test_a_prompt_over_the_waiting_limit_is_refused_before_confirming(worl
 
 
 async def test_prompt_autocomplete_offers_the_members_custom_options(world: World) -> None:
-    await world.runtime.services.user_settings.set_option(
-        world.member.user.id, "mystyle", "--ar 2:3 --s 50"
+    await world.runtime.services.account.set_option(
+        user_id=world.member.user.id, name="mystyle", value="--ar 2:3 --s 50"
     )
     choices = await complete(world, "a fox --my")
     assert {"name": "a fox --mystyle", "value": "a fox --mystyle"} in choices

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs import JobState
+from bot.model import JobState
 from tests.cogs.test_account import World, embed_fields, world
 from tests.fakes.discord import FakeMessage
 

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from bot.errors import NotAllowed
-from bot.jobs import JobState
+from bot.model import JobState, SpeedMode
 from bot.prompt import parse_prompt
-from bot.speed import SpeedMode
 from tests.e2e.world import World, job_id_of, tokens
 
 DEFERRED_CHANNEL_MESSAGE = 5  # Discord's "thinking..." callback type
@@ -45,7 +44,9 @@ async def test_quota_refusal_then_a_moderator_raises_the_allowance(world: World)
 
 
 async def test_relax_jobs_cost_nothing(world: World) -> None:
-    await world.runtime.services.user_settings.set_speed(world.member.user.id, SpeedMode.RELAX)
+    await world.runtime.services.account.set_speed(
+        guild_id=world.guild.id, user_id=world.member.user.id, speed=SpeedMode.RELAX
+    )
     await world.imagine("a slow river")
     [status] = world.statuses()
     assert status.content.endswith("(Waiting to start) (relax)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.jobs import JobState
+from bot.model import JobState
 from tests.e2e.world import (
     GRID_BUTTONS,
     World,

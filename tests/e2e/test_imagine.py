@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.jobs import JobState
+from bot.model import JobState
 from tests.e2e.world import GRID_BUTTONS, World, job_id_of, tokens
 
 

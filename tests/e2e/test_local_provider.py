@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.jobs import JobState
+from bot.model import JobState
 from bot.providers.diffusion.provider import DiffusionProvider
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.errors import FailureKind, ProviderError, SubmitOutcomeUnknown
+from bot.model import Action, ProviderButton
 from bot.prompt import Prompt
 from bot.providers.base import (
-    Action,
     ActionRequest,
     Capabilities,
     DownloadedImage,
     ImagineRequest,
-    ProviderButton,
     Submission,
     TaskState,
     TaskStatus,

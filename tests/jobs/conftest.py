@@ -11,19 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.jobs import (
-    Dispatcher,
-    Job,
-    JobEvent,
-    JobEvents,
-    JobService,
-    JobState,
-)
+from bot.jobs import Dispatcher, JobEvents, JobService
+from bot.model import Action, Job, JobEvent, JobState, SpeedMode
 from bot.prompt import parse_prompt
-from bot.providers.base import Action, TaskState
+from bot.providers.base import TaskState
 from bot.quota import Balance, CostModel, QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings, Settings
-from bot.speed import SpeedMode
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.user_settings import UserSettingsRepository

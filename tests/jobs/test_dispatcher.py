@@ -1,10 +1,9 @@
 import asyncio
 
 from bot.errors import FailureKind
-from bot.jobs import JobState
-from bot.providers.base import Action, ActionRequest, Capabilities, ImagineRequest, TaskStatus
+from bot.model import Action, JobState, SpeedMode
+from bot.providers.base import ActionRequest, Capabilities, ImagineRequest, TaskStatus
 from bot.settings import ProviderSettings, SchedulerSettings
-from bot.speed import SpeedMode
 from tests.fakes.memory_provider import MemoryProvider, Script
 from tests.jobs.conftest import USER, Make, System, states
 

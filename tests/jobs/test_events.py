@@ -1,8 +1,7 @@
 import asyncio
 
-from bot.jobs import Job, JobEvent, JobEvents, JobKind, JobState
-from bot.speed import SpeedMode
-from bot.store.job_models import EventKind
+from bot.jobs import JobEvents
+from bot.model import EventKind, Job, JobEvent, JobKind, JobState, SpeedMode
 
 
 def event(kind: EventKind, job_id: int = 1) -> JobEvent:

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import FailureKind, ProviderBusy, ProviderRejected, ProviderUnavailable
-from bot.jobs import DeliveryFailed, Job, JobState
+from bot.jobs import DeliveryFailed
+from bot.model import Job, JobState
 from bot.providers.base import ImagineRequest, Submission, TaskState
 from bot.settings import ProviderSettings
 from tests.fakes.memory_provider import MemoryProvider, Script

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.jobs.policy import FairScheduler, Limits, QueueEntry
-from bot.speed import SpeedMode
+from bot.jobs.entries import QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
+from bot.model import SpeedMode
 
 UNLIMITED = Limits(running_per_user=10_000)
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from bot.errors import ProviderUnavailable
-from bot.jobs import JobState
+from bot.model import JobState
 from bot.providers.base import ImagineRequest, Submission
 from bot.settings import ProviderSettings
 from bot.store.database import DatabaseClosed

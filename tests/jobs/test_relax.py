@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.jobs.policy import CanStart, FairScheduler, Limits, QueueEntry
+from bot.jobs.entries import CanStart, QueueEntry
+from bot.jobs.policy import FairScheduler, Limits
 from bot.jobs.relax import RelaxClass
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 
 
 class ReferenceRelax:

@@ -7,9 +7,8 @@ import asyncio
 import pytest
 
 from bot.errors import JobExpired, JobNotFound
-from bot.jobs import JobState
 from bot.jobs.retention import DAY, Pruner
-from bot.providers.base import Action
+from bot.model import Action, JobState
 from bot.quota.rollup import LedgerRollup
 from bot.settings import QuotaSettings, RetentionSettings
 from tests.jobs.conftest import Clock, System

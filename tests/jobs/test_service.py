@@ -5,10 +5,8 @@ import threading
 import pytest
 
 from bot.errors import AlreadyMade, JobNotFound, LimitReached, NotAllowed, QuotaExceeded
-from bot.jobs import JobKind, JobState
+from bot.model import Action, JobKind, JobState, SpeedMode
 from bot.prompt import parse_prompt
-from bot.providers.base import Action
-from bot.speed import SpeedMode
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfig
 from tests.jobs.conftest import CHANNEL, GUILD, USER, System

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 import pytest
 
 from bot.errors import FailureKind
-from bot.jobs import DeliveryFailed, JobState
+from bot.jobs import DeliveryFailed
+from bot.model import JobState
 from bot.quota import LedgerKind
 from bot.store.database import Transaction
 from tests.jobs.conftest import GUILD, USER, System, states

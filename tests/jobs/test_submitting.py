@@ -1,7 +1,7 @@
 import pytest
 
 from bot.errors import FailureKind, ProviderBusy, ProviderRejected, ProviderUnavailable
-from bot.jobs import JobState
+from bot.model import JobState
 from bot.providers.base import ImagineRequest, Submission
 from bot.settings import ProviderSettings
 from tests.fakes.memory_provider import MemoryProvider

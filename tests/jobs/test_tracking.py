@@ -1,7 +1,7 @@
 import pytest
 
 from bot.errors import FailureKind, ProviderUnavailable
-from bot.jobs import JobState
+from bot.model import JobState
 from bot.settings import SchedulerSettings
 from tests.fakes.memory_provider import Script
 from tests.jobs.conftest import Make, System, states

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs.speeds import at_speed
+from bot.model import SpeedMode
 from bot.prompt import MAX_LENGTH, PromptError, parse_prompt
 from bot.prompt import issues as codes
-from bot.speed import SpeedMode
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85"])

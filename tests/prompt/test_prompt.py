@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.prompt import Prompt, PromptError, Segment, parse_prompt
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
+from bot.prompt import Prompt, PromptError, Segment, parse_prompt, with_params, without_params
 
 URL = "https://images.example/a.png"
 
@@ -71,17 +71,17 @@ def test_prompt_is_frozen_and_compared_by_value() -> None:
 
 class TestWithParams:
     def test_seed_is_written_and_explicit(self) -> None:
-        prompt = parse_prompt("cat --ar 3:2").with_params(seed=1234)
+        prompt = with_params(parse_prompt("cat --ar 3:2"), seed=1234)
         assert prompt.params.seed == 1234
         assert "seed" in prompt.explicit
         assert prompt.to_prompt() == "cat --ar 3:2 --seed 1234"
 
     @pytest.mark.parametrize(("field", "text"), [("seed", "cat --seed 0"), ("chaos", "cat --c 0")])
     def test_zero_is_a_value(self, field: str, text: str) -> None:
-        assert parse_prompt("cat").with_params(**{field: 0}).to_prompt() == text
+        assert with_params(parse_prompt("cat"), **{field: 0}).to_prompt() == text
 
     def test_flags_set_and_cleared(self) -> None:
-        prompt = parse_prompt("cat --tile").with_params(tile=False, raw=True)
+        prompt = with_params(parse_prompt("cat --tile"), tile=False, raw=True)
         assert (prompt.params.tile, prompt.params.raw, prompt.to_prompt()) == (
             False,
             True,
@@ -89,53 +89,53 @@ class TestWithParams:
         )
 
     def test_new_seed_replaces_old(self) -> None:
-        prompt = parse_prompt("cat --seed 1").with_params(seed=2)
+        prompt = with_params(parse_prompt("cat --seed 1"), seed=2)
         assert prompt.to_prompt() == "cat --seed 2"
 
     def test_speed_replaces_the_flag(self) -> None:
-        prompt = parse_prompt("cat --fast").with_params(speed=SpeedMode.RELAX)
+        prompt = with_params(parse_prompt("cat --fast"), speed=SpeedMode.RELAX)
         assert prompt.params.speed == "relax"
         assert prompt.explicit == {"relax"}
 
     def test_niji_replaces_version(self) -> None:
-        prompt = parse_prompt("cat --v 6").with_params(niji=5)
+        prompt = with_params(parse_prompt("cat --v 6"), niji=5)
         assert (prompt.params.version, prompt.params.niji) == (None, 5)
         assert prompt.to_prompt() == "cat --niji 5"
 
     def test_changes_are_validated(self) -> None:
         with pytest.raises(PromptError) as caught:
-            parse_prompt("cat").with_params(stylize=5000)
+            with_params(parse_prompt("cat"), stylize=5000)
         assert caught.value.code == "out_of_range"
 
     def test_unknown_field(self) -> None:
         with pytest.raises(PromptError) as caught:
-            parse_prompt("cat").with_params(colour="red")
+            with_params(parse_prompt("cat"), colour="red")
         assert caught.value.code == "unknown_parameter"
 
     def test_style_raw_is_the_raw_flag(self) -> None:
-        assert parse_prompt("cat").with_params(style="raw").to_prompt() == "cat --raw"
+        assert with_params(parse_prompt("cat"), style="raw").to_prompt() == "cat --raw"
 
     def test_image_prompts_and_weights_are_kept(self) -> None:
         prompt = parse_prompt(f"{URL} cat::2 dog")
-        assert prompt.with_params(chaos=5).to_prompt() == f"{URL} cat::2 dog::1 --c 5"
+        assert with_params(prompt, chaos=5).to_prompt() == f"{URL} cat::2 dog::1 --c 5"
 
 
 class TestWithoutParams:
     def test_back_to_default(self) -> None:
-        prompt = parse_prompt("cat --seed 5 --s 50").without_params("seed")
+        prompt = without_params(parse_prompt("cat --seed 5 --s 50"), "seed")
         assert (prompt.params.seed, prompt.explicit) == (None, frozenset({"stylize"}))
 
     def test_speed_flags(self) -> None:
-        prompt = parse_prompt("cat --turbo").without_params("speed")
+        prompt = without_params(parse_prompt("cat --turbo"), "speed")
         assert (prompt.params.speed, prompt.to_prompt()) == (None, "cat")
 
     def test_niji_back_to_default_version(self) -> None:
-        prompt = parse_prompt("cat --niji 5").without_params("niji")
+        prompt = without_params(parse_prompt("cat --niji 5"), "niji")
         assert (prompt.params.version, prompt.params.niji) == ("7", None)
 
     def test_dependants_must_go_too(self) -> None:
         with pytest.raises(PromptError) as caught:
-            parse_prompt("cat --sref 1 --sw 5").without_params("sref")
+            without_params(parse_prompt("cat --sref 1 --sw 5"), "sref")
         assert caught.value.code == "incompatible"
 
 
@@ -153,8 +153,8 @@ def test_prompt_defaults_are_empty() -> None:
 )
 def test_prompts_rebuilt_from_the_same_text_share_no_lists(text: str) -> None:
     base = parse_prompt(text)
-    first = base.with_params(stylize=250)
-    second = base.with_params(stylize=250)
+    first = with_params(base, stylize=250)
+    second = with_params(base, stylize=250)
     assert first == second
 
     def lists(prompt: Prompt) -> list[list[Any]]:
@@ -173,7 +173,7 @@ def test_prompts_rebuilt_from_the_same_text_share_no_lists(text: str) -> None:
     for items in lists(first):
         items.append(object())  # whatever the list holds, a shared list would show it
     assert [list(items) for items in lists(second)] == before
-    assert [list(items) for items in lists(base.with_params(stylize=250))] == before
+    assert [list(items) for items in lists(with_params(base, stylize=250))] == before
 
 
 # Pairs that compare (and hash) equal but are different values: a remembered rebuild of the
@@ -202,7 +202,7 @@ def test_a_remembered_rebuild_gives_what_a_fresh_one_does(
 
     def outcome(changes: dict[str, object]) -> object:
         try:
-            return base.with_params(**changes).to_prompt()
+            return with_params(base, **changes).to_prompt()
         except PromptError as exc:
             return sorted(issue.code for issue in exc.issues)
 
@@ -226,12 +226,12 @@ def test_a_remembered_rebuild_gives_what_a_fresh_one_does(
 def test_a_changed_parameter_is_written_as_its_validated_value(
     changes: dict[str, object], text: str
 ) -> None:
-    assert parse_prompt("a fox").with_params(**changes).to_prompt() == text
+    assert with_params(parse_prompt("a fox"), **changes).to_prompt() == text
 
 
 def test_a_bad_seed_is_reported_beside_the_other_changes_problems() -> None:
     prompt = parse_prompt("https://img0.example/p0.png cat::1 --v 1")
     with pytest.raises(PromptError) as caught:
-        prompt.with_params(seed=-1, speed=SpeedMode.TURBO)
+        with_params(prompt, seed=-1, speed=SpeedMode.TURBO)
     codes = sorted(issue.parameter or "" for issue in caught.value.issues)
     assert codes == ["seed", "turbo"]

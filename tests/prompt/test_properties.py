@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.model import SpeedMode
 from bot.prompt import (
     NIJI_VERSIONS,
     PARAMETERS,
@@ -20,11 +21,11 @@ from bot.prompt import (
     expand_prompt,
     parse_prompt,
     suggest,
+    with_params,
 )
 from bot.prompt.numbers import format_number
 from bot.prompt.rebuild import rebuild
 from bot.prompt.versions import MODELS
-from bot.speed import SpeedMode
 
 FRAGMENTS = [
     "--", "—", "-", "::", ":", " ", "  ", "\n", "\t", "{", "}", ",", "\\,", "\\", "ar", "16:9",
@@ -225,7 +226,7 @@ def test_seed_fast_path_equals_a_full_rebuild(
     assume(isinstance(prompt, Prompt))
     assert isinstance(prompt, Prompt)
     changes: dict[str, Any] = {"seed": seed} if speed is None else {"seed": seed, "speed": speed}
-    fast = _changed(lambda: prompt.with_params(**changes))
+    fast = _changed(lambda: with_params(prompt, **changes))
     full = _changed(lambda: rebuild(prompt, changes, ()))
     assert fast == full
     if isinstance(fast, tuple):

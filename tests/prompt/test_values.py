@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bot.model import SpeedMode
 from bot.prompt import PARAMETERS, parse_prompt
-from bot.speed import SpeedMode
 from tests.prompt.helpers import assert_refused, refused
 
 VALID: list[tuple[str, str, Any]] = [

@@ -1,8 +1,8 @@
 import pytest
 
+from bot.model import SpeedMode
 from bot.quota import MILLI, CostModel, format_credits, to_millicredits
 from bot.settings import CostSettings
-from bot.speed import SpeedMode
 
 model = CostModel(CostSettings())
 

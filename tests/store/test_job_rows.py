@@ -2,9 +2,8 @@
 
 import dataclasses
 
-from bot.providers.base import ProviderButton
+from bot.model import Job, ProviderButton, encode_buttons, encode_urls
 from bot.store.database import Database
-from bot.store.job_models import Job, encode_buttons, encode_urls
 from bot.store.job_rows import JOB_COLUMNS, job_from_row
 from tests.postgres import table_columns
 

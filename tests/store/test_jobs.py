@@ -7,10 +7,8 @@ from typing import Any
 import pytest
 
 from bot.errors import FailureKind, IllegalTransition
-from bot.providers.base import Action, ProviderButton
-from bot.speed import SpeedMode
+from bot.model import TRANSITIONS, Action, JobKind, JobState, ProviderButton, SpeedMode
 from bot.store.database import Database
-from bot.store.job_models import TRANSITIONS, JobKind, JobState
 from bot.store.jobs import JobRepository, NewJob
 
 repo = JobRepository()

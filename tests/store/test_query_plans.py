@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.providers.base import Action
+from bot.model import Action
 from bot.store.database import sqlite_path
 from tests.jobs.conftest import Make, System, build
 

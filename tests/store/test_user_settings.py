@@ -1,7 +1,7 @@
 import pytest
 
 from bot.errors import UserFacingError
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 from bot.store import Database, UserSettings, UserSettingsRepository
 from bot.store.user_settings import MAX_OPTIONS, option_name
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.jobs import Job, JobKind, JobState
-from bot.speed import SpeedMode
-from bot.store.job_models import encode_buttons, encode_urls
+from bot.model import Job, JobKind, JobState, SpeedMode, encode_buttons, encode_urls
 
 
 def make_job(**changes: Any) -> Job:

@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from bot.errors import NotAllowed
-from bot.jobs import Job, JobState
+from bot.model import Job, JobState
 from bot.ui.board import StatusBoard
 from tests.ui.jobs import make_job
 

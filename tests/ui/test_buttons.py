@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from bot.jobs import JobKind, JobState
-from bot.providers.base import Action, ProviderButton
-from bot.ui.buttons import DYNAMIC_ITEMS, TEMPLATE, JobButton, result_view, waiting_view
+from bot.model import Action, JobKind, JobState, ProviderButton
+from bot.ui.buttons import PRESS_EVENT, TEMPLATE, JobButton, result_view, waiting_view
 from tests.ui.jobs import make_job
 
 
@@ -72,7 +71,6 @@ def test_custom_ids_fit_discord_and_match_the_template() -> None:
     for custom_id, _ in layout(result_view(job)):
         assert len(custom_id) <= 100
         assert re.fullmatch(TEMPLATE, custom_id)
-    assert (JobButton,) == DYNAMIC_ITEMS
 
 
 @pytest.mark.parametrize("custom_id", ["job:7:u3", "job:7:info", "job:7:pan_left"])
@@ -81,6 +79,24 @@ async def test_from_custom_id_reads_only_the_id(custom_id: str) -> None:
     assert match is not None
     button = await JobButton.from_custom_id(None, None, match)  # type: ignore[arg-type]
     assert (button.job_id, f"job:7:{button.token}") == (7, custom_id)
+
+
+async def test_a_press_becomes_the_bot_event_with_the_id_and_token() -> None:
+    dispatched: list[tuple[object, ...]] = []
+
+    class Client:
+        def dispatch(self, event: str, /, *args: object) -> None:
+            dispatched.append((event, *args))
+
+    class Interaction:
+        client = Client()
+
+    match = re.fullmatch(TEMPLATE, "job:7:u3")
+    assert match is not None
+    button = await JobButton.from_custom_id(None, None, match)  # type: ignore[arg-type]
+    interaction = Interaction()
+    await button.callback(interaction)  # type: ignore[arg-type]
+    assert dispatched == [(PRESS_EVENT, interaction, 7, "u3")]
 
 
 def test_a_grid_shows_only_the_grid_actions_the_provider_offered() -> None:

@@ -11,7 +11,8 @@ import discord
 import pytest
 
 from bot.errors import FailureKind, ProviderRejected, ProviderUnavailable
-from bot.jobs import DeliveryFailed, Job, JobState
+from bot.jobs import DeliveryFailed
+from bot.model import Job, JobState
 from bot.providers.base import DownloadedImage, TaskState, TaskStatus
 from bot.ui.delivery import DiscordDeliverer
 from tests.ui.jobs import make_job

@@ -7,9 +7,7 @@ import re
 import pytest
 
 from bot.errors import FailureKind
-from bot.jobs import JobKind, JobState
-from bot.providers.base import Action
-from bot.speed import SpeedMode
+from bot.model import Action, JobKind, JobState, SpeedMode
 from bot.ui.status import (
     failure_reason,
     info_embed,

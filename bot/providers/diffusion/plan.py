@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from bot.model import Action
 from bot.prompt import Prompt
-from bot.providers.base import Action
 from bot.providers.diffusion import pictures
 from bot.providers.diffusion.presets import ModelPreset
 from bot.providers.diffusion.sizes import (

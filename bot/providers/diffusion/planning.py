@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.errors import FailureKind, FetchError, ProviderRejected
-from bot.prompt import parse_canonical
-from bot.providers.base import Action
+from bot.model import Action
+from bot.prompt import parse_canonical, without_params
 from bot.providers.diffusion.catalog import preset_name
 from bot.providers.diffusion.plan import ParentRender, plan_action, plan_imagine
 from bot.providers.diffusion.results import ResultStore
@@ -69,7 +69,7 @@ class Planner:
         action = Action(request.action) if request.action is not None else None
         if action is Action.ENHANCE:
             # Enhance renders the draft's prompt again at full quality.
-            prompt = prompt.without_params("draft")
+            prompt = without_params(prompt, "draft")
         if action is None or action is Action.ENHANCE or request.parent_task_id is None:
             images = await self._fetch_all(prompt.image_urls)
             styles = await self._fetch_all([ref for ref in prompt.params.sref if _is_url(ref)])

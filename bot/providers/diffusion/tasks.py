@@ -5,13 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import FailureKind
-from bot.providers.base import (
-    SINGLE_IMAGE_ACTIONS,
-    Action,
-    ProviderButton,
-    TaskState,
-    TaskStatus,
-)
+from bot.model import SINGLE_IMAGE_ACTIONS, Action, ProviderButton
+from bot.providers.base import TaskState, TaskStatus
 from bot.providers.diffusion.results import StoredRequest
 
 PREVIEW_SCHEME = "local-preview:"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.providers.base import Action, ProviderButton
+from bot.model import Action, ProviderButton
 
 _SHAPES: tuple[tuple[Action, re.Pattern[str]], ...] = (
     (Action.UPSCALE, re.compile(r"^MJ::JOB::upsample::(\d)::")),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.errors import FailureKind, ProviderError, ProviderRejected, ProviderUnavailable
+from bot.model import SpeedMode
 from bot.outbound import OutboundFetcher, OutboundPolicy
 from bot.providers.base import (
     ActionRequest,
@@ -50,7 +51,6 @@ from bot.providers.midjourney.status import Lookup, StatusReader
 from bot.providers.midjourney.tasks import absolute_url, provider_origin
 from bot.providers.midjourney.transport import CallObserver, ProxyHttp
 from bot.settings import ProviderSettings
-from bot.speed import SpeedMode
 
 if TYPE_CHECKING:
     from bot.prompt import Prompt

@@ -10,8 +10,8 @@ import re
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.model import SpeedMode
 from bot.settings import ProviderSettings
-from bot.speed import SpeedMode
 
 _SPEED_FLAG = re.compile(r"(?:^|\s)--(?:fast|turbo|relax)(?=\s|$)")
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.providers.base import ProviderButton, TaskState, TaskStatus
+from bot.model import ProviderButton
+from bot.providers.base import TaskState, TaskStatus
 from bot.providers.midjourney.buttons import classify_custom_id
 from bot.providers.midjourney.codes import classify_failure
 

@@ -1,14 +1,5 @@
 """Rendering for a member's own commands: /info, /settings, /prefer, /queue, speed modes."""
 
-from bot.ui.account.checks import (
-    CHECK_TEXT,
-    OPTION_NAME,
-    check_defaults,
-    check_option,
-    check_saved_defaults,
-    check_suffix,
-    check_version,
-)
 from bot.ui.account.jobs import (
     cancelled_message,
     credits_line,
@@ -39,18 +30,11 @@ from bot.ui.account.settings import (
 
 __all__ = [
     "ACCOUNT_COLOUR",
-    "CHECK_TEXT",
-    "OPTION_NAME",
     "SPEED_NOTES",
     "SaveSettings",
     "SettingsChoice",
     "SettingsView",
     "cancelled_message",
-    "check_defaults",
-    "check_option",
-    "check_saved_defaults",
-    "check_suffix",
-    "check_version",
     "choice_from_text",
     "credits_line",
     "info_embed",

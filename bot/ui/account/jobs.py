@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.jobs import Job, JobState, QueueOverview
+from bot.model import Job, JobState, QueueOverview, SpeedMode
 from bot.quota import Balance, format_credits
-from bot.speed import SpeedMode
 from bot.ui.account.messages import ACCOUNT_COLOUR
 from bot.ui.pagination import fit_lines
 from bot.ui.text import escape_prompt

@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.speed import SpeedMode
+from bot.model import SpeedMode
 from bot.ui.text import NO_MENTIONS, escape_prompt
 
 ACCOUNT_COLOUR = discord.Colour.teal()

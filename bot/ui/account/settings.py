@@ -9,9 +9,9 @@ from typing import Any
 
 import discord
 
+from bot.account.checks import check_defaults
+from bot.model import SpeedMode
 from bot.prompt import NIJI_VERSIONS, PARAMETERS, VERSIONS, PromptError
-from bot.speed import SpeedMode
-from bot.ui.account.checks import check_defaults
 from bot.ui.account.messages import ACCOUNT_COLOUR, SPEED_NOTES
 from bot.ui.pagination import OwnedView
 from bot.ui.text import NO_MENTIONS

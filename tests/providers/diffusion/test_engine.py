@@ -14,8 +14,8 @@ torch = pytest.importorskip("torch")
 import numpy as np  # noqa: E402 - torch first: skip cleanly without it
 from PIL import Image  # noqa: E402
 
+from bot.model import Action  # noqa: E402
 from bot.prompt import parse_prompt  # noqa: E402
-from bot.providers.base import Action  # noqa: E402
 from bot.providers.diffusion.conditioning import build_conditioning  # noqa: E402
 from bot.providers.diffusion.engine import Renderer  # noqa: E402
 from bot.providers.diffusion.errors import (  # noqa: E402

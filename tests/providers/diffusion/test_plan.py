@@ -10,8 +10,8 @@ import sys
 import pytest
 from PIL import Image
 
+from bot.model import Action
 from bot.prompt import parse_prompt
-from bot.providers.base import Action
 from bot.providers.diffusion.errors import (
     DeviceOutOfMemory,
     RenderCancelled,

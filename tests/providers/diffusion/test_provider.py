@@ -14,13 +14,8 @@ import pytest_asyncio
 from PIL import Image
 
 from bot.errors import FailureKind, FetchRefused, ProviderRejected
-from bot.providers.base import (
-    Action,
-    ActionRequest,
-    ImagineRequest,
-    TaskState,
-    TaskStatus,
-)
+from bot.model import Action
+from bot.providers.base import ActionRequest, ImagineRequest, TaskState, TaskStatus
 from bot.providers.diffusion.presets import ModelPreset
 from bot.providers.diffusion.provider import DiffusionProvider
 from bot.settings import DiffusionSettings

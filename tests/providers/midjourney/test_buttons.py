@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.providers.base import Action, ProviderButton
+from bot.model import Action, ProviderButton
 from bot.providers.midjourney import classify_custom_id, find_button
 
 

@@ -11,17 +11,9 @@ from bot.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from bot.providers.base import (
-    Action,
-    ActionRequest,
-    ImageProvider,
-    ImagineRequest,
-    ProviderButton,
-    TaskState,
-    TaskStatus,
-)
+from bot.model import Action, ProviderButton, SpeedMode
+from bot.providers.base import ActionRequest, ImageProvider, ImagineRequest, TaskState, TaskStatus
 from bot.providers.midjourney import MidjourneyProxyProvider
-from bot.speed import SpeedMode
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 from tests.providers.midjourney.conftest import ProviderFactory
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from bot.errors import ConfigError
+from bot.model import SpeedMode
 from bot.providers.midjourney.routing import SpeedRouter
 from bot.settings import ProviderSettings
-from bot.speed import SpeedMode
 
 
 def router(**settings: Any) -> SpeedRouter:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from bot.errors import FailureKind
-from bot.providers.base import Action, TaskStatus
+from bot.model import Action
+from bot.providers.base import TaskStatus
 from bot.providers.midjourney.tasks import parse_task, parse_task_list, provider_origin
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bot.errors import UserFacingError
+from bot.model import SpeedMode
 from bot.prompt import (
     DEFAULT_VERSION,
     Prompt,
@@ -19,7 +20,6 @@ from bot.prompt import (
     parse_prompt,
     written_parameters,
 )
-from bot.speed import SpeedMode
 
 CHECK_TEXT = "settings check"
 OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")

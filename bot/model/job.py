@@ -1,6 +1,7 @@
 """The job model: states and their legal transitions, kinds, the frozen ``Job`` record.
 
-It lives in the store so the repository can return it; ``bot.jobs`` re-exports it.
+It lives below the store, the services and the Discord layer so that each of them can pass
+it on without importing another.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
 
 from bot.errors import FailureKind, IllegalTransition
-from bot.providers.base import Action, ProviderButton
-from bot.speed import SpeedMode
-from bot.store.compact import unpack
+from bot.model.actions import Action, ProviderButton
+from bot.model.compact import unpack
+from bot.model.speed import SpeedMode
 
 
 class JobState(StrEnum):
@@ -179,17 +180,6 @@ class Job:
         if self.result_urls_json == _EMPTY:
             return ()
         return tuple(json.loads(unpack(self.result_urls_json)))
-
-
-EventKind = Literal["queued", "started", "progress", "succeeded", "failed", "cancelled"]
-
-
-@dataclass(frozen=True, slots=True)
-class JobEvent:
-    """Something happened to a job; ``job`` is its record after the change."""
-
-    kind: EventKind
-    job: Job
 
 
 @dataclass(frozen=True, slots=True)

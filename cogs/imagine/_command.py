@@ -15,15 +15,14 @@ from bot.quota import format_credits
 from bot.ui.channel import parent_channel_id, require_channel_permissions
 from bot.ui.confirm import ConfirmView, confirm_question
 from bot.ui.errors import send_error
-from bot.ui.presses import role_ids
+from bot.ui.members import role_ids
 from bot.ui.prompting import build_prompts, describe_prompt_error
 
 if TYPE_CHECKING:
     from bot.app import TesseraBot
-    from bot.jobs import Job
+    from bot.model import Job, SpeedMode
     from bot.prompt import Prompt
     from bot.services import Services
-    from bot.speed import SpeedMode
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +56,10 @@ class ImagineCog(commands.Cog):
         # Everything after this reads the database; answer Discord first (3-second rule).
         await interaction.response.defer(ephemeral=True, thinking=True)
         services = self.services
-        guild = await services.guild_config.get(interaction.guild_id)
-        user = await services.user_settings.get(interaction.user.id)
+        defaults = await services.account.prompt_defaults(
+            guild_id=interaction.guild_id, user_id=interaction.user.id
+        )
+        guild, user = defaults.guild, defaults.user
         try:
             prompts = build_prompts(
                 prompt,
@@ -101,7 +102,7 @@ class ImagineCog(commands.Cog):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         """Complete the parameter being typed (names, the member's options, then values)."""
-        options = await self.services.user_settings.options(interaction.user.id)
+        options = await self.services.account.options(interaction.user.id)
         return [
             app_commands.Choice(name=text, value=text) for text in suggest(current, options=options)
         ]
@@ -129,8 +130,3 @@ def _queued_note(jobs: list[Job]) -> str:
     ids = ", ".join(f"#{job.id}" for job in jobs[:10]) + (", ..." if len(jobs) > 10 else "")
     noun = "job" if len(jobs) == 1 else "jobs"
     return f"Queued {len(jobs)} {noun} ({ids}). Progress appears in the channel; /cancel stops it."
-
-
-async def setup(bot: TesseraBot) -> None:
-    """Load the cog (discord.py extension entry point)."""
-    await bot.add_cog(ImagineCog(bot))

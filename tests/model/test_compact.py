@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.store.compact import pack, unpack
+from bot.model.compact import pack, unpack
 
 
 @pytest.mark.parametrize(
