@@ -41,9 +41,10 @@ os.environ.setdefault("TESSERA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 
 from scheduler_bench import build, throughput
 
+from bot.jobs.lease import pid_of
 from bot.model import JobKind, JobState, SpeedMode
 from bot.settings import Settings
-from bot.store.database import Database
+from bot.store.connect import open_database
 from bot.store.jobs import JobRepository, NewJob
 from bot.store.leases import LeaseRepository
 from tests.cli.conftest import TOKEN
@@ -60,7 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 async def fill(url: str) -> list[int]:
     """``QUEUED`` waiting jobs of ``GUILDS`` guilds, 1,000 a transaction; their ids."""
-    database = await Database.open(url)
+    database = await open_database(url)
     repo = JobRepository()
     ids: list[int] = []
     try:
@@ -90,7 +91,7 @@ async def fill(url: str) -> list[int]:
 
 async def claims(url: str, ids: list[int]) -> float:
     """The p99 of ``CLAIMS`` claims of waiting jobs, in milliseconds."""
-    database = await Database.open(url)
+    database = await open_database(url)
     repo = JobRepository()
     times = []
     try:
@@ -143,7 +144,7 @@ async def takeover(url: str) -> float:
         guild = discord.add_guild("Guild")
         channel = discord.add_channel(guild)
         member = discord.add_member(guild, "alice")
-        database = await Database.open(url)
+        database = await open_database(url)
         await database.close()
         env = worker_env(url, discord, proxy)
         with tempfile.TemporaryDirectory() as folder:
@@ -200,14 +201,16 @@ async def queue_jobs(url: str, channel_id: int, guild_id: int, user_id: int) -> 
 
 
 async def dispatching_pid(url: str) -> int:
-    database = await Database.open(url, migrate=False)
+    database = await open_database(url, migrate=False)
     try:
         async with database.transaction() as tx:
             lease = await LeaseRepository().get(tx, "dispatch")
     finally:
         await database.close()
     assert lease is not None
-    return int(lease.holder.rpartition(":")[2])
+    pid = pid_of(lease.holder)
+    assert pid is not None
+    return pid
 
 
 async def measure() -> dict[str, object]:

@@ -47,6 +47,7 @@ from bot.prompt import parse_prompt
 from bot.providers.base import TaskState
 from bot.quota import CostModel, QuotaService
 from bot.settings import ProviderSettings, Settings
+from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.jobs import JobRepository, NewJob
 from tests.fakes.memory_provider import MemoryProvider, Script
@@ -168,7 +169,7 @@ async def build(
     scheduler = settings.scheduler.model_copy(
         update={"max_waiting_per_user": 100_000, "max_waiting_per_guild": 100_000}
     )
-    db = await Database.open(path if isinstance(path, str) else f"sqlite:///{path}")
+    db = await open_database(path if isinstance(path, str) else f"sqlite:///{path}")
     events = JobEvents()
     quota = QuotaService(db, settings.quota)
     jobs = JobService(
@@ -230,7 +231,7 @@ def rss_mb() -> float:
 
 async def recovery(root: Path, count: int = 10_000) -> tuple[float, float]:
     path = root / "recovery.db"
-    db = await Database.open(f"sqlite:///{path}")
+    db = await open_database(f"sqlite:///{path}")
     repo = JobRepository()
     async with db.transaction() as tx:
         for n in range(count):

@@ -45,6 +45,7 @@ from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
 from bot.quota import CostModel, QuotaService
 from bot.quota.rollup import LedgerRollup
 from bot.services import Services
+from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.jobs import CANCELLED_JOBS_CHANNEL, NEW_JOBS_CHANNEL
@@ -141,7 +142,7 @@ class Runtime:
         if self._services is not None:
             return
         settings = self.settings
-        database = await Database.open(settings.database.url)
+        database = await open_database(settings.database.url)
         self._database = database
         provider = self._build_provider()
         costs = CostModel(settings.quota.costs)
@@ -303,7 +304,7 @@ class Runtime:
             await lease.keep()
         except Exception:
             log.error("the dispatch lease was lost: stopping, so that one process dispatches")
-            await dispatcher.stop()
+            await dispatcher.stop(grace=0)
             raise
 
     async def _connect(self) -> None:

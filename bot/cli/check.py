@@ -21,6 +21,7 @@ from bot.errors import ConfigError
 from bot.jobs.lease import DISPATCH
 from bot.providers.diffusion.inspection import configuration_report, device_info
 from bot.settings import DiffusionSettings, DiscordSettings, ProviderSettings, Settings
+from bot.store.connect import open_database
 from bot.store.database import Database, engine_of, sqlite_path
 from bot.store.leases import Lease, LeaseRepository
 
@@ -52,12 +53,12 @@ class Finding:
 
 
 def public_url(url: str) -> str:
-    """``url`` without credentials, safe to print."""
+    """``url`` without credentials or query (which may carry a ``password=``), safe to print."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
         return "<invalid URL>"
-    return str(parsed.copy_with(username=None, password=None))
+    return str(parsed.copy_with(username=None, password=None, query=None))
 
 
 async def probe_provider(settings: ProviderSettings, *, wait: float) -> Finding:
@@ -208,7 +209,7 @@ async def schema_finding(url: str) -> Finding | None:
             Path(sqlite_path(url)).exists
         ):
             return None  # created at the first start; nothing to read yet
-        database = await Database.open(url, migrate=False, maintain=False)
+        database = await open_database(url, migrate=False, maintain=False)
     except ConfigError as exc:
         return Finding(Severity.ERROR, exc.problems[0])
     try:

@@ -14,7 +14,7 @@ from bot.cli.invite import PERMISSION_REASONS, SCOPES, invite_url, required_perm
 from bot.cli.token import application_id_from_token, token_of, token_problem
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
-from bot.store.database import Database
+from bot.store.connect import open_database
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -93,7 +93,7 @@ def migrate_command(args: argparse.Namespace) -> int:
 
 
 async def _migrate(url: str) -> list[str]:
-    database = await Database.open(url, migrate=False)
+    database = await open_database(url, migrate=False)
     try:
         return await database.migrate()
     finally:

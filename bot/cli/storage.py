@@ -19,7 +19,7 @@ from bot.errors import ConfigError
 from bot.jobs.retention import Pruner
 from bot.quota.rollup import LedgerRollup
 from bot.settings import Settings
-from bot.store.database import Database
+from bot.store.connect import open_database
 from bot.store.retention import StorageReport
 
 
@@ -59,7 +59,7 @@ def render(report: StorageReport, *, days: float) -> str:
 
 async def _report(settings: Settings) -> StorageReport | list[str]:
     # Only looks: the file may belong to a running bot of another version.
-    database = await Database.open(settings.database.url, migrate=False, maintain=False)
+    database = await open_database(settings.database.url, migrate=False, maintain=False)
     try:
         pending = await database.pending_migrations()
         if pending:

@@ -142,6 +142,7 @@ class Dispatcher:
         job running in the database for the process that took over.
         """
         self._fence = fence
+        self._settler.may_post = fence
 
     async def recover(self) -> RecoveryReport:
         """Rebuild the queue and the slots from the database (once per dispatcher)."""
@@ -160,20 +161,22 @@ class Dispatcher:
             await self.recover()
         self._loop_task = asyncio.create_task(self._run(), name="tessera-dispatcher")
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
         """Stop the loop, let deliveries under way finish within a bound, then cancel them.
 
         A delivery cut off between posting its result and committing it would be posted
-        again after a restart, so each gets ``delivery_grace`` seconds first. In-flight jobs
-        stay ``running`` in the database.
+        again after a restart, so each gets ``grace`` seconds first (``delivery_grace``);
+        none when the dispatch lease is lost, as another process delivers them now.
+        In-flight jobs stay ``running`` in the database.
         """
+        grace = self._delivery_grace if grace is None else grace
         self._stopping = True
         if self._loop_task is not None:
             loop_task, self._loop_task = self._loop_task, None
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)
-        if self._deliveries:
-            await asyncio.wait(self._deliveries, timeout=self._delivery_grace)
+        if self._deliveries and grace > 0:
+            await asyncio.wait(self._deliveries, timeout=grace)
         late = [*self._deliveries, *self._cancels]
         for task in late:
             task.cancel()
@@ -230,7 +233,8 @@ class Dispatcher:
         if self.policy.remove(job_id) is not None:
             return
         flight = self.slots.get(job_id)
-        if flight is not None:
+        # Abandoned: already stopped (a "run" process hears its own cancel notification too).
+        if flight is not None and not flight.abandoned:
             await self._submitter.stop(flight)
             self._wake.set()
 
@@ -256,6 +260,8 @@ class Dispatcher:
     # --- the rounds -----------------------------------------------------------------------
 
     async def _round(self, *, force_poll: bool) -> bool:
+        if not self._fence():
+            return False  # no submit, no poll: the lease may be another process's now
         changed = await self._load_new()
         now = self._clock()
         if force_poll or now - self._last_poll >= self._interval():
@@ -320,9 +326,6 @@ class Dispatcher:
     def _start_delivery(self, job: Job, task: TaskState) -> None:
         if self._stopping:
             return  # still running in the database: recovery delivers it after the restart
-        if not self._fence():
-            log.warning("job %s finished, but this process may no longer dispatch", job.id)
-            return
         delivery = asyncio.create_task(self._deliver(job, task), name=f"deliver-{job.id}")
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)

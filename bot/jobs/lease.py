@@ -1,16 +1,18 @@
 """The dispatch lease: one process at a time runs the dispatcher on a shared database.
 
-Every process that may dispatch (``run``, ``worker``) names itself ``role@host:pid`` and
+Every process that may dispatch (``run``, ``worker``) names itself ``role@host:pid:token``
+(the token tells apart processes that share a host name and a pid, as containers do) and
 claims the lease ``dispatch``; the one that gets it recovers the queue and dispatches, and
-renews the lease every third of its length; the others wait, claiming again at that pace, and
-the first to find it expired takes over: its recovery resumes every job by its provider task
-id, so nothing is submitted or posted twice. A holder on this same host whose process is gone
-(a restart in the same container, where the pid is often the same) is replaced at once rather
-than after the expiry.
+renews the lease every third of its length; the others stand by, reading it at that pace.
 
-A holder that cannot renew (its database unreachable, its process stalled) stops trusting
-the lease at the moment it would expire by its own clock (``held``), before anyone else may
-take it; the dispatcher posts nothing then (its fence), and ``keep`` raises ``LeaseLost``.
+A standby takes the lease over when it has watched the same renewal unchanged for a whole
+lease length by its own monotonic clock: no two machines' wall clocks are compared, so a clock
+step or skew cannot hand it over early. A holder of this same host (and pid namespace) whose
+process is gone is replaced at once. The holder trusts the lease until a lease length after it
+last asked to renew it, by its own monotonic clock (``held``): that ends before any standby can
+have watched a whole lease length since the renewal it saw last. While ``held`` is false the
+dispatcher neither submits nor posts (its fence); ``keep`` raises ``LeaseLost`` when a renewal
+finds the lease gone or taken anew.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.store.database import Database
@@ -34,16 +37,35 @@ class LeaseLost(RuntimeError):
     """Another process holds the lease now, or it could not be renewed in time."""
 
 
+def _pid_namespace() -> str:
+    """The pid namespace of this process (containers on one host each have their own)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:  # not Linux: one namespace
+        return "0"
+
+
 def process_name(role: str) -> str:
-    """The name of this process as a lease holder: ``role@host:pid``."""
-    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+    """The name of this process as a lease holder: ``role@host:pid:token``."""
+    token = f"{_pid_namespace()}.{uuid.uuid4().hex[:8]}"
+    return f"{role}@{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def pid_of(holder: str) -> int | None:
+    """The pid in a holder's name, or None."""
+    parts = holder.rsplit(":", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
 
 def gone_from_this_host(holder: str) -> bool:
-    """Whether ``holder`` names a process of this host that no longer runs."""
-    where, _, pid = holder.rpartition(":")
+    """Whether ``holder`` names a process of this host and pid namespace that no longer runs."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    where, pid, token = parts
     host = where.partition("@")[2]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    namespace = token.partition(".")[0]
+    if host != socket.gethostname() or namespace != _pid_namespace() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
@@ -77,6 +99,10 @@ class DispatchLease:
         self._sleep = sleep
         self._repo = LeaseRepository()
         self._trusted_until = float("-inf")
+        self._acquired_at: float | None = None
+        # Another holder's lease as last read, and since when (monotonic) it has not changed.
+        self._watched: tuple[str, float] | None = None
+        self._watched_since = 0.0
 
     def held(self) -> bool:
         """Whether this process may act as the holder now (its own clock, no query)."""
@@ -84,39 +110,49 @@ class DispatchLease:
 
     async def claim(self) -> Lease | None:
         """Take or renew the lease once; the lease, or None while another process holds it."""
-        # Trusted from before the claim was sent: the database's expiry is later than that.
+        # Trusted from before the claim was sent: a standby saw the renewal only after that.
         asked_at = self._monotonic()
         async with self._db.transaction() as tx:
             current = await self._repo.get(tx, self.name)
-            dead = (
-                current.holder
-                if current is not None
-                and current.holder != self.holder
-                and gone_from_this_host(current.holder)
-                else None
-            )
             lease = await self._repo.claim(
                 tx,
                 self.name,
                 self.holder,
                 now=self._clock(),
                 duration=self.duration,
-                replace=dead,
+                replace=self._replaceable(current, asked_at),
             )
         if lease is not None:
             self._trusted_until = asked_at + self.duration
-        elif current is not None:
-            log.debug("lease %s held by %s", self.name, current.holder)
+            self._watched = None
         return lease
+
+    def _replaceable(self, current: Lease | None, now: float) -> Lease | None:
+        """``current`` if its holder is gone or has been silent a whole lease length."""
+        if current is None or current.holder == self.holder:
+            return None
+        if gone_from_this_host(current.holder):
+            return current
+        seen = (current.holder, current.renewed_at)
+        if seen != self._watched:
+            self._watched, self._watched_since = seen, now
+            return None
+        return current if now - self._watched_since >= self.duration else None
 
     async def acquire(self) -> Lease:
         """Wait until this process holds the lease (claiming every third of its length)."""
         waited = False
         while True:
-            lease = await self.claim()
+            try:
+                lease = await self.claim()
+            except Exception:
+                # The database restarting, or failing over: a standby waits it out.
+                log.warning("could not read the %s lease; trying again", self.name, exc_info=True)
+                lease = None
             if lease is not None:
                 if waited:
                     log.info("took over the %s lease", self.name)
+                self._acquired_at = lease.acquired_at
                 return lease
             if not waited:
                 log.info(
@@ -138,7 +174,8 @@ class DispatchLease:
                     raise LeaseLost(f"could not renew the {self.name} lease in time") from None
                 log.warning("could not renew the %s lease; trying again", self.name, exc_info=True)
                 continue
-            if lease is None:
+            if lease is None or lease.acquired_at != self._acquired_at:
+                # Taken by another, or lost and taken anew: this process's view is stale.
                 self._trusted_until = float("-inf")
                 raise LeaseLost(f"another process took the {self.name} lease over")
 

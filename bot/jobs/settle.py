@@ -60,6 +60,8 @@ class Settler:
         self._backoff = delivery_backoff
         self._delivered: list[_Delivered] = []
         self._flushing = False
+        self.may_post: Callable[[], bool] = lambda: True
+        """The dispatcher's fence: checked right before each post (the dispatch lease)."""
 
     async def fail_in(
         self,
@@ -113,6 +115,11 @@ class Settler:
                 if current is None or current.state is not JobState.RUNNING:
                     return  # cancelled meanwhile: the result is ignored
                 job = current
+            if not self.may_post():
+                # This process may have lost the dispatch lease: the job stays running for
+                # the process that holds it now, whose recovery posts it once.
+                log.warning("job %s not posted: this process may no longer dispatch", job.id)
+                return
             try:
                 message_id = await self._deliverer.deliver(job, task)
             except DeliveryFailed as exc:

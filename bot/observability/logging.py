@@ -133,19 +133,31 @@ def settings_secrets(settings: Settings) -> list[str]:
     """The secret values in ``settings`` that must never appear in a log line.
 
     Besides the token and the provider secret: credentials written into the provider's base
-    URL (``https://user:password@vendor/mj``), which some hosted vendors hand out.
+    URL (``https://user:password@vendor/mj``), which some hosted vendors hand out, and into
+    the database URL (``postgresql://user:password@host/db``, or ``?password=``).
     """
     secrets = (settings.discord.token, settings.provider.api_secret)
     values = [secret.get_secret_value() for secret in secrets if secret is not None]
-    userinfo, _, _ = (
-        settings.provider.base_url.partition("://")[2].partition("/")[0].rpartition("@")
-    )
+    for url in (settings.provider.base_url, settings.database.url):
+        values.extend(_url_credentials(url))
+    return values
+
+
+def _url_credentials(url: str) -> list[str]:
+    """The user:password part of a URL, its password, and a ``password=`` query value."""
+    found = []
+    userinfo, _, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
     if userinfo:
-        values.append(userinfo)
+        found.append(userinfo)
         password = userinfo.partition(":")[2]
         if password:
-            values.append(password)
-    return values
+            found.append(password)
+    query = url.partition("?")[2]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == "password" and value:
+            found.append(value)
+    return found
 
 
 def redact_also(secret: str) -> None:

@@ -1,8 +1,8 @@
 """The database seam: ``Database`` and ``Transaction``, one implementation per engine.
 
-``Database.open(url)`` picks the engine from the URL: ``sqlite:///path`` (the embedded
-default, ``bot.store.sqlite``) or ``postgresql://...`` (``bot.store.postgres``, asyncpg,
-imported only then). Everything above the store sees only these two classes.
+``open_database(url)`` (``bot.store.connect``) picks the engine from the URL: ``sqlite:///path``
+(the embedded default, ``bot.store.sqlite``) or ``postgresql://...`` (``bot.store.postgres``,
+asyncpg, imported only then). Everything above the store sees only these two classes.
 
 Every read and write goes through ``Database.transaction()`` or ``Database.run(body)``.
 Both engines serialise transactions the same way, so a check followed by a write (the
@@ -121,7 +121,7 @@ class DatabaseClosed(RuntimeError):
 
 
 class Database(ABC):
-    """The application's database; open with ``Database.open(url)``."""
+    """The application's database; open with ``bot.store.connect.open_database(url)``."""
 
     engine: ClassVar[str]
     """``sqlite`` or ``postgresql``: which migrations apply, and for reports."""
@@ -150,21 +150,6 @@ class Database(ABC):
     @abstractmethod
     async def _disconnect(self) -> None:
         """Close the engine's connection(s)."""
-
-    @staticmethod
-    async def open(url: str, *, migrate: bool = True, maintain: bool = True) -> Database:
-        """Connect to the database the URL names and apply its pending migrations.
-
-        ``migrate=False, maintain=False`` only looks: no migration and no maintenance (a
-        report on a database that another process runs).
-        """
-        if engine_of(url) == "sqlite":
-            from bot.store.sqlite import SqliteDatabase
-
-            return await SqliteDatabase.connect(url, migrate=migrate, maintain=maintain)
-        from bot.store.postgres import PostgresDatabase
-
-        return await PostgresDatabase.connect(url, migrate=migrate)
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:

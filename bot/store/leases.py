@@ -1,9 +1,12 @@
 """Leases: named pieces of work that one process at a time may do, with an expiry.
 
-``claim`` takes a lease that is free or expired, or renews one its holder already has, in one
-conditional upsert: two processes claiming at once cannot both win (both engines serialise
-transactions, and the upsert's condition is re-read under that lock). A holder that is known
-to be dead (``replace``) may be taken over before its lease expires.
+``claim`` takes a lease that is free, renews one its holder already has, or replaces a holder
+the caller found dead or silent (``replace``: that holder as last read, its ``renewed_at``
+included, so a holder that renewed meanwhile keeps it), in one conditional upsert: two
+processes claiming at once cannot both win (both engines serialise transactions, and the
+upsert's condition is re-read under that lock). Whether a holder is silent long enough is the
+caller's judgement by its own monotonic clock (``bot/jobs/lease.py``), never a comparison of
+two machines' wall clocks: ``expires_at`` is for reports.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ class LeaseRepository:
         *,
         now: float,
         duration: float,
-        replace: str | None = None,
+        replace: Lease | None = None,
     ) -> Lease | None:
         """Take or renew ``name`` for ``holder`` until ``now + duration``; None if held by another.
 
-        ``replace``: a holder known to be dead, whose unexpired lease may be taken anyway.
+        ``replace``: the lease as read from a holder found dead or silent, taken over only if
+        it has not been renewed since.
         """
         row = await tx.fetch_one(
             f"INSERT INTO leases ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)"  # noqa: S608 (constant)
@@ -54,10 +58,18 @@ class LeaseRepository:
             " THEN leases.acquired_at ELSE excluded.acquired_at END,"
             " holder = excluded.holder, renewed_at = excluded.renewed_at,"
             " expires_at = excluded.expires_at"
-            " WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.renewed_at"
-            " OR leases.holder = ?"
+            " WHERE leases.holder = excluded.holder"
+            " OR (leases.holder = ? AND leases.renewed_at = ?)"
             f" RETURNING {_COLUMNS}",
-            (name, holder, now, now, now + duration, replace or ""),
+            (
+                name,
+                holder,
+                now,
+                now,
+                now + duration,
+                "" if replace is None else replace.holder,
+                -1.0 if replace is None else replace.renewed_at,
+            ),
         )
         return None if row is None else _lease(row)
 

@@ -35,16 +35,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Keys of the advisory locks (any 64-bit numbers no other application on the database uses):
-# "TESSERA" and "TESSERA" + 1 as bytes.
-TRANSACTION_LOCK = 0x54455353455241
+# The advisory locks are keyed (class, schema): two Tessera deployments in two schemas of one
+# database do not wait for each other. The classes: "TESS" and "TESS" + 1 as 32-bit numbers.
+TRANSACTION_LOCK = 0x54455353
 MIGRATION_LOCK = TRANSACTION_LOCK + 1
+_LOCK_KEY = "$1, hashtext(current_schema())"
 _WORD_BEFORE_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)
 def numbered(sql: str) -> str:
-    """``sql`` with each ``?`` outside quotes and comments numbered ``$1, $2, ...``."""
+    """``sql`` with each ``?`` outside quotes and comments numbered ``$1, $2, ...``.
+
+    Line comments and single- and double-quoted text are understood; block comments and
+    dollar-quoted text are refused rather than misread (the store's SQL uses neither).
+    """
+    if "/*" in sql or "$$" in sql:
+        raise ValueError("block comments and dollar quotes are not supported in store SQL")
     out: list[str] = []
     count = 0
     index = 0
@@ -76,6 +83,11 @@ def _changed(status: str) -> int:
     """The row count in a command tag (``UPDATE 3``, ``INSERT 0 5``); 0 when it has none."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a transaction whose caller was cancelled failed", exc_info=task.exception())
 
 
 class PostgresTransaction(Transaction):
@@ -138,6 +150,8 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._url = url
         self._listener: asyncpg.Connection[Any] | None = None
+        self._channels: dict[str, list[Callable[[str], object]]] = {}
+        self._relisten: asyncio.Future[None] | None = None
         self._trace: Callable[[str], object] | None = None
 
     @classmethod
@@ -167,29 +181,68 @@ class PostgresDatabase(Database):
 
     @override
     async def _disconnect(self) -> None:
+        if self._relisten is not None:
+            self._relisten.cancel()
         if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+            listener, self._listener = self._listener, None
+            listener.remove_termination_listener(self._listener_lost)
+            await listener.close()
         await self._pool.close()
 
     @override
     async def listen(self, channel: str, callback: Callable[[str], object]) -> None:
-        import asyncpg
-
+        self._channels.setdefault(channel, []).append(callback)
         if self._listener is None or self._listener.is_closed():
-            # A connection of its own: a pooled one would stop listening when given back.
-            self._listener = await asyncpg.connect(self._url)
+            await self._connect_listener()
+        else:
+            await self._listener.add_listener(channel, self._heard)
 
-        def heard(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+    def _heard(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
+        for callback in self._channels.get(channel, []):
             callback(str(payload))
 
-        await self._listener.add_listener(channel, heard)
+    async def _connect_listener(self) -> None:
+        """A connection of its own (a pooled one stops listening when given back)."""
+        import asyncpg
+
+        listener = await asyncpg.connect(self._url)
+        for channel in self._channels:
+            await listener.add_listener(channel, self._heard)
+        listener.add_termination_listener(self._listener_lost)
+        self._listener = listener
+
+    def _listener_lost(self, _conn: object) -> None:
+        if self._closed or self._relisten is not None:
+            return
+        log.warning("lost the notification connection to PostgreSQL; reconnecting")
+        self._relisten = asyncio.ensure_future(self._reconnect_listener())
+
+    async def _reconnect_listener(self) -> None:
+        delay = 0.5
+        try:
+            while not self._closed:
+                try:
+                    await self._connect_listener()
+                except Exception:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                log.info("listening to PostgreSQL notifications again")
+                return
+        finally:
+            self._relisten = None
 
     @override
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._turn(), self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", TRANSACTION_LOCK)
+        # READ COMMITTED whatever the server's default: each statement after the lock then
+        # sees everything committed before it was granted (a snapshot taken earlier would not).
+        async with (
+            self._turn(),
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="read_committed"),
+        ):
+            await conn.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})", TRANSACTION_LOCK)
             yield PostgresTransaction(conn, self._trace)
 
     @override
@@ -207,8 +260,11 @@ class PostgresDatabase(Database):
             return result
 
         # Shielded: a cancelled caller leaves the transaction to commit or roll back whole,
-        # as SQLite's run does on its thread.
-        return await asyncio.shield(asyncio.ensure_future(whole()))
+        # as SQLite's run does on its thread. Its error, if nobody waits for it any more, is
+        # retrieved (and logged) rather than reported as never retrieved.
+        task = asyncio.ensure_future(whole())
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
 
     @override
     async def trace(self, callback: Callable[[str], object] | None) -> None:
@@ -226,7 +282,7 @@ class PostgresDatabase(Database):
     async def migrate(self) -> list[str]:
         applied: list[str] = []
         async with self._turn(), self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            await conn.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})", MIGRATION_LOCK)
             try:
                 await conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -251,5 +307,5 @@ class PostgresDatabase(Database):
                     applied.append(f"{version:04d}_{name}")
             finally:
                 with contextlib.suppress(Exception):
-                    await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+                    await conn.execute(f"SELECT pg_advisory_unlock({_LOCK_KEY})", MIGRATION_LOCK)
         return applied

@@ -115,7 +115,7 @@ def _complete(step: Coroutine[Any, Any, T]) -> T:
 
 
 class SqliteDatabase(Database):
-    """A SQLite file (or ``:memory:``); open with ``Database.open("sqlite:///...")``."""
+    """A SQLite file (or ``:memory:``); open with ``open_database("sqlite:///...")``."""
 
     engine = "sqlite"
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.account import GuildConfigService
 from bot.prompt import PromptError
-from bot.store.database import Database
+from bot.store.connect import open_database
 from bot.store.guild_config import GuildConfigRepository
 
 GUILD = 10
@@ -16,7 +16,7 @@ GUILD = 10
 
 @pytest.fixture
 async def guilds(tmp_path: Path) -> AsyncIterator[GuildConfigService]:
-    database = await Database.open(f"sqlite:///{tmp_path}/guild.db")
+    database = await open_database(f"sqlite:///{tmp_path}/guild.db")
     yield GuildConfigService(database, GuildConfigRepository(database))
     await database.close()
 

@@ -9,6 +9,7 @@ from bot.account import AccountService
 from bot.errors import NotAllowed, UserFacingError
 from bot.model import SpeedMode
 from bot.prompt import PromptError
+from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository, RelaxPolicy
 from bot.store.user_settings import MAX_OPTIONS, UserSettingsRepository
@@ -18,7 +19,7 @@ GUILD, MEMBER = 10, 20
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/account.db")
+    database = await open_database(f"sqlite:///{tmp_path}/account.db")
     yield database
     await database.close()
 

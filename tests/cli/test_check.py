@@ -23,7 +23,8 @@ from bot.cli.check import (
 from bot.jobs.lease import DispatchLease
 from bot.providers.diffusion import inspection
 from bot.settings import DiscordSettings, ProviderSettings
-from bot.store.database import Database, migrations
+from bot.store.connect import open_database
+from bot.store.database import migrations
 from tests.cli.conftest import TOKEN
 
 SECRET = "s3cret-for-the-proxy"
@@ -171,6 +172,7 @@ async def test_a_silent_server_times_out() -> None:
         ("https://key:secret@vendor.example/mj", "https://vendor.example/mj"),
         ("http://127.0.0.1:8080/mj", "http://127.0.0.1:8080/mj"),
         ("http://[::1", "<invalid URL>"),
+        ("postgresql://u:pw@db:5432/t?password=hunter2&sslmode=require", "postgresql://db:5432/t"),
     ],
 )
 def test_public_url(url: str, shown: str) -> None:
@@ -378,21 +380,21 @@ def test_check_fails_on_a_version_that_names_no_preset(
 
 
 async def test_the_schema_finding_names_the_engine_and_version(database_url: str) -> None:
-    fresh = await Database.open(database_url, migrate=False)
+    fresh = await open_database(database_url, migrate=False)
     await fresh.close()
     pending = await schema_finding(database_url)
     assert pending is not None
     assert pending.severity is Severity.WARNING
     assert "schema version 0;" in pending.message
     assert "python -m bot migrate" in pending.message
-    await (await Database.open(database_url)).close()
+    await (await open_database(database_url)).close()
     top = migrations(fresh.engine)[-1][0]
     assert await schema_finding(database_url) == Finding(
         Severity.OK,
         f"database: {fresh.engine}, schema version {top};"
         " no process dispatches now (run or worker takes the dispatch lease)",
     )
-    database = await Database.open(database_url)
+    database = await open_database(database_url)
     try:
         await DispatchLease(database, "worker@gpu-1:42", duration=15.0).claim()
     finally:

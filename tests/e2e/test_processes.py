@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.jobs.lease import pid_of
 from bot.runtime import Role, Runtime
 from bot.settings import Settings
-from bot.store.database import Database
+from bot.store.connect import open_database
 from bot.store.leases import LeaseRepository
 from tests.cli.conftest import TOKEN
 from tests.e2e.world import EXTENSIONS, World, job_id_of, new_server
@@ -97,19 +98,21 @@ async def workers(
 
 async def dispatching_pid(url: str) -> int:
     """The pid of the process holding the dispatch lease (``worker@host:pid``)."""
-    database = await Database.open(url, migrate=False)
+    database = await open_database(url, migrate=False)
     try:
         async with database.transaction() as tx:
             lease = await LeaseRepository().get(tx, "dispatch")
     finally:
         await database.close()
     assert lease is not None
-    return int(lease.holder.rpartition(":")[2])
+    pid = pid_of(lease.holder)
+    assert pid is not None
+    return pid
 
 
 async def charges(url: str) -> dict[int, list[str]]:
     """Each job's ledger entries, by kind."""
-    database = await Database.open(url, migrate=False)
+    database = await open_database(url, migrate=False)
     try:
         async with database.transaction() as tx:
             rows = await tx.fetch_all(

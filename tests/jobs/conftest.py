@@ -17,6 +17,7 @@ from bot.prompt import parse_prompt
 from bot.providers.base import TaskState
 from bot.quota import Balance, CostModel, QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings, Settings
+from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.user_settings import UserSettingsRepository
@@ -170,7 +171,7 @@ async def build(
     settings = Settings()
     scheduler = scheduler or settings.scheduler
     provider_settings = provider_settings or settings.provider
-    db = await Database.open(url)
+    db = await open_database(url)
     seen: list[JobEvent] = []
     quota = QuotaService(db, settings.quota, clock=clock)
     costs = CostModel(settings.quota.costs)

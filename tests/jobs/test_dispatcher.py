@@ -1,8 +1,9 @@
 import asyncio
+from collections.abc import Mapping, Sequence
 
 from bot.errors import FailureKind
 from bot.model import Action, JobState, SpeedMode
-from bot.providers.base import ActionRequest, Capabilities, ImagineRequest, TaskStatus
+from bot.providers.base import ActionRequest, Capabilities, ImagineRequest, TaskState, TaskStatus
 from bot.settings import ProviderSettings, SchedulerSettings
 from tests.fakes.memory_provider import MemoryProvider, Script
 from tests.jobs.conftest import USER, Make, System, states
@@ -230,3 +231,49 @@ async def test_a_push_during_shutdown_starts_no_delivery(system: System) -> None
     assert system.deliverer.delivered == []
     assert await states(system, job.id) == [JobState.RUNNING]
     assert (await system.balance()).member_reserved == 1000
+
+
+async def test_without_the_lease_nothing_is_submitted_or_posted(system: System) -> None:
+    leased = [False]
+    system.dispatcher.use_fence(lambda: leased[0])
+    (job,) = await system.imagine("a fox")
+    await system.dispatcher.drain()
+    assert system.provider.requests == []
+    assert (await system.job(job.id)).state is JobState.QUEUED
+    leased[0] = True
+    system.provider.default = Script(polls=1)
+    await system.dispatcher.drain()
+    assert (await system.job(job.id)).state is JobState.SUCCEEDED
+    assert len(system.deliverer.delivered) == 1
+
+
+async def test_a_result_is_not_posted_once_the_lease_may_have_passed(system: System) -> None:
+    leased = [True]
+    system.dispatcher.use_fence(lambda: leased[0])
+    (job,) = await system.imagine("a fox")
+    system.provider.default = Script(polls=1)
+    real = system.deliverer.deliver
+
+    async def lease_lost_meanwhile(*args: object) -> int | None:
+        raise AssertionError("posted without the lease")
+
+    original_fetch = system.provider.fetch_many
+
+    async def lose_the_lease_on_the_finishing_poll(
+        task_ids: Sequence[str],
+    ) -> Mapping[str, TaskState]:
+        answer = await original_fetch(task_ids)
+        if any(state.status is TaskStatus.SUCCESS for state in answer.values()):
+            leased[0] = False  # lost between the poll that saw it finished and the post
+        return answer
+
+    system.provider.fetch_many = lose_the_lease_on_the_finishing_poll  # type: ignore[method-assign]
+    system.deliverer.deliver = lease_lost_meanwhile  # type: ignore[method-assign]
+    await system.dispatcher.drain()
+    # Still running in the database: the process that holds the lease now posts it, once.
+    assert (await system.job(job.id)).state is JobState.RUNNING
+    system.deliverer.deliver = real  # type: ignore[method-assign]
+    restarted = await system.restart()
+    await restarted.dispatcher.drain()
+    assert (await restarted.job(job.id)).state is JobState.SUCCEEDED
+    assert len(system.deliverer.delivered) == 1

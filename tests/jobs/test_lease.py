@@ -6,14 +6,23 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.jobs.lease import DispatchLease, LeaseLost, gone_from_this_host, process_name
+from bot.jobs.lease import (
+    DispatchLease,
+    LeaseLost,
+    _pid_namespace,
+    gone_from_this_host,
+    pid_of,
+    process_name,
+)
+from bot.store.connect import open_database
 from bot.store.database import Database
+from bot.store.leases import Lease
 from tests.jobs.conftest import Clock, FakeSleep
 
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = await Database.open(database_url)
+    database = await open_database(database_url)
     yield database
     await database.close()
 
@@ -31,33 +40,45 @@ def a_dead_pid() -> int:
     return int(subprocess.check_output([sys.executable, "-c", "import os; print(os.getpid())"]))
 
 
-def test_a_holder_names_role_host_and_pid() -> None:
-    assert process_name("worker") == f"worker@{socket.gethostname()}:{os.getpid()}"
+def here(pid: int) -> str:
+    """A holder name of this host and pid namespace for ``pid``."""
+    return f"worker@{socket.gethostname()}:{pid}:{_pid_namespace()}.feedbeef"
 
 
-def test_only_a_vanished_process_of_this_host_counts_as_gone() -> None:
+def test_a_holder_names_role_host_pid_and_a_token_of_its_own() -> None:
+    name = process_name("worker")
+    assert name.startswith(f"worker@{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}.")
+    assert name != process_name("worker")  # two processes that share host and pid differ
+    assert pid_of(name) == os.getpid()
+
+
+def test_only_a_vanished_process_of_this_host_and_namespace_counts_as_gone() -> None:
     host = socket.gethostname()
-    assert gone_from_this_host(f"worker@{host}:{a_dead_pid()}")
-    assert not gone_from_this_host(f"worker@{host}:{os.getpid()}")  # this very process
-    assert not gone_from_this_host(f"worker@{host}:1")  # alive
-    assert not gone_from_this_host(f"worker@elsewhere.example:{a_dead_pid()}")
+    dead = a_dead_pid()
+    assert gone_from_this_host(here(dead))
+    assert not gone_from_this_host(here(os.getpid()))  # this very process
+    assert not gone_from_this_host(here(1))  # alive
+    assert not gone_from_this_host(f"worker@elsewhere.example:{dead}:{_pid_namespace()}.x")
+    # Another container on this host: its pids are not ours to look up.
+    assert not gone_from_this_host(f"worker@{host}:{dead}:4026531999.x")
     assert not gone_from_this_host("garbage")
 
 
-async def test_one_holder_at_a_time_and_a_standby_takes_over_after_expiry(db: Database) -> None:
+async def test_one_holder_at_a_time_and_a_standby_takes_over_a_silent_one(db: Database) -> None:
     clock = Clock()
-    first, second = lease(db, "run@a:1", clock), lease(db, "worker@b:2", clock)
+    first, second = lease(db, "run@a:1:0.a", clock), lease(db, "worker@b:2:0.b", clock)
     await first.acquire()
     assert first.held()
-    assert await second.claim() is None
+    assert await second.claim() is None  # watching from now
     clock.advance(14.0)
     assert await first.claim() is not None  # renewed in time
     clock.advance(14.0)
-    assert await second.claim() is None
-    clock.advance(15.0)  # the first stopped renewing: expired by now
+    assert await second.claim() is None  # a new renewal: watching again from now
+    clock.advance(15.0)  # the first has been silent a whole lease length
     assert not first.held()
-    taken = await second.acquire()
-    assert taken.holder == "worker@b:2"
+    taken = await second.claim()
+    assert taken is not None
+    assert taken.holder == "worker@b:2:0.b"
     with pytest.raises(LeaseLost, match="another process"):
         await first.keep()
     assert not first.held()
@@ -65,29 +86,61 @@ async def test_one_holder_at_a_time_and_a_standby_takes_over_after_expiry(db: Da
 
 async def test_a_standby_waits_claiming_every_third_of_the_lease(db: Database) -> None:
     clock = Clock()
-    holder = lease(db, "run@a:1", clock)
+    holder = lease(db, "run@a:1:0.a", clock)
     await holder.acquire()
     sleep = FakeSleep(clock)
     standby = DispatchLease(
-        db, "worker@b:2", duration=15.0, clock=clock, monotonic=clock, sleep=sleep
+        db, "worker@b:2:0.b", duration=15.0, clock=clock, monotonic=clock, sleep=sleep
     )
     taken = await standby.acquire()
-    assert taken.holder == "worker@b:2"
-    assert sleep.delays == [5.0, 5.0, 5.0]  # claims at 0, 5, 10 refused; at 15 expired
+    assert taken.holder == "worker@b:2:0.b"
+    assert sleep.delays == [5.0, 5.0, 5.0]  # read at 0, 5, 10 unchanged; at 15 silent enough
+
+
+async def test_a_wall_clock_ahead_does_not_hand_the_lease_over_early(db: Database) -> None:
+    clock = Clock()
+    holder = lease(db, "run@a:1:0.a", clock)
+    await holder.acquire()
+    ahead = DispatchLease(
+        db,
+        "worker@b:2:0.b",
+        duration=15.0,
+        clock=lambda: clock() + 86_400,  # a day ahead, or stepped by NTP
+        monotonic=clock,
+        sleep=FakeSleep(clock),
+    )
+    assert await ahead.claim() is None
+    clock.advance(5.0)
+    assert await holder.claim() is not None
+    assert await ahead.claim() is None
+
+
+async def test_a_lease_lost_and_taken_anew_is_lost(db: Database) -> None:
+    clock = Clock()
+    first, second = lease(db, "run@a:1:0.a", clock), lease(db, "worker@b:2:0.b", clock)
+    await first.acquire()
+    await second.claim()
+    clock.advance(15.0)
+    await second.acquire()  # the first was silent: taken over
+    await second.release()  # and given back: the row is free again
+    # The first's next renewal would take it anew, but its view (queue, slots) is stale.
+    with pytest.raises(LeaseLost):
+        await first.keep()
+    assert not first.held()
 
 
 async def test_a_release_hands_the_lease_over_at_once(db: Database) -> None:
     clock = Clock()
-    first, second = lease(db, "run@a:1", clock), lease(db, "worker@b:2", clock)
+    first, second = lease(db, "run@a:1:0.a", clock), lease(db, "worker@b:2:0.b", clock)
     await first.acquire()
     await first.release()
     assert not first.held()
     assert await second.claim() is not None
 
 
-async def test_a_dead_holder_of_this_host_is_replaced_before_expiry(db: Database) -> None:
+async def test_a_dead_holder_of_this_host_is_replaced_at_once(db: Database) -> None:
     clock = Clock()
-    dead = lease(db, f"run@{socket.gethostname()}:{a_dead_pid()}", clock)
+    dead = lease(db, here(a_dead_pid()), clock)
     await dead.acquire()
     assert await lease(db, process_name("run"), clock).claim() is not None
 
@@ -96,10 +149,27 @@ async def test_keep_gives_up_when_renewals_fail_until_the_lease_would_expire(
     db: Database,
 ) -> None:
     clock = Clock()
-    holder = lease(db, "run@a:1", clock)
+    holder = lease(db, "run@a:1:0.a", clock)
     await holder.acquire()
     await db.close()  # every renewal fails from now on
     with pytest.raises(LeaseLost, match="in time"):
         await holder.keep()
     assert not holder.held()
     assert clock.now >= Clock().now + 15.0
+
+
+async def test_a_standby_waits_out_a_database_that_does_not_answer(db: Database) -> None:
+    clock = Clock()
+    standby = lease(db, "worker@b:2:0.b", clock)
+    real = standby.claim
+    failures = iter([ConnectionError("down"), ConnectionError("down")])
+
+    async def flaky() -> Lease | None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return await real()
+
+    standby.claim = flaky  # type: ignore[method-assign]
+    taken = await standby.acquire()
+    assert taken.holder == "worker@b:2:0.b"

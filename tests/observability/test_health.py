@@ -4,12 +4,13 @@ from pathlib import Path
 import pytest
 
 from bot.observability.health import HealthStatus, database_and_gateway_check
+from bot.store.connect import open_database
 from bot.store.database import Database
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(f"sqlite:///{tmp_path / 'tessera.db'}")
+    db = await open_database(f"sqlite:///{tmp_path / 'tessera.db'}")
     yield db
     await db.close()
 
@@ -28,7 +29,7 @@ async def test_database_answers_and_gateway_state(
 
 
 async def test_a_closed_database_is_reported(tmp_path: Path) -> None:
-    db = await Database.open(f"sqlite:///{tmp_path / 'tessera.db'}")
+    db = await open_database(f"sqlite:///{tmp_path / 'tessera.db'}")
     await db.close()
     status = await database_and_gateway_check(db, lambda: True)()
     assert not status.healthy

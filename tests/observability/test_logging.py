@@ -195,3 +195,16 @@ def test_a_secret_made_at_run_time_is_redacted_after_it_is_added() -> None:
 def test_credentials_in_the_provider_url_are_secrets(base_url: str, expected: list[str]) -> None:
     settings = Settings(provider=ProviderSettings(base_url=base_url))
     assert settings_secrets(settings) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///data/tessera.db", []),
+        ("postgresql://tessera:pg-s3cret@db:5432/tessera", ["tessera:pg-s3cret", "pg-s3cret"]),
+        ("postgresql://db/tessera?sslmode=require&password=pg-s3cret", ["pg-s3cret"]),
+    ],
+)
+def test_credentials_in_the_database_url_are_secrets(url: str, expected: list[str]) -> None:
+    settings = Settings(database={"url": url})
+    assert settings_secrets(settings) == expected

@@ -5,6 +5,7 @@ import pytest
 
 from bot.quota import QuotaService
 from bot.settings import QuotaSettings
+from bot.store.connect import open_database
 from bot.store.database import Database
 
 START = datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp()
@@ -31,7 +32,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     """A migrated database on each engine."""
-    database = await Database.open(database_url)
+    database = await open_database(database_url)
     yield database
     await database.close()
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.quota import QuotaService
 from bot.settings import QuotaSettings
-from bot.store.database import Database
+from bot.store.connect import open_database
 from tests.quota.helpers import GUILD, MEMBER, ledger_count, reserve, usage_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     import asyncio, os, sys
     from bot.quota import QuotaService
     from bot.settings import QuotaSettings
-    from bot.store.database import Database
+    from bot.store.connect import open_database
     from bot.store.ledger import LedgerRepository
 
     url, step, die, how = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
         LedgerRepository.append = LedgerRepository.append_many = crash
 
     async def main():
-        db = await Database.open(url)
+        db = await open_database(url)
         quota = QuotaService(db, QuotaSettings())
 
         async def body(tx):
@@ -72,7 +72,7 @@ async def test_a_crash_mid_transaction_writes_nothing(
     tmp_path: Path, step: str, die: str, how: str
 ) -> None:
     url = f"sqlite:///{tmp_path}/crash.db"
-    db = await Database.open(url)
+    db = await open_database(url)
     quota = QuotaService(db, QuotaSettings())
     await reserve(db, quota, job_id=1, amount=1_000)
     before = (await ledger_count(db), await usage_rows(db))
@@ -80,7 +80,7 @@ async def test_a_crash_mid_transaction_writes_nothing(
 
     assert await run_child(url, step, die, how) == 3
 
-    db = await Database.open(url)
+    db = await open_database(url)
     try:
         assert (await ledger_count(db), await usage_rows(db)) == before
         quota = QuotaService(db, QuotaSettings())
@@ -93,10 +93,10 @@ async def test_a_crash_mid_transaction_writes_nothing(
 @pytest.mark.parametrize("how", ["transaction", "run"])
 async def test_the_same_child_without_a_crash_does_write(tmp_path: Path, how: str) -> None:
     url = f"sqlite:///{tmp_path}/ok.db"
-    db = await Database.open(url)
+    db = await open_database(url)
     await db.close()
     assert await run_child(url, "reserve", "never", how) == 0
-    db = await Database.open(url)
+    db = await open_database(url)
     try:
         assert await ledger_count(db) == 1
     finally:

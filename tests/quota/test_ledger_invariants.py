@@ -15,7 +15,7 @@ from bot.errors import QuotaExceeded, UserFacingError
 from bot.quota import LedgerEntry, LedgerKind, QuotaService
 from bot.quota.rollup import LedgerRollup
 from bot.settings import QuotaSettings
-from bot.store.database import Database
+from bot.store.connect import open_database
 from bot.store.usage import GUILD_POOL
 from tests.quota.conftest import Clock
 from tests.quota.helpers import GUILD, commit, refund, reserve, usage_rows
@@ -69,7 +69,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.folder = tempfile.mkdtemp()
         self.clock = Clock()
-        self.db = self.run(Database.open(f"sqlite:///{self.folder}/ledger.db"))
+        self.db = self.run(open_database(f"sqlite:///{self.folder}/ledger.db"))
         self.quota = QuotaService(self.db, QuotaSettings(), clock=self.clock)
         self.rollup = LedgerRollup(self.db, QuotaSettings(), clock=self.clock)
         self.next_job = 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError, LimitReached
+from bot.store.connect import open_database
 from bot.store.database import Database, Transaction, engine_of, migrations
 from tests.postgres import integrity_errors, postgres_schema, table_columns
 
@@ -39,7 +40,7 @@ def test_another_database_is_refused_naming_both_forms() -> None:
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    opened = await Database.open(database_url, migrate=False)
+    opened = await open_database(database_url, migrate=False)
     async with opened.transaction() as tx:
         await tx.execute(f"CREATE TABLE t ({_KEYED[opened.engine]}, v BIGINT NOT NULL)")
     yield opened
@@ -47,7 +48,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 async def test_migrations_apply_once_and_report_the_schema_version(database_url: str) -> None:
-    fresh = await Database.open(database_url, migrate=False)
+    fresh = await open_database(database_url, migrate=False)
     try:
         shipped = migrations(fresh.engine)
         assert await fresh.applied_migrations() is None
@@ -56,7 +57,7 @@ async def test_migrations_apply_once_and_report_the_schema_version(database_url:
         assert await fresh.migrate() == [f"{v:04d}_{n}" for v, n, _ in shipped]
     finally:
         await fresh.close()
-    again = await Database.open(database_url)
+    again = await open_database(database_url)
     try:
         assert await again.migrate() == []
         assert await again.pending_migrations() == []
@@ -70,7 +71,7 @@ def test_both_engines_reach_the_same_schema_version() -> None:
 
 
 async def test_postgresql_has_every_table_and_column_sqlite_has(tmp_path: Path) -> None:
-    sqlite_db = await Database.open(f"sqlite:///{tmp_path}/tessera.db")
+    sqlite_db = await open_database(f"sqlite:///{tmp_path}/tessera.db")
     try:
         async with sqlite_db.transaction() as tx:
             tables = [
@@ -84,7 +85,7 @@ async def test_postgresql_has_every_table_and_column_sqlite_has(tmp_path: Path) 
     finally:
         await sqlite_db.close()
     async with postgres_schema() as url:
-        postgres_db = await Database.open(url)
+        postgres_db = await open_database(url)
         try:
             async with postgres_db.transaction() as tx:
                 found = {table: await table_columns(tx, "postgresql", table) for table in tables}
@@ -213,7 +214,7 @@ async def test_transactions_of_two_processes_are_serialised(
     db: Database, database_url: str
 ) -> None:
     """A check and the write it allows never interleave, across connections (the limits)."""
-    other = await Database.open(database_url, migrate=False)
+    other = await open_database(database_url, migrate=False)
     limit = 5
 
     async def take_one_if_room(tx: Transaction) -> bool:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import FailureKind, IllegalTransition
 from bot.model import TRANSITIONS, Action, JobKind, JobState, ProviderButton, SpeedMode
+from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.jobs import JobRepository, NewJob
 
@@ -16,7 +17,7 @@ repo = JobRepository()
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(f"sqlite:///{tmp_path}/jobs.db")
+    database = await open_database(f"sqlite:///{tmp_path}/jobs.db")
     yield database
     await database.close()
 

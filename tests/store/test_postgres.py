@@ -5,7 +5,8 @@ import asyncio
 import pytest
 
 from bot.errors import ConfigError
-from bot.store.database import Database, Transaction
+from bot.store.connect import open_database
+from bot.store.database import Transaction
 from bot.store.postgres import numbered
 from tests.postgres import postgres_schema, postgres_url
 
@@ -23,7 +24,7 @@ def test_each_question_mark_outside_quotes_and_comments_is_numbered() -> None:
 async def test_two_processes_starting_together_apply_the_migrations_once() -> None:
     async with postgres_schema() as url:
         first, second = await asyncio.gather(
-            Database.open(url, migrate=False), Database.open(url, migrate=False)
+            open_database(url, migrate=False), open_database(url, migrate=False)
         )
         try:
             applied = await asyncio.gather(first.migrate(), second.migrate())
@@ -37,12 +38,12 @@ async def test_two_processes_starting_together_apply_the_migrations_once() -> No
 async def test_a_server_that_does_not_answer_is_one_clear_line() -> None:
     postgres_url()  # skips, saying why, where no server is configured
     with pytest.raises(ConfigError, match="cannot connect to PostgreSQL"):
-        await Database.open("postgresql://tessera@127.0.0.1:9/none")
+        await open_database("postgresql://tessera@127.0.0.1:9/none")
 
 
 async def test_a_cancelled_caller_leaves_the_body_to_finish_and_the_database_usable() -> None:
     async with postgres_schema() as url:
-        db = await Database.open(url, migrate=False)
+        db = await open_database(url, migrate=False)
         try:
             async with db.transaction() as tx:
                 await tx.execute("CREATE TABLE t (v BIGINT NOT NULL)")
@@ -73,7 +74,7 @@ async def test_a_cancelled_caller_leaves_the_body_to_finish_and_the_database_usa
 
 async def test_trace_sees_each_statement_as_the_server_does() -> None:
     async with postgres_schema() as url:
-        db = await Database.open(url, migrate=False)
+        db = await open_database(url, migrate=False)
         seen: list[str] = []
         try:
             await db.trace(seen.append)
@@ -89,8 +90,8 @@ async def test_trace_sees_each_statement_as_the_server_does() -> None:
 
 async def test_a_notification_reaches_another_process_when_its_transaction_commits() -> None:
     async with postgres_schema() as url:
-        sender = await Database.open(url, migrate=False)
-        listener = await Database.open(url, migrate=False)
+        sender = await open_database(url, migrate=False)
+        listener = await open_database(url, migrate=False)
         heard: list[str] = []
         arrived = asyncio.Event()
 
@@ -116,3 +117,55 @@ async def test_a_notification_reaches_another_process_when_its_transaction_commi
             await sender.close()
             await listener.close()
         assert heard == ["committed"]
+
+
+async def test_a_lost_notification_connection_is_made_again() -> None:
+    import asyncpg
+
+    from bot.store.postgres import PostgresDatabase
+
+    async with postgres_schema() as url:
+        sender = await open_database(url, migrate=False)
+        listener = await open_database(url, migrate=False)
+        assert isinstance(listener, PostgresDatabase)
+        heard: list[str] = []
+        arrived = asyncio.Event()
+
+        def hear(payload: str) -> None:
+            heard.append(payload)
+            arrived.set()
+
+        reconnected = asyncio.Event()
+        connect = listener._connect_listener
+
+        async def connect_and_say() -> None:
+            await connect()
+            reconnected.set()
+
+        try:
+            await listener.listen("tessera_test", hear)
+            assert listener._listener is not None
+            pid = listener._listener.get_server_pid()
+            listener._connect_listener = connect_and_say  # type: ignore[method-assign]
+            admin = await asyncpg.connect(postgres_url())
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            async with asyncio.timeout(10):
+                await reconnected.wait()
+            async with sender.transaction() as tx:
+                await tx.notify("tessera_test", "after")
+            async with asyncio.timeout(10):
+                await arrived.wait()
+        finally:
+            await sender.close()
+            await listener.close()
+        assert heard == ["after"]
+
+
+def test_sql_it_cannot_read_safely_is_refused() -> None:
+    with pytest.raises(ValueError, match="not supported"):
+        numbered("SELECT /* ? */ ?")
+    with pytest.raises(ValueError, match="not supported"):
+        numbered("SELECT $$?$$")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot.errors import ConfigError
+from bot.store.connect import open_database
 from bot.store.database import Database, Transaction, sqlite_path
 from bot.store.sqlite import BodySuspended
 
@@ -24,9 +25,9 @@ def test_a_url_of_another_engine_is_not_a_sqlite_path() -> None:
 
 async def test_migrations_are_recorded_once_and_the_file_is_created(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/nested/tessera.db"
-    db = await Database.open(url)
+    db = await open_database(url)
     await db.close()
-    db = await Database.open(url)
+    db = await open_database(url)
     try:
         assert await db.migrate() == []
         async with db.transaction() as tx:
@@ -45,7 +46,7 @@ async def test_migrations_are_recorded_once_and_the_file_is_created(tmp_path: Pa
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(f"sqlite:///{tmp_path}/run.db")
+    opened = await open_database(f"sqlite:///{tmp_path}/run.db")
     async with opened.transaction() as tx:
         await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
     yield opened
@@ -125,7 +126,7 @@ async def test_a_migration_runs_without_foreign_keys_and_is_checked_before_it_co
 
     shipped = module.migrations("sqlite")
     url = f"sqlite:///{tmp_path}/tessera.db"
-    await (await Database.open(url)).close()
+    await (await open_database(url)).close()
     seen: list[int] = []
     # A rebuild that reads the pragma as it runs, then one that breaks a foreign key.
     probe = "CREATE TABLE probe AS SELECT foreign_keys AS fk FROM pragma_foreign_keys;"
@@ -140,7 +141,7 @@ async def test_a_migration_runs_without_foreign_keys_and_is_checked_before_it_co
         "migrations",
         lambda engine: [*shipped, (top + 1, "probe", probe), (top + 2, "breaking", breaking)],
     )
-    db = await Database.open(url, migrate=False)
+    db = await open_database(url, migrate=False)
     try:
         with pytest.raises(RuntimeError, match=r"breaking breaks 1 foreign keys"):
             await db.migrate()
