@@ -40,6 +40,10 @@ T = TypeVar("T")
 TRANSACTION_LOCK = 0x54455353
 MIGRATION_LOCK = TRANSACTION_LOCK + 1
 _LOCK_KEY = "$1, hashtext(current_schema())"
+_BEGIN = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+    f" SELECT pg_advisory_xact_lock({TRANSACTION_LOCK}, hashtext(current_schema()))"
+)
 _WORD_BEFORE_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
@@ -235,15 +239,21 @@ class PostgresDatabase(Database):
     @override
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        # READ COMMITTED whatever the server's default: each statement after the lock then
-        # sees everything committed before it was granted (a snapshot taken earlier would not).
-        async with (
-            self._turn(),
-            self._pool.acquire() as conn,
-            conn.transaction(isolation="read_committed"),
-        ):
-            await conn.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})", TRANSACTION_LOCK)
-            yield PostgresTransaction(conn, self._trace)
+        async with self._turn(), self._pool.acquire() as conn:
+            # BEGIN and the lock in one round trip (a transaction is a few short statements,
+            # so trips are most of its time). READ COMMITTED whatever the server's default:
+            # each statement after the lock sees everything committed before it was granted.
+            try:
+                await conn.execute(_BEGIN)
+                yield PostgresTransaction(conn, self._trace)
+                await conn.execute("COMMIT")
+            except BaseException:
+                if not conn.is_closed():
+                    # A cancelled or failed transaction: asyncpg's release would roll it
+                    # back too, but the lock must not wait for the pool.
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                raise
 
     @override
     async def run(

@@ -244,3 +244,29 @@ async def test_notify_and_listen_are_safe_on_every_engine(db: Database) -> None:
     await db.listen("tessera_test", lambda payload: None)
     async with db.transaction() as tx:
         await tx.notify("tessera_test", "hello")
+
+
+async def test_a_transaction_cancelled_midway_is_rolled_back_and_frees_the_lock(
+    db: Database, database_url: str
+) -> None:
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO t (v) VALUES (?)", (1,))
+            inside.set()
+            await asyncio.Event().wait()  # cancelled here, mid-transaction
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    other = await open_database(database_url, migrate=False)
+    try:
+        async with asyncio.timeout(10), other.transaction() as tx:
+            assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
+    finally:
+        await other.close()
+    async with db.transaction() as tx:
+        assert await tx.fetch_value("SELECT COUNT(*) FROM t") == 0
