@@ -32,7 +32,7 @@ from bot.account import AccountService, GuildConfigService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
-from bot.jobs.lease import DispatchLease, process_name
+from bot.jobs.lease import DispatchLease, LeaseLost, process_name
 from bot.jobs.retention import Pruner
 from bot.model import JobState
 from bot.observability.health import database_and_gateway_check
@@ -288,24 +288,33 @@ class Runtime:
         self.lease = lease
         await lease.acquire()
         dispatcher.use_fence(lease.held)
-        await database.listen(NEW_JOBS_CHANNEL, lambda _payload: dispatcher.wake())
-        await database.listen(
-            CANCELLED_JOBS_CHANNEL, lambda payload: dispatcher.cancelled_elsewhere(int(payload))
-        )
-        # The model loads where jobs render: only in the process that dispatches.
-        self._start_provider()
-        await dispatcher.start()
-        self.dispatching.set()
-        # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
-        rollup = LedgerRollup(database, self.settings.quota, clock=self._clock)
-        self._pruner = Pruner(database, self.settings.retention, clock=self._clock, rollup=rollup)
-        self._pruner.start()
+        # Renewing from now on, beside the set-up: a recovery may outlast the lease.
+        keeping = asyncio.create_task(lease.keep(), name="dispatch-lease")
         try:
-            await lease.keep()
-        except Exception:
+            await database.listen(NEW_JOBS_CHANNEL, lambda _payload: dispatcher.wake())
+            await database.listen(
+                CANCELLED_JOBS_CHANNEL,
+                lambda payload: dispatcher.cancelled_elsewhere(int(payload)),
+            )
+            # The model loads where jobs render: only in the process that dispatches.
+            self._start_provider()
+            await dispatcher.start()
+            self.dispatching.set()
+            # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
+            rollup = LedgerRollup(database, self.settings.quota, clock=self._clock)
+            self._pruner = Pruner(
+                database, self.settings.retention, clock=self._clock, rollup=rollup
+            )
+            self._pruner.start()
+            await keeping
+        except LeaseLost:
             log.error("the dispatch lease was lost: stopping, so that one process dispatches")
             await dispatcher.stop(grace=0)
             raise
+        finally:
+            if not keeping.done():
+                keeping.cancel()
+                await asyncio.gather(keeping, return_exceptions=True)
 
     async def _connect(self) -> None:
         bot = self.bot
@@ -355,12 +364,13 @@ class Runtime:
         if self._pruner is not None:
             await self._pruner.stop()
             self._pruner = None
-        if self._owner is not None:
-            self._owner.cancel()
-            await asyncio.gather(self._owner, return_exceptions=True)
-            self._owner = None
+        if self._owner is not None and not self.dispatching.is_set():
+            # Still standing by or starting: stop that first, so nothing starts after.
+            await self._stop_owner()
         if self._services is not None:
+            # Deliveries under way get their grace while the lease is still renewed.
             await self.services.dispatcher.stop()
+        await self._stop_owner()
         if self.lease is not None and self.lease.held():
             # A clean stop hands over at once: a standby need not wait for the expiry.
             with contextlib.suppress(Exception):
@@ -391,6 +401,12 @@ class Runtime:
             self._database = None
         self._services = None
         self._bot = None
+
+    async def _stop_owner(self) -> None:
+        if self._owner is not None:
+            self._owner.cancel()
+            await asyncio.gather(self._owner, return_exceptions=True)
+            self._owner = None
 
     async def _stop_feed(self) -> None:
         if self._feed is not None:

@@ -268,7 +268,11 @@ class Dispatcher:
             self._last_poll = now
             changed |= await self._tracker.poll()
         changed |= await self._tracker.watchdog()
+        if not self._fence():
+            return changed  # the lease lapsed during the poll: submit nothing
         changed |= await self._submitter.settle_unknown()
+        if not self._fence():
+            return changed
         changed |= await self._submitter.dispatch()
         return changed
 

@@ -6,13 +6,17 @@ claims the lease ``dispatch``; the one that gets it recovers the queue and dispa
 renews the lease every third of its length; the others stand by, reading it at that pace.
 
 A standby takes the lease over when it has watched the same renewal unchanged for a whole
-lease length by its own monotonic clock: no two machines' wall clocks are compared, so a clock
-step or skew cannot hand it over early. A holder of this same host (and pid namespace) whose
-process is gone is replaced at once. The holder trusts the lease until a lease length after it
-last asked to renew it, by its own monotonic clock (``held``): that ends before any standby can
-have watched a whole lease length since the renewal it saw last. While ``held`` is false the
-dispatcher neither submits nor posts (its fence); ``keep`` raises ``LeaseLost`` when a renewal
-finds the lease gone or taken anew.
+lease length by its own monotonic clock, counted from after it read it: no two machines' wall
+clocks are compared, so a clock step or skew cannot hand it over early. A holder of this same
+boot and pid namespace whose process is gone is replaced at once. The holder trusts the lease
+for two thirds of a lease length after it last asked to renew it, by its own monotonic clock
+(``held``): that ends well before any standby can have watched a whole lease length since it
+read that renewal, leaving a third of a lease for clock drift and an action under way. While
+``held`` is false the dispatcher neither submits nor posts (its fence). ``keep`` raises
+``LeaseLost`` when a renewal finds the lease gone or taken anew, and also when this process's
+trust lapsed before a renewal came back (a stall): whatever it left undone meanwhile (a result
+not posted) is done by the recovery of the process that dispatches next, this one restarted
+included.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bot.store.database import Database
 from bot.store.leases import Lease, LeaseRepository
@@ -31,6 +36,8 @@ from bot.store.leases import Lease, LeaseRepository
 log = logging.getLogger(__name__)
 
 DISPATCH = "dispatch"
+TRUSTED_SHARE = 2 / 3
+"""How much of a lease length the holder trusts its last renewal (the rest is margin)."""
 
 
 class LeaseLost(RuntimeError):
@@ -38,15 +45,20 @@ class LeaseLost(RuntimeError):
 
 
 def _pid_namespace() -> str:
-    """The pid namespace of this process (containers on one host each have their own)."""
+    """The boot and pid namespace of this process: where a pid means the same process.
+
+    The namespace's inode alone repeats across machines (the host's is a kernel constant), so
+    the boot id comes with it; off Linux the machine is unknown and no pid is judged.
+    """
     try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
-    except OSError:  # not Linux: one namespace
-        return "0"
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")
+        return f"{boot[:16]}-{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return "unknown"
 
 
 def process_name(role: str) -> str:
-    """The name of this process as a lease holder: ``role@host:pid:token``."""
+    """The name of this process as a lease holder: ``role@host:pid:where.token``."""
     token = f"{_pid_namespace()}.{uuid.uuid4().hex[:8]}"
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{token}"
 
@@ -64,8 +76,11 @@ def gone_from_this_host(holder: str) -> bool:
         return False
     where, pid, token = parts
     host = where.partition("@")[2]
-    namespace = token.partition(".")[0]
-    if host != socket.gethostname() or namespace != _pid_namespace() or int(pid) == os.getpid():
+    where = token.partition(".")[0]
+    here = _pid_namespace()
+    if host != socket.gethostname() or where != here or here == "unknown":
+        return False
+    if int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
@@ -100,6 +115,8 @@ class DispatchLease:
         self._repo = LeaseRepository()
         self._trusted_until = float("-inf")
         self._acquired_at: float | None = None
+        self._lapsed = False
+        """Trust ran out before a renewal came back, while holding the lease."""
         # Another holder's lease as last read, and since when (monotonic) it has not changed.
         self._watched: tuple[str, float] | None = None
         self._watched_since = 0.0
@@ -112,18 +129,25 @@ class DispatchLease:
         """Take or renew the lease once; the lease, or None while another process holds it."""
         # Trusted from before the claim was sent: a standby saw the renewal only after that.
         asked_at = self._monotonic()
-        async with self._db.transaction() as tx:
+        # Not behind the database's lock of every transaction: a process frozen inside one
+        # must not keep the standbys from reading the lease (the upsert is atomic alone).
+        async with self._db.transaction(serialised=False) as tx:
             current = await self._repo.get(tx, self.name)
+            # A watch starts once the row is read, never earlier.
+            read_at = self._monotonic()
             lease = await self._repo.claim(
                 tx,
                 self.name,
                 self.holder,
                 now=self._clock(),
                 duration=self.duration,
-                replace=self._replaceable(current, asked_at),
+                replace=self._replaceable(current, read_at),
             )
         if lease is not None:
-            self._trusted_until = asked_at + self.duration
+            self._lapsed = self._lapsed or (
+                self._acquired_at is not None and self._monotonic() >= self._trusted_until
+            )
+            self._trusted_until = asked_at + self.duration * TRUSTED_SHARE
             self._watched = None
         return lease
 
@@ -153,6 +177,7 @@ class DispatchLease:
                 if waited:
                     log.info("took over the %s lease", self.name)
                 self._acquired_at = lease.acquired_at
+                self._lapsed = False
                 return lease
             if not waited:
                 log.info(
@@ -178,6 +203,10 @@ class DispatchLease:
                 # Taken by another, or lost and taken anew: this process's view is stale.
                 self._trusted_until = float("-inf")
                 raise LeaseLost(f"another process took the {self.name} lease over")
+            if self._lapsed:
+                # Fenced meanwhile: what was left undone needs a recovery, so a restart.
+                self._trusted_until = float("-inf")
+                raise LeaseLost(f"the {self.name} lease lapsed before it was renewed")
 
     async def release(self) -> None:
         """Give the lease up (a clean stop), so that a standby takes over at once."""

@@ -145,13 +145,15 @@ def settings_secrets(settings: Settings) -> list[str]:
 
 def _url_credentials(url: str) -> list[str]:
     """The user:password part of a URL, its password, and a ``password=`` query value."""
-    found = []
+    found: list[str] = []
     userinfo, _, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
-    if userinfo:
-        found.append(userinfo)
-        password = userinfo.partition(":")[2]
-        if password:
-            found.append(password)
+    user, colon, password = userinfo.partition(":")
+    if password:
+        found.extend((userinfo, password))
+    elif userinfo and not colon and "://" in url and not url.startswith("postgres"):
+        # A key alone in a provider URL (https://apikey@vendor/mj) is the secret; a database
+        # user without a password is only a name (redacting "postgres" would maul the logs).
+        found.append(user)
     query = url.partition("?")[2]
     for pair in query.split("&"):
         name, _, value = pair.partition("=")

@@ -152,8 +152,13 @@ class Database(ABC):
         """Close the engine's connection(s)."""
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """A serialised transaction: committed on success, rolled back on any error."""
+    def transaction(self, *, serialised: bool = True) -> AbstractAsyncContextManager[Transaction]:
+        """A serialised transaction: committed on success, rolled back on any error.
+
+        ``serialised=False`` (PostgreSQL) skips the lock every other transaction takes, for
+        one statement that is atomic alone and must not wait behind a stalled process (the
+        lease). SQLite always serialises.
+        """
 
     @abstractmethod
     async def run(

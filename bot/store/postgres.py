@@ -40,6 +40,7 @@ T = TypeVar("T")
 TRANSACTION_LOCK = 0x54455353
 MIGRATION_LOCK = TRANSACTION_LOCK + 1
 _LOCK_KEY = "$1, hashtext(current_schema())"
+_BEGIN_UNLOCKED = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _BEGIN = (
     "BEGIN ISOLATION LEVEL READ COMMITTED;"
     f" SELECT pg_advisory_xact_lock({TRANSACTION_LOCK}, hashtext(current_schema()))"
@@ -171,7 +172,15 @@ class PostgresDatabase(Database):
                 ]
             ) from exc
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=2, command_timeout=60)
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=2,
+                command_timeout=60,
+                # A process frozen inside a transaction (stopped, its VM paused) would hold the
+                # lock every transaction takes: the server ends such a session after a minute.
+                server_settings={"idle_in_transaction_session_timeout": "60000"},
+            )
         except (OSError, asyncpg.PostgresError) as exc:
             raise ConfigError([f"database.url: cannot connect to PostgreSQL: {exc}"]) from exc
         database = cls(pool, url)
@@ -196,6 +205,8 @@ class PostgresDatabase(Database):
     @override
     async def listen(self, channel: str, callback: Callable[[str], object]) -> None:
         self._channels.setdefault(channel, []).append(callback)
+        if self._relisten is not None:
+            return  # the reconnection registers every channel
         if self._listener is None or self._listener.is_closed():
             await self._connect_listener()
         else:
@@ -210,13 +221,17 @@ class PostgresDatabase(Database):
         import asyncpg
 
         listener = await asyncpg.connect(self._url)
-        for channel in self._channels:
-            await listener.add_listener(channel, self._heard)
-        listener.add_termination_listener(self._listener_lost)
+        try:
+            for channel in list(self._channels):
+                await listener.add_listener(channel, self._heard)
+            listener.add_termination_listener(self._listener_lost)
+        except BaseException:
+            listener.terminate()
+            raise
         self._listener = listener
 
-    def _listener_lost(self, _conn: object) -> None:
-        if self._closed or self._relisten is not None:
+    def _listener_lost(self, conn: object) -> None:
+        if self._closed or self._relisten is not None or conn is not self._listener:
             return
         log.warning("lost the notification connection to PostgreSQL; reconnecting")
         self._relisten = asyncio.ensure_future(self._reconnect_listener())
@@ -238,15 +253,18 @@ class PostgresDatabase(Database):
 
     @override
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, serialised: bool = True) -> AsyncIterator[Transaction]:
         async with self._turn(), self._pool.acquire() as conn:
             # BEGIN and the lock in one round trip (a transaction is a few short statements,
             # so trips are most of its time). READ COMMITTED whatever the server's default:
             # each statement after the lock sees everything committed before it was granted.
             try:
-                await conn.execute(_BEGIN)
+                await conn.execute(_BEGIN if serialised else _BEGIN_UNLOCKED)
                 yield PostgresTransaction(conn, self._trace)
-                await conn.execute("COMMIT")
+                status = await conn.execute("COMMIT")
+                if status != "COMMIT":
+                    # An aborted transaction "commits" as ROLLBACK, without an error.
+                    raise RuntimeError(f"the transaction was rolled back ({status})")
             except BaseException:
                 if not conn.is_closed():
                     # A cancelled or failed transaction: asyncpg's release would roll it

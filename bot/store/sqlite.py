@@ -175,7 +175,7 @@ class SqliteDatabase(Database):
         await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, serialised: bool = True) -> AsyncIterator[Transaction]:
         """An immediate transaction: committed on success, rolled back on any error."""
         async with self._turn():
             try:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.jobs.lease import (
+    TRUSTED_SHARE,
     DispatchLease,
     LeaseLost,
     _pid_namespace,
@@ -70,9 +71,9 @@ async def test_one_holder_at_a_time_and_a_standby_takes_over_a_silent_one(db: Da
     await first.acquire()
     assert first.held()
     assert await second.claim() is None  # watching from now
-    clock.advance(14.0)
+    clock.advance(5.0)
     assert await first.claim() is not None  # renewed in time
-    clock.advance(14.0)
+    clock.advance(5.0)
     assert await second.claim() is None  # a new renewal: watching again from now
     clock.advance(15.0)  # the first has been silent a whole lease length
     assert not first.held()
@@ -155,7 +156,7 @@ async def test_keep_gives_up_when_renewals_fail_until_the_lease_would_expire(
     with pytest.raises(LeaseLost, match="in time"):
         await holder.keep()
     assert not holder.held()
-    assert clock.now >= Clock().now + 15.0
+    assert clock.now >= Clock().now + 15.0 * TRUSTED_SHARE
 
 
 async def test_a_standby_waits_out_a_database_that_does_not_answer(db: Database) -> None:
@@ -173,3 +174,49 @@ async def test_a_standby_waits_out_a_database_that_does_not_answer(db: Database)
     standby.claim = flaky  # type: ignore[method-assign]
     taken = await standby.acquire()
     assert taken.holder == "worker@b:2:0.b"
+
+
+async def test_the_holder_trusts_its_renewal_for_less_than_a_lease(db: Database) -> None:
+    clock = Clock()
+    holder = lease(db, "run@a:1:0.a", clock)
+    await holder.acquire()
+    clock.advance(15.0 * TRUSTED_SHARE - 0.1)
+    assert holder.held()
+    clock.advance(0.1)
+    assert not holder.held()  # a third of a lease before any standby may take it
+
+
+async def test_a_renewal_that_came_back_after_the_trust_ran_out_stops_the_holder(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    holder = lease(db, "run@a:1:0.a", clock)
+    await holder.acquire()
+    slow = holder._repo.claim
+
+    async def stalled(*args: object, **kwargs: object) -> Lease | None:
+        clock.advance(11.0)  # the process stalled mid-renewal: fenced meanwhile
+        return await slow(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(holder._repo, "claim", stalled)
+    with pytest.raises(LeaseLost, match="lapsed"):
+        await holder.keep()
+    assert not holder.held()
+
+
+async def test_a_standby_counts_the_silence_from_when_it_read_the_lease(db: Database) -> None:
+    clock = Clock()
+    holder = lease(db, "run@a:1:0.a", clock)
+    standby = lease(db, "worker@b:2:0.b", clock)
+    await holder.acquire()
+    get = standby._repo.get
+
+    async def slow_read(*args: object, **kwargs: object) -> Lease | None:
+        read = await get(*args, **kwargs)  # type: ignore[arg-type]
+        clock.advance(3.0)  # waited this long between asking and reading
+        return read
+
+    standby._repo.get = slow_read  # type: ignore[method-assign]
+    assert await standby.claim() is None  # asked at 0, read at 3: watching from 3
+    clock.advance(12.0 - 3.0)  # 15 s after asking, 12 after reading (and one more read)
+    assert await standby.claim() is None
