@@ -39,15 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Before tests.postgres reads it.
 os.environ.setdefault("TESSERA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
-from scheduler_bench import build, throughput
+from scheduler_bench import build, throughput, waiting_job
 
-from bot.jobs.lease import pid_of
-from bot.model import JobKind, JobState, SpeedMode
+from bot.model import JobState, SpeedMode
 from bot.settings import Settings
 from bot.store.connect import open_database
-from bot.store.jobs import JobRepository, NewJob
-from bot.store.leases import LeaseRepository
+from bot.store.jobs import JobRepository
 from tests.cli.conftest import TOKEN
+from tests.e2e.processes import dispatching_pid, workers
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.midjourney_proxy import FakeMidjourneyProxy
 from tests.postgres import postgres_schema
@@ -67,20 +66,7 @@ async def fill(url: str) -> list[int]:
     try:
         for first in range(0, QUEUED, 1_000):
             batch = [
-                NewJob(
-                    guild_id=n % GUILDS + 1,
-                    channel_id=1,
-                    user_id=n % 20_000 + 1,
-                    kind=JobKind.IMAGINE,
-                    prompt=f"job {n} --seed {n}",
-                    params={},
-                    seed=n,
-                    seed_explicit=True,
-                    speed=SpeedMode.FAST,
-                    cost=1000,
-                    weight=1000,
-                )
-                for n in range(first, first + 1_000)
+                waiting_job(n, guilds=GUILDS, users=20_000) for n in range(first, first + 1_000)
             ]
             async with database.transaction() as tx:
                 ids.extend(job.id for job in await repo.insert_many(tx, batch, now=time.time()))
@@ -148,20 +134,7 @@ async def takeover(url: str) -> float:
         await database.close()
         env = worker_env(url, discord, proxy)
         with tempfile.TemporaryDirectory() as folder:
-            workers = [
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "worker",
-                    cwd=folder,
-                    env=env,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )
-                for _ in range(2)
-            ]
-            try:
+            async with workers(2, env, Path(folder)):
                 await proxy.wait_until(lambda: proxy.count("/task/tessera-check/fetch") == 2)
                 await queue_jobs(url, channel.id, guild.id, member.user.id)
                 await proxy.wait_until(lambda: len(proxy.tasks) == 3)
@@ -173,12 +146,6 @@ async def takeover(url: str) -> float:
                 killed = time.perf_counter()
                 await proxy.wait_until(lambda: proxy.connections - known, bound=60)
                 return time.perf_counter() - killed
-            finally:
-                for process in workers:
-                    if process.returncode is None:
-                        process.send_signal(signal.SIGTERM)
-                for process in workers:
-                    await process.wait()
 
 
 async def queue_jobs(url: str, channel_id: int, guild_id: int, user_id: int) -> None:
@@ -198,19 +165,6 @@ async def queue_jobs(url: str, channel_id: int, guild_id: int, user_id: int) -> 
         )
     finally:
         await db.close()
-
-
-async def dispatching_pid(url: str) -> int:
-    database = await open_database(url, migrate=False)
-    try:
-        async with database.transaction() as tx:
-            lease = await LeaseRepository().get(tx, "dispatch")
-    finally:
-        await database.close()
-    assert lease is not None
-    pid = pid_of(lease.holder)
-    assert pid is not None
-    return pid
 
 
 async def measure() -> dict[str, object]:

@@ -229,29 +229,30 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def waiting_job(n: int, *, guilds: int, users: int) -> NewJob:
+    """The ``n``-th of many jobs queued by ``users`` members of ``guilds`` guilds."""
+    return NewJob(
+        guild_id=n % guilds,
+        channel_id=1,
+        user_id=n % users,
+        kind=JobKind.IMAGINE,
+        prompt=f"job {n} --seed {n}",
+        params={},
+        seed=n,
+        seed_explicit=True,
+        speed=SpeedMode.FAST,
+        cost=1000,
+        weight=1000,
+    )
+
+
 async def recovery(root: Path, count: int = 10_000) -> tuple[float, float]:
     path = root / "recovery.db"
     db = await open_database(f"sqlite:///{path}")
     repo = JobRepository()
     async with db.transaction() as tx:
         for n in range(count):
-            await repo.insert(
-                tx,
-                NewJob(
-                    guild_id=n % 50,
-                    channel_id=1,
-                    user_id=n % 2000,
-                    kind=JobKind.IMAGINE,
-                    prompt=f"job {n} --seed {n}",
-                    params={},
-                    seed=n,
-                    seed_explicit=True,
-                    speed=SpeedMode.FAST,
-                    cost=1000,
-                    weight=1000,
-                ),
-                now=time.time(),
-            )
+            await repo.insert(tx, waiting_job(n, guilds=50, users=2000), now=time.time())
     await db.close()
     started = time.perf_counter()
     db, _, dispatcher, provider = await build(path, slots=10)

@@ -9,22 +9,19 @@ every job is submitted, posted and charged exactly once, and the buttons keep wo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.jobs.lease import pid_of
 from bot.runtime import Role, Runtime
 from bot.settings import Settings
 from bot.store.connect import open_database
-from bot.store.leases import LeaseRepository
 from tests.cli.conftest import TOKEN
+from tests.e2e.processes import dispatching_pid, workers
 from tests.e2e.world import EXTENSIONS, World, job_id_of, new_server
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.discord.harness import point_discord_at
@@ -58,56 +55,6 @@ def worker_environment(settings: Settings, proxy: FakeMidjourneyProxy) -> dict[s
         TESSERA_OUTBOUND__ALLOWED_HOSTS=json.dumps(["127.0.0.1"]),
     )
     return env
-
-
-@contextlib.asynccontextmanager
-async def workers(
-    count: int, env: dict[str, str], folder: Path
-) -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """``count`` worker processes (their output in ``folder``), stopped on the way out."""
-    started = []
-    for number in range(count):
-        log = (folder / f"worker-{number}.log").open("wb")
-        started.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "worker",
-                cwd=folder,
-                env=env,
-                stdout=log,
-                stderr=log,
-            )
-        )
-        log.close()
-    try:
-        yield started
-    finally:
-        for process in started:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-        for process in started:
-            try:
-                async with asyncio.timeout(30):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def dispatching_pid(url: str) -> int:
-    """The pid of the process holding the dispatch lease (``worker@host:pid``)."""
-    database = await open_database(url, migrate=False)
-    try:
-        async with database.transaction() as tx:
-            lease = await LeaseRepository().get(tx, "dispatch")
-    finally:
-        await database.close()
-    assert lease is not None
-    pid = pid_of(lease.holder)
-    assert pid is not None
-    return pid
 
 
 async def charges(url: str) -> dict[int, list[str]]:
