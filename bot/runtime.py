@@ -430,6 +430,7 @@ class Runtime:
 
     async def refresh_metrics(self) -> None:
         """Gauges read at scrape time from what the process already holds: no query."""
+        self.metrics.set_dispatching(self.role.value, self.lease is not None and self.lease.held())
         if self._bot is not None:
             self.metrics.set_guild_count(len(self._bot.guilds))
         if self._services is not None:

@@ -64,6 +64,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.dispatching = Gauge(
+            "tessera_dispatching",
+            "1 while this process holds the dispatch lease (it submits and posts), 0 while it"
+            " stands by or serves the gateway only; per role (run, gateway, worker).",
+            ["role"],
+            registry=self.registry,
+        )
         # Show every speed class from the first scrape, not only once a job used it.
         for speed in SpeedMode:
             self.queue_depth.labels(speed=speed.value)
@@ -72,6 +79,11 @@ class Metrics:
         """Record the waiting jobs per speed class; classes not given are reset to 0."""
         for speed_name in {speed.value for speed in SpeedMode} | set(depth):
             self.queue_depth.labels(speed=speed_name).set(depth.get(speed_name, 0))
+
+    def set_dispatching(self, role: str, holding: bool) -> None:
+        """Record whether this process, of ``role``, dispatches now."""
+        self.dispatching.clear()
+        self.dispatching.labels(role=role).set(1 if holding else 0)
 
     def set_guild_count(self, count: int) -> None:
         """Record how many guilds the bot is in."""

@@ -99,6 +99,9 @@ async def test_the_dispatcher_starts_only_once_the_bot_has_logged_in(
         async with asyncio.timeout(discord_fake.wait_bound):
             await runtime.dispatching.wait()
         assert logged_in_at_start == [True]
+        # The one process on this database holds the dispatch lease, and says so.
+        await runtime.refresh_metrics()
+        assert 'tessera_dispatching{role="run"} 1.0' in runtime.metrics.exposition().decode()
     finally:
         await runtime.close()
 

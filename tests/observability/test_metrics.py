@@ -71,3 +71,15 @@ def test_two_runtimes_do_not_share_metrics_or_touch_the_global_registry() -> Non
     first.set_guild_count(3)
     assert _samples(second)[("tessera_guilds", ())] == 0
     assert REGISTRY.get_sample_value("tessera_guilds") is None
+
+
+def test_whether_this_process_dispatches_is_one_gauge_per_role() -> None:
+    metrics = Metrics()
+    metrics.set_dispatching("worker", holding=False)
+    metrics.set_dispatching("worker", holding=True)
+    text = metrics.exposition().decode()
+    assert 'tessera_dispatching{role="worker"} 1.0' in text
+    metrics.set_dispatching("gateway", holding=False)
+    text = metrics.exposition().decode()
+    assert 'tessera_dispatching{role="gateway"} 0.0' in text
+    assert 'role="worker"' not in text
