@@ -32,7 +32,8 @@ from bot.account import AccountService, GuildConfigService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
-from bot.jobs.lease import DispatchLease, LeaseLost, process_name
+from bot.jobs.adoption import Adoption
+from bot.jobs.lease import DispatchLease, LeaseLost, process_name, worker_lease_name
 from bot.jobs.retention import Pruner
 from bot.model import JobState
 from bot.observability.health import database_and_gateway_check
@@ -268,6 +269,12 @@ class Runtime:
         if self.role.connects_gateway:
             self._runner = asyncio.create_task(self._connect(), name="discord-bot")
 
+    def _endpoint(self, holder: str) -> str:
+        """Where this process's jobs render, for counting the provider's slots."""
+        if self.settings.provider.selected_kind == "midjourney-proxy":
+            return self.settings.provider.base_url  # one server, shared by every process
+        return f"local:{holder}"  # this process's own model and device
+
     def _start_provider(self) -> None:
         services = self.services
         provider = services.provider
@@ -282,12 +289,25 @@ class Runtime:
         if database is None:  # pragma: no cover - launch() opened it
             return
         dispatcher = self.services.dispatcher
+        holder = process_name(self.role.value)
+        # Each dispatching process holds a lease of its own and owns the jobs it claims.
         lease = DispatchLease(
-            database, process_name(self.role.value), duration=self.settings.scheduler.lease_seconds
+            database,
+            holder,
+            name=worker_lease_name(holder),
+            duration=self.settings.scheduler.lease_seconds,
         )
         self.lease = lease
         await lease.acquire()
         dispatcher.use_fence(lease.held)
+        dispatcher.own_as(
+            holder,
+            endpoint=self._endpoint(holder),
+            limit=self.settings.provider.max_concurrency,
+        )
+        adoption = Adoption(
+            database, holder, dispatcher.adopt, duration=self.settings.scheduler.lease_seconds
+        )
         # Renewing from now on, beside the set-up: a recovery may outlast the lease.
         keeping = asyncio.create_task(lease.keep(), name="dispatch-lease")
         try:
@@ -306,9 +326,14 @@ class Runtime:
                 database, self.settings.retention, clock=self._clock, rollup=rollup
             )
             self._pruner.start()
-            await keeping
+            watching = asyncio.create_task(adoption.run(), name="adoption")
+            try:
+                await keeping
+            finally:
+                watching.cancel()
+                await asyncio.gather(watching, return_exceptions=True)
         except LeaseLost:
-            log.error("the dispatch lease was lost: stopping, so that one process dispatches")
+            log.error("lost this process's lease (its jobs go to another process): stopping")
             await dispatcher.stop(grace=0)
             raise
         finally:

@@ -18,7 +18,7 @@ import httpx
 
 from bot.cli.token import token_of, token_problem
 from bot.errors import ConfigError
-from bot.jobs.lease import DISPATCH
+from bot.jobs.lease import is_worker
 from bot.providers.diffusion.inspection import configuration_report, device_info
 from bot.settings import DiffusionSettings, DiscordSettings, ProviderSettings, Settings
 from bot.store.connect import open_database
@@ -236,15 +236,15 @@ async def _leases(database: Database) -> list[Lease]:
 
 
 def _dispatching(leases: list[Lease], now: float | None = None) -> str:
-    """Which process dispatches (holds the dispatch lease), as ``check`` reports it."""
+    """Which processes dispatch (each holds a lease of its own), as ``check`` reports it."""
     now = time.time() if now is None else now
-    lease = next((lease for lease in leases if lease.name == DISPATCH), None)
-    if lease is None or lease.expires_at <= now:
-        return "no process dispatches now (run or worker takes the dispatch lease)"
-    return (
-        f"{lease.holder} dispatches (lease renewed {now - lease.renewed_at:.0f} s ago,"
-        f" held since {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(lease.acquired_at))} UTC)"
+    live = [lease for lease in leases if is_worker(lease) and lease.expires_at > now]
+    if not live:
+        return "no process dispatches now (run and worker processes take a lease each)"
+    names = ", ".join(
+        f"{lease.holder} (renewed {now - lease.renewed_at:.0f} s ago)" for lease in live
     )
+    return f"{len(live)} process(es) dispatch: {names}"
 
 
 async def run_check(settings: Settings, *, offline: bool, wait: float) -> list[Finding]:

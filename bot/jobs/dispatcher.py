@@ -33,6 +33,7 @@ from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
+from bot.store.jobs import PendingJob
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,21 @@ class Dispatcher:
         jobs.attach(self)
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def own_as(self, owner: str, *, endpoint: str, limit: int) -> None:
+        """Dispatch beside other processes: claim jobs as ``owner``.
+
+        At most ``limit`` jobs run at ``endpoint`` over them all. Called before ``start``:
+        recovery then takes only orphaned jobs, not those of the processes still running.
+        """
+        ownership = self._parts.ownership
+        ownership.owner, ownership.endpoint, ownership.limit = owner, endpoint, limit
+
+    async def adopt(self, jobs: list[PendingJob]) -> None:
+        """Take over a silent process's jobs, already made this one's in the database."""
+        async with self._lock:
+            await Recovery(self._parts, self._guilds).adopt(jobs)
+        self.wake()
 
     def use_fence(self, fence: Callable[[], bool]) -> None:
         """Post results only while ``fence()`` holds (the dispatch lease, by its own clock).

@@ -36,6 +36,8 @@ from bot.store.leases import Lease, LeaseRepository
 log = logging.getLogger(__name__)
 
 DISPATCH = "dispatch"
+WORKER_PREFIX = "worker:"
+"""Each dispatching process holds the lease ``worker:<its name>`` (``bot.jobs.adoption``)."""
 TRUSTED_SHARE = 2 / 3
 """How much of a lease length the holder trusts its last renewal (the rest is margin)."""
 
@@ -61,6 +63,16 @@ def process_name(role: str) -> str:
     """The name of this process as a lease holder: ``role@host:pid:where.token``."""
     token = f"{_pid_namespace()}.{uuid.uuid4().hex[:8]}"
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def worker_lease_name(holder: str) -> str:
+    """The lease a dispatching process holds while its jobs are its own."""
+    return f"{WORKER_PREFIX}{holder}"
+
+
+def is_worker(lease: Lease) -> bool:
+    """Whether ``lease`` is a dispatching process's own lease."""
+    return lease.name.startswith(WORKER_PREFIX)
 
 
 def pid_of(holder: str) -> int | None:

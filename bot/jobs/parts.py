@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.jobs.events import JobEvents
 from bot.jobs.inflight import Slots
@@ -14,6 +14,29 @@ from bot.providers.base import ImageProvider
 from bot.settings import SchedulerSettings
 from bot.store.database import Database
 from bot.store.jobs import JobRepository
+
+
+@dataclass(slots=True)
+class Ownership:
+    """Who this dispatcher claims jobs as, when several processes dispatch from one database.
+
+    ``owner`` None: the only dispatcher (tests, benchmarks): claims name no owner, recovery
+    takes every unfinished job, slots are counted in this process alone.
+    """
+
+    owner: str | None = None
+    endpoint: str | None = None
+    """The provider the jobs go to; ``limit`` jobs at most run there, over every process."""
+    limit: int = 0
+
+    def claim_fields(self) -> dict[str, str]:
+        """The columns a claim sets."""
+        if self.owner is None:
+            return {}
+        fields = {"owner": self.owner}
+        if self.endpoint is not None:
+            fields["endpoint"] = self.endpoint
+        return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +54,4 @@ class Parts:
     clock: Callable[[], float]
     unsettled: UnsettledSubmits
     """Jobs whose submit went unanswered, waiting to be found at the provider by state."""
+    ownership: Ownership = field(default_factory=Ownership)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.bulk import collector_paused
 from bot.errors import FailureKind, ProviderError
 from bot.jobs.entries import QueueEntry
+from bot.jobs.lease import gone_from_this_host, is_worker
 from bot.jobs.parts import Parts
 from bot.jobs.policy import FairScheduler, Limits
 from bot.model import JobState
@@ -25,7 +26,8 @@ from bot.providers.base import TaskState
 from bot.settings import SchedulerSettings
 from bot.store.database import Transaction
 from bot.store.guild_config import GuildConfigRepository
-from bot.store.jobs import PendingJob, WaitingJob
+from bot.store.jobs import JobRepository, PendingJob, WaitingJob
+from bot.store.leases import LeaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,27 @@ class RecoveryReport(BaseModel):
     """``submitting`` jobs the provider may still accept: asked about again later."""
     failed: int = 0
     last_job_id: int = 0
+
+
+async def adopt_orphans(tx: Transaction, repo: JobRepository, owner: str) -> list[PendingJob]:
+    """Make ``owner`` the owner of every unfinished job whose owner cannot be running.
+
+    That is: no owner (claimed without a lease), or an owner with no lease (it stopped
+    cleanly), or one of this host whose process is gone. A silent owner elsewhere is left to
+    ``bot.jobs.adoption``, which watches it first.
+    """
+    leases = LeaseRepository()
+    workers = {lease.holder: lease for lease in await leases.all(tx) if is_worker(lease)}
+    for holder, lease in workers.items():
+        if gone_from_this_host(holder):
+            await leases.release_read(tx, lease)  # a crash here: its lease goes with it
+    adopted: list[PendingJob] = []
+    for previous in await repo.live_owners(tx):
+        if previous == owner:
+            continue
+        if previous is None or previous not in workers or gone_from_this_host(previous):
+            adopted.extend(await repo.adopt(tx, owner, previous))
+    return adopted
 
 
 def entry_of(job: PendingJob) -> QueueEntry:
@@ -88,21 +111,56 @@ class Recovery:
         self._guilds = guilds
 
     async def run(self) -> RecoveryReport:
-        """Load every unfinished job (one transaction) and put it back where it belongs."""
+        """Load every unfinished job (one transaction) and put it back where it belongs.
+
+        With an owner (several processes dispatching), the submitting and running jobs are
+        only those this process adopts now: no owner's, or a process's whose lease is gone.
+        """
+        owner = self._p.ownership.owner
         async with self._p.db.transaction() as tx:
             waiting, pending = await self._p.repo.unfinished(tx)
+            if owner is not None:
+                adopted = await adopt_orphans(tx, self._p.repo, owner)
+                pending = [job for job in adopted if job.state is not JobState.QUEUED]
             guild_ids = {guild_id for _, guild_id, _, _, _ in waiting}
             guild_ids.update(job.guild_id for job in pending)
             await load_limits(tx, self._guilds, self._p.settings, self._p.policy, guild_ids)
-            sent_at = await self._p.repo.submitted_at(
-                tx, [job.id for job in pending if job.state is JobState.SUBMITTING]
-            )
-        now = self._p.clock()
+            sent_at = await self._sent_at(tx, pending)
         # Queued jobs wait again in id order, in one pass: there may be a hundred thousand.
         with collector_paused():
             self._p.policy.add_many(entries_of(waiting))
-        counts = dict.fromkeys(("running", "matched", "requeued", "unsettled", "failed"), 0)
+        counts = await self._place(pending, sent_at)
         counts["queued"] = len(waiting)
+        last = max(waiting[-1][0] if waiting else 0, max((job.id for job in pending), default=0))
+        report = RecoveryReport(**counts, last_job_id=last)
+        log.info("recovered jobs: %s", report.model_dump())
+        return report
+
+    async def adopt(self, jobs: list[PendingJob]) -> dict[str, int]:
+        """Take over another process's unfinished jobs (already made this one's)."""
+        queued = [job for job in jobs if job.state is JobState.QUEUED]
+        pending = [job for job in jobs if job.state is not JobState.QUEUED]
+        async with self._p.db.transaction() as tx:
+            guild_ids = {job.guild_id for job in jobs}
+            await load_limits(tx, self._guilds, self._p.settings, self._p.policy, guild_ids)
+            sent_at = await self._sent_at(tx, pending)
+        for job in queued:
+            if job.id not in self._p.policy:
+                self._p.policy.add(entry_of(job))
+        counts = await self._place(pending, sent_at)
+        counts["queued"] = len(queued)
+        log.info("adopted jobs: %s", counts)
+        return counts
+
+    async def _sent_at(self, tx: Transaction, pending: list[PendingJob]) -> dict[int, float]:
+        return await self._p.repo.submitted_at(
+            tx, [job.id for job in pending if job.state is JobState.SUBMITTING]
+        )
+
+    async def _place(self, pending: list[PendingJob], sent_at: dict[int, float]) -> dict[str, int]:
+        """Running jobs tracked again, submitting ones matched, held or queued again."""
+        now = self._p.clock()
+        counts = dict.fromkeys(("running", "matched", "requeued", "unsettled", "failed"), 0)
         submitting: list[PendingJob] = []
         orphaned: list[PendingJob] = []
         for job in pending:
@@ -142,10 +200,7 @@ class Recovery:
                 if job.id in moved:
                     self._p.policy.add(entry_of(job), front=True)
             counts["requeued"] = len(moved)
-        last = max(waiting[-1][0] if waiting else 0, max((job.id for job in pending), default=0))
-        report = RecoveryReport(**counts, last_job_id=last)
-        log.info("recovered jobs: %s", report.model_dump())
-        return report
+        return counts
 
     def _resume(self, job: PendingJob, task_id: str | None, now: float) -> None:
         entry = entry_of(job)

@@ -97,7 +97,14 @@ class Submitter:
             picked.append(entry)
         if not picked:
             return False
+        own = self._p.ownership
         async with self._p.db.transaction() as tx:
+            if own.owner is not None and own.endpoint is not None:
+                # The provider's slots are counted over every process that dispatches to it.
+                room = max(0, own.limit - await self._p.repo.in_flight_at(tx, own.endpoint))
+                for entry in picked[room:]:
+                    self._p.policy.requeue(entry.job_id)
+                picked = picked[:room]
             claimed = await self._p.repo.transition_many(
                 tx,
                 [entry.job_id for entry in picked],
@@ -105,8 +112,11 @@ class Submitter:
                 JobState.SUBMITTING,
                 now=now,
                 bump_attempts=True,
+                **own.claim_fields(),
             )
             parents = await self.parents_of(tx, claimed)
+        if not picked:
+            return False
         by_id = {job.id: job for job in claimed}
         flights = []
         for entry in picked:

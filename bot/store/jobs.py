@@ -60,6 +60,8 @@ _SETTABLE: dict[str, str] = {
     "failure_message": "TEXT",
     "queue_position": "BIGINT",
     "started_at": "DOUBLE PRECISION",
+    "owner": "TEXT",
+    "endpoint": "TEXT",
 }
 NEW_JOBS_CHANNEL = "tessera_new_jobs"
 """Notified (payload empty) in every transaction that queues jobs: wakes other processes'
@@ -348,6 +350,34 @@ class JobRepository(JobLookups):
         with collector_paused():
             waiting = waiting_from_rows(queued)
         return waiting, [pending_from_row(row) for row in others]
+
+    async def live_owners(self, tx: Transaction) -> set[str | None]:
+        """The owners of unfinished jobs (NULL too: claimed without a lease, or never)."""
+        rows = await tx.fetch_all("SELECT DISTINCT owner FROM jobs WHERE finished_at IS NULL")
+        return {None if row[0] is None else str(row[0]) for row in rows}
+
+    async def adopt(self, tx: Transaction, owner: str, previous: str | None) -> list[PendingJob]:
+        """Make ``owner`` the owner of ``previous``'s unfinished jobs; those, in id order.
+
+        A conditional UPDATE: of two processes adopting the same jobs, one gets them.
+        """
+        match = "owner IS NULL" if previous is None else "owner = ?"
+        rows = await tx.fetch_all(
+            f"UPDATE jobs SET owner = ? WHERE finished_at IS NULL AND {match}"  # noqa: S608
+            f" RETURNING {PENDING_COLUMNS}",
+            (owner,) if previous is None else (owner, previous),
+        )
+        return sorted((pending_from_row(row) for row in rows), key=lambda job: job.id)
+
+    async def in_flight_at(self, tx: Transaction, endpoint: str) -> int:
+        """Jobs submitting or running at ``endpoint``, whichever process dispatches them."""
+        return int(
+            await tx.fetch_value(
+                "SELECT COUNT(*) FROM jobs WHERE finished_at IS NULL AND endpoint = ?"
+                " AND state IN (?, ?)",
+                (endpoint, JobState.SUBMITTING.value, JobState.RUNNING.value),
+            )
+        )
 
     async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""

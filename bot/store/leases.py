@@ -86,6 +86,15 @@ class LeaseRepository:
         rows = await tx.fetch_all(f"SELECT {_COLUMNS} FROM leases ORDER BY name")  # noqa: S608
         return [_lease(row) for row in rows]
 
+    async def release_read(self, tx: Transaction, lease: Lease) -> bool:
+        """Delete ``lease`` if it is still as read (not renewed since); whether it was."""
+        return bool(
+            await tx.execute(
+                "DELETE FROM leases WHERE name = ? AND holder = ? AND renewed_at = ?",
+                (lease.name, lease.holder, lease.renewed_at),
+            )
+        )
+
     async def release(self, tx: Transaction, name: str, holder: str) -> bool:
         """Give ``name`` up if ``holder`` holds it; whether it did."""
         return bool(

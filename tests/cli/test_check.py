@@ -20,7 +20,7 @@ from bot.cli.check import (
     shard_finding,
     webhook_finding,
 )
-from bot.jobs.lease import DispatchLease
+from bot.jobs.lease import DispatchLease, worker_lease_name
 from bot.providers.diffusion import inspection
 from bot.settings import DiscordSettings, ProviderSettings
 from bot.store.connect import open_database
@@ -392,16 +392,17 @@ async def test_the_schema_finding_names_the_engine_and_version(database_url: str
     assert await schema_finding(database_url) == Finding(
         Severity.OK,
         f"database: {fresh.engine}, schema version {top};"
-        " no process dispatches now (run or worker takes the dispatch lease)",
+        " no process dispatches now (run and worker processes take a lease each)",
     )
     database = await open_database(database_url)
     try:
-        await DispatchLease(database, "worker@gpu-1:42", duration=15.0).claim()
+        holder = "worker@gpu-1:42:0.a"
+        await DispatchLease(database, holder, name=worker_lease_name(holder), duration=15.0).claim()
     finally:
         await database.close()
     held = await schema_finding(database_url)
     assert held is not None
-    assert "; worker@gpu-1:42 dispatches (lease renewed 0 s ago, held since" in held.message
+    assert held.message.endswith("; 1 process(es) dispatch: worker@gpu-1:42:0.a (renewed 0 s ago)")
 
 
 async def test_no_schema_finding_before_the_sqlite_file_exists(tmp_path: Path) -> None:

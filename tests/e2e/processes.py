@@ -11,21 +11,26 @@ from pathlib import Path
 
 from bot.jobs.lease import pid_of
 from bot.store.connect import open_database
-from bot.store.leases import LeaseRepository
 
 
-async def dispatching_pid(url: str) -> int:
-    """The pid of the process holding the dispatch lease (``worker@host:pid``)."""
+async def owner_pids(url: str, *, state: str | None = None) -> set[int]:
+    """The pids of the processes owning unfinished jobs (in ``state``, if given)."""
     database = await open_database(url, migrate=False)
     try:
         async with database.transaction() as tx:
-            lease = await LeaseRepository().get(tx, "dispatch")
+            rows = await tx.fetch_all(
+                "SELECT DISTINCT owner FROM jobs WHERE finished_at IS NULL"  # noqa: S608 (constant)
+                + ("" if state is None else " AND state = ?"),
+                () if state is None else (state,),
+            )
     finally:
         await database.close()
-    assert lease is not None
-    pid = pid_of(lease.holder)
-    assert pid is not None
-    return pid
+    return {pid for row in rows if row[0] is not None and (pid := pid_of(str(row[0])))}
+
+
+async def running_owner_pids(url: str) -> set[int]:
+    """The pids of the processes with jobs running at the provider."""
+    return await owner_pids(url, state="running")
 
 
 @contextlib.asynccontextmanager

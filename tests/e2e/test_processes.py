@@ -1,9 +1,9 @@
 """Several processes on one PostgreSQL database: a gateway here, two ``worker`` processes.
 
-The workers are real ``python -m bot worker`` processes talking to the loopback fakes; one
-dispatches, the other stands by. The one dispatching is killed with SIGKILL while jobs are
-queued, running at the provider and finished; the standby takes over within the lease and
-every job is submitted, posted and charged exactly once, and the buttons keep working.
+The workers are real ``python -m bot worker`` processes talking to the loopback fakes; both
+dispatch, sharing the provider's slots. One with jobs running at the provider is killed with
+SIGKILL while others wait and one has finished; the survivor adopts its jobs, and every job is
+submitted, posted and charged exactly once, and the buttons keep working.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.runtime import Role, Runtime
 from bot.settings import Settings
 from bot.store.connect import open_database
 from tests.cli.conftest import TOKEN
-from tests.e2e.processes import dispatching_pid, workers
+from tests.e2e.processes import owner_pids, running_owner_pids, workers
 from tests.e2e.world import EXTENSIONS, World, job_id_of, new_server
 from tests.fakes.discord import FakeDiscord, FakeMessage
 from tests.fakes.discord.harness import point_discord_at
@@ -107,10 +107,9 @@ async def test_a_killed_worker_is_taken_over_and_every_job_finishes_exactly_once
             world = World(discord_fake, proxy, settings, gateway, guild, channel, member)
             env = worker_environment(settings, proxy)
             async with workers(2, env, tmp_path) as (first, second):
-                # Both have started (each asks the provider once before it claims the lease),
-                # so one dispatches and the other stands by.
+                # Both have started (each asks the provider once before it claims its lease).
                 await proxy.wait_until(lambda: proxy.count("/task/tessera-check/fetch") == 2)
-                # Five jobs, three provider slots: three run at the provider, two wait.
+                # Five jobs, three provider slots over both workers: three run, two wait.
                 for n in range(5):
                     await world.imagine(f"lighthouse number {n}")
                 await proxy.wait_until(lambda: len(proxy.tasks) == 3)
@@ -120,21 +119,22 @@ async def test_a_killed_worker_is_taken_over_and_every_job_finishes_exactly_once
                 # The gateway submitted nothing and posted nothing itself.
                 assert gateway.services.dispatcher.in_flight == 0
 
-                victim = await dispatching_pid(url)
-                standby = second if victim == first.pid else first
+                # Kill a worker that has jobs running at the provider.
+                victim = min(await running_owner_pids(url))
+                survivor = second if victim == first.pid else first
                 assert victim in {first.pid, second.pid}
                 os.kill(victim, signal.SIGKILL)
-                # Tasks go on at the provider while nobody dispatches.
+                # Its tasks go on at the provider while nobody tracks them.
                 await proxy.complete_all()
 
-                # The standby takes over, delivers the finished tasks, submits the waiting jobs.
+                # The survivor adopts them, posts them, and submits the waiting jobs.
                 await proxy.wait_until(lambda: len(proxy.tasks) == 5, bound=LEASE_SECONDS + 30)
                 while len(results(world)) < 5:
                     await proxy.complete_all()
                     await discord_fake.wait_until(
                         lambda: len(results(world)) == 5 or not all_done(proxy)
                     )
-                assert await dispatching_pid(url) == standby.pid
+                assert await owner_pids(url) <= {survivor.pid}
 
                 # The buttons of a result made before the kill still work.
                 posted = results(world)

@@ -1,0 +1,84 @@
+"""Adoption: two dispatchers on one database, one falls silent, the other takes its jobs once."""
+
+from bot.jobs.adoption import Adoption
+from bot.jobs.lease import DispatchLease, worker_lease_name
+from bot.model import JobState
+from tests.fakes.memory_provider import MemoryProvider, Script
+from tests.jobs.conftest import Clock, FakeSleep, Make, System, states
+
+LEASE = 15.0
+
+
+async def dispatcher_of(make: Make, name: str, clock: Clock, provider: MemoryProvider) -> System:
+    """A dispatcher that owns what it claims as ``name``, holding its own lease."""
+    system = await make(clock=clock, provider=provider)
+    lease = DispatchLease(
+        system.db, name, name=worker_lease_name(name), duration=LEASE, clock=clock, monotonic=clock
+    )
+    await lease.acquire()
+    system.dispatcher.own_as(name, endpoint="the-provider", limit=3)
+    return system
+
+
+def adoption(system: System, name: str, clock: Clock) -> Adoption:
+    return Adoption(
+        system.db,
+        name,
+        system.dispatcher.adopt,
+        duration=LEASE,
+        monotonic=clock,
+        sleep=FakeSleep(clock),
+    )
+
+
+async def test_a_silent_dispatchers_jobs_are_adopted_once_and_finish_once(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1_000))  # they run until told
+    first = await dispatcher_of(make, "worker@a:1:0.a", clock, provider)
+    jobs = await first.imagine("one", "two", "three", "four")
+    await first.dispatcher.drain()
+    assert await states(first, *(job.id for job in jobs)) == [JobState.RUNNING] * 3 + [
+        JobState.QUEUED
+    ]
+    second = await dispatcher_of(make, "worker@b:2:0.b", clock, provider)
+    third = await dispatcher_of(make, "worker@c:3:0.c", clock, provider)
+    await second.dispatcher.drain()  # the slots are the first's: nothing to claim here
+    assert len(provider.requests) == 3
+    watching, also_watching = (
+        adoption(second, "worker@b:2:0.b", clock),
+        adoption(third, "worker@c:3:0.c", clock),
+    )
+    assert await watching.look() == 0  # the first renewed a moment ago: watching it
+    assert await also_watching.look() == 0
+    clock.advance(LEASE)  # the first never renews again; the others' own leases are renewed
+    for system, name in ((second, "worker@b:2:0.b"), (third, "worker@c:3:0.c")):
+        await DispatchLease(
+            system.db, name, name=worker_lease_name(name), duration=LEASE, clock=clock
+        ).claim()
+    adopted = await watching.look()
+    assert adopted == 4  # three running, one queued that the first had
+    assert await also_watching.look() == 0  # exactly once
+    # The adopted three end; then the queued one starts in a slot they left, and ends.
+    for _ in range(2):
+        for task in provider.tasks.values():
+            provider.finish(task.task_id)
+        await second.dispatcher.drain()
+        await third.dispatcher.drain()
+    assert await states(second, *(job.id for job in jobs)) == [JobState.SUCCEEDED] * 4
+    assert len(provider.requests) == 4  # nothing submitted twice
+    delivered = [job.id for job, _ in second.deliverer.delivered + third.deliverer.delivered]
+    delivered += [job.id for job, _ in first.deliverer.delivered]
+    assert sorted(delivered) == sorted(job.id for job in jobs)
+
+
+async def test_the_provider_slots_are_counted_over_every_dispatcher(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1_000))
+    first = await dispatcher_of(make, "worker@a:1:0.a", clock, provider)
+    second = await dispatcher_of(make, "worker@b:2:0.b", clock, provider)
+    await first.imagine("one", "two")
+    await first.dispatcher.drain()
+    await second.imagine("three", "four", user=4242)
+    await second.dispatcher.drain()
+    await first.dispatcher.drain()
+    assert provider.active == 3  # the limit at the endpoint, though each has three slots
