@@ -13,9 +13,10 @@ Roles (``python -m bot run``, ``run --no-dispatch``, ``worker``):
 - ``worker``: no gateway: it dispatches jobs and posts results and progress over Discord's
   REST API with the bot token.
 
-Whoever dispatches holds the dispatch lease first (``bot/jobs/lease.py``): of several ``run``
-or ``worker`` processes on one database, one dispatches and the others stand by to take over
-when it stops or dies. On PostgreSQL, new and cancelled jobs reach it by notification.
+Several ``run`` and ``worker`` processes dispatch from one database at once: each holds a lease
+of its own and owns the jobs it claims; the provider's slots are counted per endpoint over
+them all; when one stops or dies, another adopts its jobs (``bot/jobs/adoption.py``). On
+PostgreSQL, new and cancelled jobs reach them by notification.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Runtime:
         self._owner: asyncio.Task[None] | None = None
         self.lease: DispatchLease | None = None
         self.dispatching = asyncio.Event()
-        """Set once this process holds the dispatch lease and its dispatcher has started."""
+        """Set once this process holds its lease and its dispatcher has started."""
         self._pruner: Pruner | None = None
         self._logged_in = False
         self._fetcher: OutboundFetcher | None = None
@@ -284,7 +285,7 @@ class Runtime:
             provider.start()
 
     async def _dispatch_under_lease(self) -> None:
-        """Stand by for the dispatch lease, then dispatch until it is lost (LeaseLost)."""
+        """Take this process's lease, then dispatch until it is lost (LeaseLost)."""
         database = self._database
         if database is None:  # pragma: no cover - launch() opened it
             return
@@ -397,7 +398,7 @@ class Runtime:
             await self.services.dispatcher.stop()
         await self._stop_owner()
         if self.lease is not None and self.lease.held():
-            # A clean stop hands over at once: a standby need not wait for the expiry.
+            # A clean stop hands over at once: another process adopts the jobs left running.
             with contextlib.suppress(Exception):
                 await self.lease.release()
         self.lease = None

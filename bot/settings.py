@@ -207,8 +207,8 @@ class SchedulerSettings(_Section):
     confirm_above: int = Field(default=5, ge=1)
     """``/imagine`` asks for confirmation before queueing more jobs than this."""
     lease_seconds: float = Field(default=15.0, ge=3, le=30)
-    """The dispatch lease: one process dispatches at a time and renews it every third of
-    this; when it dies, another takes over within this long (``bot/jobs/lease.py``)."""
+    """Each dispatching process's lease: renewed every third of this; when the process dies,
+    another adopts its jobs within this long (``bot/jobs/adoption.py``)."""
 
 
 class RetentionSettings(_Section):

@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to Discord and serve (the default)",
         description="Apply pending migrations, connect to Discord and process jobs until "
         "stopped (Ctrl+C or SIGTERM). An unreachable provider is a warning: jobs wait and "
-        "the bot keeps retrying. Of several processes on one database, one dispatches jobs "
-        "and the others stand by to take over.",
+        "the bot keeps retrying. Several processes may share one database: each dispatches "
+        "jobs, and adopts those of one that stops or dies.",
     )
     run.add_argument(
         "--no-dispatch",
@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="dispatch jobs and post results without a gateway connection",
         description="Process jobs from the shared database (PostgreSQL, or a SQLite file on "
         "this machine): submit them to the provider and post progress and results through "
-        "Discord's REST API. Of several workers, one dispatches and the others stand by to "
-        "take over within the lease (scheduler.lease_seconds).",
+        "Discord's REST API. Several workers dispatch at once, sharing the provider's slots; "
+        "the jobs of one that stops are adopted at once, of one that dies within the lease "
+        "(scheduler.lease_seconds).",
     )
 
     check = commands.add_parser(

@@ -100,7 +100,7 @@ def _serve_role(role: str, args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve_until_signalled(settings, _runtime_for(role)))
     except LeaseLost as exc:
-        # A supervisor restarts this process, which then stands by: one dispatcher at a time.
+        # Its jobs went to another process; a supervisor restarts this one, which starts anew.
         print(f"stopped: {exc}", file=sys.stderr)
         return EXIT_LEASE_LOST
     except discord.LoginFailure:

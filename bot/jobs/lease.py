@@ -1,22 +1,22 @@
-"""The dispatch lease: one process at a time runs the dispatcher on a shared database.
+"""Leases held by processes: while a process holds one, what it guards is its own.
 
-Every process that may dispatch (``run``, ``worker``) names itself ``role@host:pid:token``
-(the token tells apart processes that share a host name and a pid, as containers do) and
-claims the lease ``dispatch``; the one that gets it recovers the queue and dispatches, and
-renews the lease every third of its length; the others stand by, reading it at that pace.
+Every process that dispatches (``run``, ``worker``) names itself ``role@host:pid:token`` (the
+token tells apart processes that share a host name and a pid, as containers do), holds the
+lease ``worker:<its name>`` and owns the jobs it claims (``bot.jobs.adoption``); it renews the
+lease every third of its length. ``DispatchLease`` also serves a lease that several processes
+want (claim, stand by, take over), which is how the per-process leases are tested.
 
-A standby takes the lease over when it has watched the same renewal unchanged for a whole
+Another process takes a lease over when it has watched the same renewal unchanged for a whole
 lease length by its own monotonic clock, counted from after it read it: no two machines' wall
 clocks are compared, so a clock step or skew cannot hand it over early. A holder of this same
 boot and pid namespace whose process is gone is replaced at once. The holder trusts the lease
 for two thirds of a lease length after it last asked to renew it, by its own monotonic clock
-(``held``): that ends well before any standby can have watched a whole lease length since it
+(``held``): that ends well before any other can have watched a whole lease length since it
 read that renewal, leaving a third of a lease for clock drift and an action under way. While
 ``held`` is false the dispatcher neither submits nor posts (its fence). ``keep`` raises
 ``LeaseLost`` when a renewal finds the lease gone or taken anew, and also when this process's
 trust lapsed before a renewal came back (a stall): whatever it left undone meanwhile (a result
-not posted) is done by the recovery of the process that dispatches next, this one restarted
-included.
+not posted) is done by whoever takes its jobs over, this process restarted included.
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ class Metrics:
         )
         self.dispatching = Gauge(
             "tessera_dispatching",
-            "1 while this process holds the dispatch lease (it submits and posts), 0 while it"
-            " stands by or serves the gateway only; per role (run, gateway, worker).",
+            "1 while this process holds its lease (it submits and posts), 0 while it has none"
+            " or serves the gateway only; per role (run, gateway, worker).",
             ["role"],
             registry=self.registry,
         )

@@ -1,4 +1,4 @@
-"""Leases: named pieces of work that one process at a time may do, with an expiry.
+"""Leases: named things one process at a time holds (its own jobs, ``bot/jobs/lease.py``).
 
 ``claim`` takes a lease that is free, renews one its holder already has, or replaces a holder
 the caller found dead or silent (``replace``: that holder as last read, its ``renewed_at``
