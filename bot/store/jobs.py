@@ -352,20 +352,40 @@ class JobRepository(JobLookups):
         return waiting, [pending_from_row(row) for row in others]
 
     async def live_owners(self, tx: Transaction) -> set[str | None]:
-        """The owners of unfinished jobs (NULL too: claimed without a lease, or never)."""
-        rows = await tx.fetch_all("SELECT DISTINCT owner FROM jobs WHERE finished_at IS NULL")
-        return {None if row[0] is None else str(row[0]) for row in rows}
+        """The owners of unfinished jobs; None if a job in flight has none (claimed unowned).
+
+        Bounded by the owned and in-flight jobs, never by the queue: queued jobs have no
+        owner until claimed (the live-owner index holds their NULLs, which are not read).
+        """
+        rows = await tx.fetch_all(
+            "SELECT DISTINCT owner FROM jobs WHERE finished_at IS NULL AND owner IS NOT NULL"
+        )
+        owners: set[str | None] = {str(row[0]) for row in rows}
+        unowned = await tx.fetch_value(
+            "SELECT 1 FROM jobs WHERE finished_at IS NULL AND state IN (?, ?)"
+            " AND owner IS NULL LIMIT 1",
+            (JobState.SUBMITTING.value, JobState.RUNNING.value),
+        )
+        if unowned is not None:
+            owners.add(None)
+        return owners
 
     async def adopt(self, tx: Transaction, owner: str, previous: str | None) -> list[PendingJob]:
         """Make ``owner`` the owner of ``previous``'s unfinished jobs; those, in id order.
 
+        ``previous`` None: the jobs in flight that no one owns (queued jobs are nobody's).
         A conditional UPDATE: of two processes adopting the same jobs, one gets them.
         """
-        match = "owner IS NULL" if previous is None else "owner = ?"
+        params: tuple[str, ...]
+        if previous is None:
+            match = "owner IS NULL AND state IN (?, ?)"
+            params = (owner, JobState.SUBMITTING.value, JobState.RUNNING.value)
+        else:
+            match, params = "owner = ?", (owner, previous)
         rows = await tx.fetch_all(
             f"UPDATE jobs SET owner = ? WHERE finished_at IS NULL AND {match}"  # noqa: S608
             f" RETURNING {PENDING_COLUMNS}",
-            (owner,) if previous is None else (owner, previous),
+            params,
         )
         return sorted((pending_from_row(row) for row in rows), key=lambda job: job.id)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bot.jobs.lease import pid_of
@@ -35,11 +35,11 @@ async def running_owner_pids(url: str) -> set[int]:
 
 @contextlib.asynccontextmanager
 async def workers(
-    count: int, env: dict[str, str], folder: Path
+    envs: Sequence[dict[str, str]], folder: Path
 ) -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """``count`` worker processes (their output in ``folder``), stopped on the way out."""
+    """A worker process for each environment (output in ``folder``), stopped on the way out."""
     started = []
-    for number in range(count):
+    for number, env in enumerate(envs):
         log = (folder / f"worker-{number}.log").open("wb")
         started.append(
             await asyncio.create_subprocess_exec(

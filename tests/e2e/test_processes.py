@@ -106,7 +106,7 @@ async def test_a_killed_worker_is_taken_over_and_every_job_finishes_exactly_once
                 await gateway.bot.wait_until_ready()
             world = World(discord_fake, proxy, settings, gateway, guild, channel, member)
             env = worker_environment(settings, proxy)
-            async with workers(2, env, tmp_path) as (first, second):
+            async with workers([env, env], tmp_path) as (first, second):
                 # Both have started (each asks the provider once before it claims its lease).
                 await proxy.wait_until(lambda: proxy.count("/task/tessera-check/fetch") == 2)
                 # Five jobs, three provider slots over both workers: three run, two wait.
