@@ -1,4 +1,7 @@
-"""Adoption: two dispatchers on one database, one falls silent, the other takes its jobs once."""
+"""Several dispatchers on one database: they share the queue and the slots, and one adopts a
+silent one's jobs exactly once."""
+
+import asyncio
 
 from bot.jobs.adoption import Adoption
 from bot.jobs.lease import DispatchLease, worker_lease_name
@@ -9,14 +12,16 @@ from tests.jobs.conftest import Clock, FakeSleep, Make, System, states
 LEASE = 15.0
 
 
-async def dispatcher_of(make: Make, name: str, clock: Clock, provider: MemoryProvider) -> System:
+async def dispatcher_of(
+    make: Make, name: str, clock: Clock, provider: MemoryProvider, limit: int = 3
+) -> System:
     """A dispatcher that owns what it claims as ``name``, holding its own lease."""
     system = await make(clock=clock, provider=provider)
     lease = DispatchLease(
         system.db, name, name=worker_lease_name(name), duration=LEASE, clock=clock, monotonic=clock
     )
     await lease.acquire()
-    system.dispatcher.own_as(name, endpoint="the-provider", limit=3)
+    system.dispatcher.own_as(name, endpoint="the-provider", limit=limit)
     return system
 
 
@@ -82,3 +87,24 @@ async def test_the_provider_slots_are_counted_over_every_dispatcher(make: Make) 
     await second.dispatcher.drain()
     await first.dispatcher.drain()
     assert provider.active == 3  # the limit at the endpoint, though each has three slots
+
+
+async def test_concurrent_dispatchers_claim_every_job_once(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1))
+    names = ("worker@a:1:0.a", "worker@b:2:0.b", "worker@c:3:0.c")
+    systems = [await dispatcher_of(make, name, clock, provider, limit=9) for name in names]
+    jobs = [
+        job
+        for user in range(6)
+        for job in await systems[0].imagine(*[f"job {user}-{n}" for n in range(5)], user=100 + user)
+    ]
+    # Each drains on its own connection, at once: claims race for the same queue.
+    await asyncio.gather(*(system.dispatcher.drain() for system in systems))
+    for _ in range(3):  # what one left for another to finish
+        await asyncio.gather(*(system.dispatcher.drain() for system in systems))
+    submitted = [request.job_id for request in provider.requests]
+    assert sorted(submitted) == sorted(job.id for job in jobs)  # each once, none skipped
+    assert await states(systems[0], *(job.id for job in jobs)) == [JobState.SUCCEEDED] * 30
+    posted = [job.id for system in systems for job, _ in system.deliverer.delivered]
+    assert sorted(posted) == sorted(job.id for job in jobs)
