@@ -12,11 +12,11 @@ dropped afterwards):
 - recovery_s_100k_postgresql: a new dispatcher over those 100,000 jobs until it has claimed its
   first job again;
 - takeover_s: two ``python -m bot worker`` processes with the loopback fakes; one with jobs
-  running is killed with SIGKILL; seconds until the other has adopted every one of them
-  (target <= lease + 2 s; here the dead process is of this host, so it is adopted at the
-  next look, within a third of the lease);
+  running is killed with SIGKILL; seconds until the other owns every one of them in the
+  database (target <= lease + 2 s). Here the dead process is of this host, so it is adopted
+  at the next look (within a third of the lease); on another host it is one lease more;
 - scale_2_workers, scale_4_workers: throughput of 2 and 4 ``worker`` processes over 1 (targets
-  >= 1.8 and >= 3.4): 96 jobs, each worker with a provider of its own (as on its own GPU
+  >= 1.8 and >= 3.4): 48 jobs, each worker with a provider of its own (as on its own GPU
   machine) of 2 slots whose renders take ~1 s of simulated time (workers wait, not compute);
 - flood_wait_turnovers: with 2 workers busy on guild A's 100 jobs, guild B queues one: its wait
   until it reaches a provider, in slot turnovers over all workers (T/C; target <= 1). The fake

@@ -113,6 +113,7 @@ class Runtime:
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._owner: asyncio.Task[None] | None = None
+        self._adoption: asyncio.Task[None] | None = None
         self.lease: DispatchLease | None = None
         self.dispatching = asyncio.Event()
         """Set once this process holds its lease and its dispatcher has started."""
@@ -307,7 +308,11 @@ class Runtime:
             limit=self.settings.provider.max_concurrency,
         )
         adoption = Adoption(
-            database, holder, dispatcher.adopt, duration=self.settings.scheduler.lease_seconds
+            database,
+            holder,
+            dispatcher.adopt,
+            duration=self.settings.scheduler.lease_seconds,
+            endpoint=self._endpoint(holder),
         )
         # Renewing from now on, beside the set-up: a recovery may outlast the lease.
         keeping = asyncio.create_task(lease.keep(), name="dispatch-lease")
@@ -327,12 +332,11 @@ class Runtime:
                 database, self.settings.retention, clock=self._clock, rollup=rollup
             )
             self._pruner.start()
-            watching = asyncio.create_task(adoption.run(), name="adoption")
+            self._adoption = asyncio.create_task(adoption.run(), name="adoption")
             try:
                 await keeping
             finally:
-                watching.cancel()
-                await asyncio.gather(watching, return_exceptions=True)
+                await self._stop_adoption()
         except LeaseLost:
             log.error("lost this process's lease (its jobs go to another process): stopping")
             await dispatcher.stop(grace=0)
@@ -393,6 +397,8 @@ class Runtime:
         if self._owner is not None and not self.dispatching.is_set():
             # Still standing by or starting: stop that first, so nothing starts after.
             await self._stop_owner()
+        # No more adoptions into a dispatcher that is stopping.
+        await self._stop_adoption()
         if self._services is not None:
             # Deliveries under way get their grace while the lease is still renewed.
             await self.services.dispatcher.stop()
@@ -427,6 +433,12 @@ class Runtime:
             self._database = None
         self._services = None
         self._bot = None
+
+    async def _stop_adoption(self) -> None:
+        if self._adoption is not None:
+            adoption, self._adoption = self._adoption, None
+            adoption.cancel()
+            await asyncio.gather(adoption, return_exceptions=True)
 
     async def _stop_owner(self) -> None:
         if self._owner is not None:

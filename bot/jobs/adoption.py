@@ -41,6 +41,7 @@ class Adoption:
         adopt: Callable[[list[PendingJob]], Awaitable[object]],
         *,
         duration: float,
+        endpoint: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -48,6 +49,7 @@ class Adoption:
         self._owner = owner
         self._adopt = adopt
         self._duration = duration
+        self._endpoint = endpoint
         self._monotonic = monotonic
         self._sleep = sleep
         self._jobs = JobRepository()
@@ -85,11 +87,23 @@ class Adoption:
             for lease in silent:
                 if await self._leases.release_read(tx, lease):
                     log.warning("%s fell silent: adopting its jobs", lease.holder)
-                    adopted.extend(await self._jobs.adopt(tx, self._owner, lease.holder))
+                    adopted.extend(
+                        await self._jobs.adopt(
+                            tx, self._owner, lease.holder, endpoint=self._endpoint
+                        )
+                    )
             for previous in leaderless:
-                adopted.extend(await self._jobs.adopt(tx, self._owner, previous))
+                adopted.extend(
+                    await self._jobs.adopt(tx, self._owner, previous, endpoint=self._endpoint)
+                )
         if adopted:
-            await self._adopt(adopted)
+            try:
+                await self._adopt(adopted)
+            except BaseException:
+                # Nobody would track them: owned by nobody, the next look adopts them again.
+                async with self._db.transaction() as tx:
+                    await self._jobs.disown(tx, self._owner, [job.id for job in adopted])
+                raise
         return len(adopted)
 
     def _silent(self, others: list[Lease], read_at: float) -> list[Lease]:

@@ -246,8 +246,7 @@ class Dispatcher:
         stopping.add_done_callback(self._cancels.discard)
 
     async def _forget(self, job_id: int) -> None:
-        if self.policy.remove(job_id) is not None:
-            return
+        self.policy.remove(job_id)
         flight = self.slots.get(job_id)
         # Abandoned: already stopped (a "run" process hears its own cancel notification too).
         if flight is not None and not flight.abandoned:

@@ -49,7 +49,9 @@ class RecoveryReport(BaseModel):
     last_job_id: int = 0
 
 
-async def adopt_orphans(tx: Transaction, repo: JobRepository, owner: str) -> list[PendingJob]:
+async def adopt_orphans(
+    tx: Transaction, repo: JobRepository, owner: str, endpoint: str | None = None
+) -> list[PendingJob]:
     """Make ``owner`` the owner of every unfinished job whose owner cannot be running.
 
     That is: no owner (claimed without a lease), or an owner with no lease (it stopped
@@ -66,7 +68,7 @@ async def adopt_orphans(tx: Transaction, repo: JobRepository, owner: str) -> lis
         if previous == owner:
             continue
         if previous is None or previous not in workers or gone_from_this_host(previous):
-            adopted.extend(await repo.adopt(tx, owner, previous))
+            adopted.extend(await repo.adopt(tx, owner, previous, endpoint=endpoint))
     return adopted
 
 
@@ -120,7 +122,7 @@ class Recovery:
         async with self._p.db.transaction() as tx:
             waiting, pending = await self._p.repo.unfinished(tx)
             if owner is not None:
-                adopted = await adopt_orphans(tx, self._p.repo, owner)
+                adopted = await adopt_orphans(tx, self._p.repo, owner, self._p.ownership.endpoint)
                 pending = [job for job in adopted if job.state is not JobState.QUEUED]
             guild_ids = {guild_id for _, guild_id, _, _, _ in waiting}
             guild_ids.update(job.guild_id for job in pending)
@@ -204,6 +206,9 @@ class Recovery:
 
     def _resume(self, job: PendingJob, task_id: str | None, now: float) -> None:
         entry = entry_of(job)
+        # Adopted, it may still wait in this queue (picked here once, with no room): it is
+        # running now, and a cancel must find it in the slots.
+        self._p.policy.remove(job.id)
         self._p.policy.mark_running(entry)
         flight = self._p.slots.occupy(entry, now=now, task_id=task_id)
         flight.started_at = job.started_at if job.started_at is not None else now

@@ -99,12 +99,8 @@ class Submitter:
             return False
         own = self._p.ownership
         async with self._p.db.transaction() as tx:
-            if own.owner is not None and own.endpoint is not None:
-                # The provider's slots are counted over every process that dispatches to it.
-                room = max(0, own.limit - await self._p.repo.in_flight_at(tx, own.endpoint))
-                for entry in picked[room:]:
-                    self._p.policy.requeue(entry.job_id)
-                picked = picked[:room]
+            if own.owner is not None:
+                picked = await self._within_shared_limits(tx, picked)
             claimed = await self._p.repo.transition_many(
                 tx,
                 [entry.job_id for entry in picked],
@@ -133,6 +129,38 @@ class Submitter:
         )
         await self._record([by_id[f.job_id] for f in flights], flights, outcomes)
         return True
+
+    async def _within_shared_limits(
+        self, tx: Transaction, picked: list[QueueEntry]
+    ) -> list[QueueEntry]:
+        """The picks that fit the limits counted over every process; the rest wait again.
+
+        This process's policy counts only its own running jobs: the members' and guilds'
+        running limits and the endpoint's slots are counted here, in the claim's transaction.
+        """
+        own = self._p.ownership
+        members, guilds = await self._p.repo.running_counts(
+            tx, sorted({entry.guild_id for entry in picked})
+        )
+        room = len(picked)
+        if own.endpoint is not None:
+            room = max(0, own.limit - await self._p.repo.in_flight_at(tx, own.endpoint))
+        fitting: list[QueueEntry] = []
+        for entry in picked:
+            limits = self._p.policy.limits(entry.guild_id)
+            member = (entry.guild_id, entry.user_id)
+            full = (
+                len(fitting) >= room
+                or members.get(member, 0) >= limits.running_per_user
+                or 0 < limits.running_per_guild <= guilds.get(entry.guild_id, 0)
+            )
+            if full:
+                self._p.policy.requeue(entry.job_id)
+                continue
+            members[member] = members.get(member, 0) + 1
+            guilds[entry.guild_id] = guilds.get(entry.guild_id, 0) + 1
+            fitting.append(entry)
+        return fitting
 
     @staticmethod
     def _parent(job: Job, parents: dict[int, Job]) -> Job | None:

@@ -124,6 +124,8 @@ class Tracker:
                 changed |= await self._track(tx, flight, state, events)
             # Read the finished jobs here, in one query, rather than one transaction each.
             done = await self._p.repo.get_many(tx, list(finished))
+            # Their tasks ended: posting them takes no slot at the provider any more.
+            await self._p.repo.leave_provider(tx, list(finished))
         self._publish(events)
         for job in done:
             if job.state is JobState.RUNNING:

@@ -370,24 +370,66 @@ class JobRepository(JobLookups):
             owners.add(None)
         return owners
 
-    async def adopt(self, tx: Transaction, owner: str, previous: str | None) -> list[PendingJob]:
+    async def adopt(
+        self, tx: Transaction, owner: str, previous: str | None, *, endpoint: str | None = None
+    ) -> list[PendingJob]:
         """Make ``owner`` the owner of ``previous``'s unfinished jobs; those, in id order.
 
         ``previous`` None: the jobs in flight that no one owns (queued jobs are nobody's).
-        A conditional UPDATE: of two processes adopting the same jobs, one gets them.
+        A conditional UPDATE: of two processes adopting the same jobs, one gets them. Jobs
+        still at a provider now count at ``endpoint``, the adopter's.
         """
-        params: tuple[str, ...]
+        params: tuple[str | None, ...]
         if previous is None:
             match = "owner IS NULL AND state IN (?, ?)"
-            params = (owner, JobState.SUBMITTING.value, JobState.RUNNING.value)
+            params = (owner, endpoint, JobState.SUBMITTING.value, JobState.RUNNING.value)
         else:
-            match, params = "owner = ?", (owner, previous)
+            match, params = "owner = ?", (owner, endpoint, previous)
         rows = await tx.fetch_all(
-            f"UPDATE jobs SET owner = ? WHERE finished_at IS NULL AND {match}"  # noqa: S608
-            f" RETURNING {PENDING_COLUMNS}",
+            "UPDATE jobs SET owner = ?,"  # noqa: S608 (constant clauses, ? marks)
+            " endpoint = CASE WHEN endpoint IS NULL THEN NULL ELSE CAST(? AS TEXT) END"
+            f" WHERE finished_at IS NULL AND {match} RETURNING {PENDING_COLUMNS}",
             params,
         )
         return sorted((pending_from_row(row) for row in rows), key=lambda job: job.id)
+
+    async def disown(self, tx: Transaction, owner: str, job_ids: Sequence[int]) -> int:
+        """Give ``owner``'s unfinished jobs among ``job_ids`` up (owner NULL): adopted next."""
+        if not job_ids:
+            return 0
+        return await tx.execute(
+            f"UPDATE jobs SET owner = NULL WHERE owner = ? AND finished_at IS NULL"  # noqa: S608
+            f" AND id IN ({marks(len(job_ids))})",
+            (owner, *job_ids),
+        )
+
+    async def leave_provider(self, tx: Transaction, job_ids: Sequence[int]) -> None:
+        """These jobs' tasks ended at the provider: they no longer take its slots."""
+        if job_ids:
+            await tx.execute(
+                f"UPDATE jobs SET endpoint = NULL WHERE id IN ({marks(len(job_ids))})",  # noqa: S608
+                tuple(job_ids),
+            )
+
+    async def running_counts(
+        self, tx: Transaction, guild_ids: Sequence[int]
+    ) -> tuple[dict[tuple[int, int], int], dict[int, int]]:
+        """Jobs in flight per (guild, member) and per guild, over every process."""
+        if not guild_ids:
+            return {}, {}
+        rows = await tx.fetch_all(
+            "SELECT guild_id, user_id, COUNT(*) FROM jobs"  # noqa: S608 (only ? marks)
+            f" WHERE finished_at IS NULL AND guild_id IN ({marks(len(guild_ids))})"
+            " AND state IN (?, ?) GROUP BY guild_id, user_id",
+            (*guild_ids, JobState.SUBMITTING.value, JobState.RUNNING.value),
+        )
+        members: dict[tuple[int, int], int] = {}
+        guilds: dict[int, int] = {}
+        for row in rows:
+            guild, user, count = int(row[0]), int(row[1]), int(row[2])
+            members[(guild, user)] = count
+            guilds[guild] = guilds.get(guild, 0) + count
+        return members, guilds
 
     async def in_flight_at(self, tx: Transaction, endpoint: str) -> int:
         """Jobs submitting or running at ``endpoint``, whichever process dispatches them."""

@@ -50,6 +50,8 @@ def worker_environment(settings: Settings, proxy: FakeMidjourneyProxy) -> dict[s
         TESSERA_PROVIDER__BASE_URL=proxy.base_url,
         TESSERA_PROVIDER__MAX_CONCURRENCY="3",
         TESSERA_PROVIDER__POLL_INTERVAL="0.05",
+        # A submit cut off by the kill is settled after twice this (found, or sent again).
+        TESSERA_PROVIDER__REQUEST_TIMEOUT="2",
         TESSERA_DATABASE__URL=settings.database.url,
         TESSERA_SCHEDULER__LEASE_SECONDS=str(LEASE_SECONDS),
         TESSERA_OUTBOUND__ALLOWED_HOSTS=json.dumps(["127.0.0.1"]),

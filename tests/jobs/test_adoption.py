@@ -3,9 +3,13 @@ silent one's jobs exactly once."""
 
 import asyncio
 
+import pytest
+
 from bot.jobs.adoption import Adoption
 from bot.jobs.lease import DispatchLease, worker_lease_name
 from bot.model import JobState
+from bot.settings import Settings
+from bot.store.jobs import PendingJob
 from tests.fakes.memory_provider import MemoryProvider, Script
 from tests.jobs.conftest import Clock, FakeSleep, Make, System, states
 
@@ -108,3 +112,101 @@ async def test_concurrent_dispatchers_claim_every_job_once(make: Make) -> None:
     assert await states(systems[0], *(job.id for job in jobs)) == [JobState.SUCCEEDED] * 30
     posted = [job.id for system in systems for job, _ in system.deliverer.delivered]
     assert sorted(posted) == sorted(job.id for job in jobs)
+
+
+async def renew(system: System, name: str, clock: Clock) -> None:
+    await DispatchLease(
+        system.db, name, name=worker_lease_name(name), duration=LEASE, clock=clock
+    ).claim()
+
+
+async def test_a_members_running_limit_holds_over_every_dispatcher(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1_000))
+    one_each = Settings().scheduler.model_copy(update={"max_running_per_user": 1})
+    systems = []
+    for name in ("worker@a:1:0.a", "worker@b:2:0.b"):
+        system = await make(clock=clock, provider=provider, scheduler=one_each)
+        await renew(system, name, clock)
+        system.dispatcher.own_as(name, endpoint="the-provider", limit=3)
+        systems.append(system)
+    await systems[0].imagine("one", "two", "three")
+    for system in systems:
+        await system.dispatcher.drain()
+    assert provider.active == 1
+
+
+async def test_jobs_whose_adoption_failed_here_are_adopted_again(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1_000))
+    first = await dispatcher_of(make, "worker@a:1:0.a", clock, provider)
+    jobs = await first.imagine("one", "two")
+    await first.dispatcher.drain()
+    second = await dispatcher_of(make, "worker@b:2:0.b", clock, provider)
+    failures = [ConnectionError("the database went away mid-adoption")]
+
+    async def adopt_once_failing(adopted: list[PendingJob]) -> None:
+        if failures:
+            raise failures.pop()
+        await second.dispatcher.adopt(adopted)
+
+    watching = Adoption(
+        second.db,
+        "worker@b:2:0.b",
+        adopt_once_failing,
+        duration=LEASE,
+        monotonic=clock,
+        sleep=FakeSleep(clock),
+    )
+    await watching.look()
+    clock.advance(LEASE)
+    await renew(second, "worker@b:2:0.b", clock)
+    with pytest.raises(ConnectionError):
+        await watching.look()
+    assert await watching.look() == 2  # given back, and taken again
+    for task in provider.tasks.values():
+        provider.finish(task.task_id)
+    await second.dispatcher.drain()
+    assert await states(second, *(job.id for job in jobs)) == [JobState.SUCCEEDED] * 2
+
+
+async def test_a_job_being_posted_leaves_its_slot_at_the_provider(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1))
+    system = await dispatcher_of(make, "worker@a:1:0.a", clock, provider, limit=1)
+    posting = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_post() -> None:
+        posting.set()
+        await release.wait()
+
+    system.deliverer.before_return = slow_post
+    await system.imagine("one", "two")
+    drained = asyncio.create_task(system.dispatcher.drain())
+    await posting.wait()
+    async with system.dispatcher._lock:
+        await system.dispatcher._round(force_poll=True)
+    assert len(provider.requests) == 2  # the second started while the first was posted
+    release.set()
+    await drained
+    await system.dispatcher.drain()
+
+
+async def test_cancelling_an_adopted_job_stops_its_task(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1_000))
+    first = await dispatcher_of(make, "worker@a:1:0.a", clock, provider, limit=1)
+    (job,) = await first.imagine("one")
+    second = await dispatcher_of(make, "worker@b:2:0.b", clock, provider, limit=1)
+    await second.dispatcher.recover()
+    await first.dispatcher.drain()
+    await second.dispatcher.drain()  # picked here too, no room: it waits here again
+    watching = adoption(second, "worker@b:2:0.b", clock)
+    await watching.look()
+    clock.advance(LEASE)
+    await renew(second, "worker@b:2:0.b", clock)
+    assert await watching.look() == 1
+    assert second.dispatcher.waiting == 0  # running here now, not also waiting
+    await second.jobs.cancel(job.id, user_id=job.user_id)
+    assert provider.cancelled == [job.provider_task_id or "task-1"]
