@@ -171,40 +171,49 @@ async def takeover(url: str) -> float:
 SCALE_JOBS = 48
 
 
+@contextlib.asynccontextmanager
+async def fleet(
+    url: str, discord: FakeDiscord, count: int
+) -> AsyncIterator[list[FakeMidjourneyProxy]]:
+    """``count`` workers, each with a 2-slot provider of its own whose clock runs."""
+    await (await open_database(url)).close()  # migrated before any worker starts
+    proxies = [FakeMidjourneyProxy(concurrency=2, queue_size=100) for _ in range(count)]
+    for proxy in proxies:
+        await proxy.start()
+    try:
+        envs = [worker_env(url, discord, proxy) for proxy in proxies]
+        with tempfile.TemporaryDirectory() as folder:
+            async with workers(envs, Path(folder)):
+                for proxy in proxies:
+                    await proxy.wait_until(lambda proxy=proxy: probed(proxy) == 1)
+                    # A render: about four steps of the fake clock.
+                    proxy.start_clock(STEP_SECONDS)
+                yield proxies
+    finally:
+        for proxy in proxies:
+            await proxy.aclose()
+
+
 async def scaled(url: str, count: int, jobs: int = SCALE_JOBS) -> float:
     """Seconds for ``count`` workers, each with its own 2-slot provider, to post ``jobs``."""
     async with FakeDiscord(token=TOKEN, wait_bound=120.0) as discord:
         guild = discord.add_guild("Guild")
         channel = discord.add_channel(guild)
         member = discord.add_member(guild, "alice")
-        await (await open_database(url)).close()
-        proxies = [FakeMidjourneyProxy(concurrency=2, queue_size=100) for _ in range(count)]
-        for proxy in proxies:
-            await proxy.start()
-        try:
-            envs = [worker_env(url, discord, proxy) for proxy in proxies]
-            with tempfile.TemporaryDirectory() as folder:
-                async with workers(envs, Path(folder)):
-                    for proxy in proxies:
-                        await proxy.wait_until(lambda proxy=proxy: probed(proxy) == 1)
-                        # A render: about four steps of the fake clock.
-                        proxy.start_clock(STEP_SECONDS)
-                    async with gateway(url) as service:
-                        started = time.perf_counter()
-                        await queue_jobs(service, channel.id, guild.id, member.user.id, count=jobs)
+        async with fleet(url, discord, count):
+            async with gateway(url) as service:
+                started = time.perf_counter()
+                await queue_jobs(service, channel.id, guild.id, member.user.id, count=jobs)
 
-                    def posted() -> int:
-                        return sum(
-                            1
-                            for message in discord.messages.values()
-                            if message.channel_id == channel.id and message.attachments
-                        )
+            def posted() -> int:
+                return sum(
+                    1
+                    for message in discord.messages.values()
+                    if message.channel_id == channel.id and message.attachments
+                )
 
-                    await discord.wait_until(lambda: posted() >= jobs)
-                    return time.perf_counter() - started
-        finally:
-            for proxy in proxies:
-                await proxy.aclose()
+            await discord.wait_until(lambda: posted() >= jobs)
+            return time.perf_counter() - started
 
 
 async def flood_wait(url: str, count: int, render_s: float) -> float:
@@ -213,49 +222,32 @@ async def flood_wait(url: str, count: int, render_s: float) -> float:
         guilds = [discord.add_guild(name) for name in ("A", "B")]
         channels = [discord.add_channel(guild) for guild in guilds]
         members = [discord.add_member(guild, "alice") for guild in guilds]
-        await (await open_database(url)).close()
-        proxies = [FakeMidjourneyProxy(concurrency=2, queue_size=100) for _ in range(count)]
-        for proxy in proxies:
-            await proxy.start()
-        try:
-            envs = [worker_env(url, discord, proxy) for proxy in proxies]
-            with tempfile.TemporaryDirectory() as folder:
-                async with workers(envs, Path(folder)), gateway(url) as service:
-                    for proxy in proxies:
-                        await proxy.wait_until(lambda proxy=proxy: probed(proxy) == 1)
-                        proxy.start_clock(STEP_SECONDS)
-                    await queue_jobs(
-                        service, channels[0].id, guilds[0].id, members[0].user.id, count=100
-                    )
-                    for proxy in proxies:  # every slot busy with guild A's jobs
-                        await proxy.wait_until(lambda proxy=proxy: len(proxy.tasks) == 2)
-                    asked = time.perf_counter()
-                    await service.submit(
-                        guild_id=guilds[1].id,
-                        channel_id=channels[1].id,
-                        user_id=members[1].user.id,
-                        role_ids=[],
-                        prompts=[parse_prompt("guild b's only job")],
-                        speed=SpeedMode.FAST,
-                    )
+        async with fleet(url, discord, count) as proxies, gateway(url) as service:
+            await queue_jobs(service, channels[0].id, guilds[0].id, members[0].user.id, count=100)
+            for proxy in proxies:  # every slot busy with guild A's jobs
+                await proxy.wait_until(lambda proxy=proxy: len(proxy.tasks) == 2)
+            asked = time.perf_counter()
+            await service.submit(
+                guild_id=guilds[1].id,
+                channel_id=channels[1].id,
+                user_id=members[1].user.id,
+                role_ids=[],
+                prompts=[parse_prompt("guild b's only job")],
+                speed=SpeedMode.FAST,
+            )
 
-                    def started() -> bool:
-                        return any(
-                            "guild b" in task.prompt
-                            for proxy in proxies
-                            for task in proxy.tasks.values()
-                        )
+            def started() -> bool:
+                return any(
+                    "guild b" in task.prompt for proxy in proxies for task in proxy.tasks.values()
+                )
 
-                    # Whichever provider it reaches, its own request wakes the wait.
-                    waits = [asyncio.ensure_future(p.wait_until(started)) for p in proxies]
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED, timeout=60)
-                    for wait in waits:
-                        wait.cancel()
-                    await asyncio.gather(*waits, return_exceptions=True)
-                    waited = time.perf_counter() - asked
-        finally:
-            for proxy in proxies:
-                await proxy.aclose()
+            # Whichever provider it reaches, its own request wakes the wait.
+            waits = [asyncio.ensure_future(p.wait_until(started)) for p in proxies]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED, timeout=60)
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+            waited = time.perf_counter() - asked
     return waited / (render_s / (2 * count))
 
 
