@@ -15,7 +15,7 @@ Roles (``python -m bot run``, ``run --no-dispatch``, ``worker``):
 
 Several ``run`` and ``worker`` processes dispatch from one database at once: each holds a lease
 of its own and owns the jobs it claims; the provider's slots are counted per endpoint over
-them all; when one stops or dies, another adopts its jobs (``bot/jobs/adoption.py``). On
+them all; when one stops or dies, another adopts its jobs (``bot/dispatching.py``). On
 PostgreSQL, new and cancelled jobs reach them by notification.
 """
 
@@ -31,11 +31,9 @@ from typing import TYPE_CHECKING
 
 from bot.account import AccountService, GuildConfigService
 from bot.app import DEFAULT_EXTENSIONS, TesseraBot
+from bot.dispatching import DispatchDuty
 from bot.errors import ConfigError
 from bot.jobs import Dispatcher, JobEvents, JobService
-from bot.jobs.adoption import Adoption
-from bot.jobs.lease import DispatchLease, LeaseLost, process_name, worker_lease_name
-from bot.jobs.retention import Pruner
 from bot.model import JobState
 from bot.observability.health import database_and_gateway_check
 from bot.observability.logging import redact_also
@@ -45,12 +43,10 @@ from bot.outbound import OutboundFetcher, OutboundPolicy
 from bot.providers.diffusion.provider import DiffusionProvider
 from bot.providers.midjourney import MidjourneyProxyProvider, WebhookReceiver
 from bot.quota import CostModel, QuotaService
-from bot.quota.rollup import LedgerRollup
 from bot.services import Services
 from bot.store.connect import open_database
 from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
-from bot.store.jobs import CANCELLED_JOBS_CHANNEL, NEW_JOBS_CHANNEL
 from bot.store.user_settings import UserSettingsRepository
 from bot.ui.board import StatusBoard
 from bot.ui.delivery import DiscordDeliverer
@@ -113,11 +109,10 @@ class Runtime:
         self._feed: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._owner: asyncio.Task[None] | None = None
-        self._adoption: asyncio.Task[None] | None = None
-        self.lease: DispatchLease | None = None
+        self.duty: DispatchDuty | None = None
+        """This process's dispatching (its lease, adoption, retention), once launched."""
         self.dispatching = asyncio.Event()
         """Set once this process holds its lease and its dispatcher has started."""
-        self._pruner: Pruner | None = None
         self._logged_in = False
         self._fetcher: OutboundFetcher | None = None
 
@@ -266,16 +261,19 @@ class Runtime:
         if self.role.dispatches and not self._run_dispatcher:
             # Tests drive the dispatcher by hand (settle); the provider still runs.
             self._start_provider()
-        if dispatching:
-            self._owner = asyncio.create_task(self._dispatch_under_lease(), name="dispatch")
+        if dispatching and self._database is not None:
+            self.duty = DispatchDuty(
+                self._database,
+                services.dispatcher,
+                self.settings,
+                role=self.role.value,
+                start_provider=self._start_provider,
+                started=self.dispatching,
+                clock=self._clock,
+            )
+            self._owner = asyncio.create_task(self.duty.run(), name="dispatch")
         if self.role.connects_gateway:
             self._runner = asyncio.create_task(self._connect(), name="discord-bot")
-
-    def _endpoint(self, holder: str) -> str:
-        """Where this process's jobs render, for counting the provider's slots."""
-        if self.settings.provider.selected_kind == "midjourney-proxy":
-            return self.settings.provider.base_url  # one server, shared by every process
-        return f"local:{holder}"  # this process's own model and device
 
     def _start_provider(self) -> None:
         services = self.services
@@ -284,67 +282,6 @@ class Runtime:
             # Every render's progress goes straight to the dispatcher; polls are the fallback.
             provider.use_notify(services.dispatcher.notify)
             provider.start()
-
-    async def _dispatch_under_lease(self) -> None:
-        """Take this process's lease, then dispatch until it is lost (LeaseLost)."""
-        database = self._database
-        if database is None:  # pragma: no cover - launch() opened it
-            return
-        dispatcher = self.services.dispatcher
-        holder = process_name(self.role.value)
-        # Each dispatching process holds a lease of its own and owns the jobs it claims.
-        lease = DispatchLease(
-            database,
-            holder,
-            name=worker_lease_name(holder),
-            duration=self.settings.scheduler.lease_seconds,
-        )
-        self.lease = lease
-        await lease.acquire()
-        dispatcher.use_fence(lease.held)
-        dispatcher.own_as(
-            holder,
-            endpoint=self._endpoint(holder),
-            limit=self.settings.provider.max_concurrency,
-        )
-        adoption = Adoption(
-            database,
-            holder,
-            dispatcher.adopt,
-            duration=self.settings.scheduler.lease_seconds,
-            endpoint=self._endpoint(holder),
-        )
-        # Renewing from now on, beside the set-up: a recovery may outlast the lease.
-        keeping = asyncio.create_task(lease.keep(), name="dispatch-lease")
-        try:
-            await database.listen(NEW_JOBS_CHANNEL, lambda _payload: dispatcher.wake())
-            await database.listen(
-                CANCELLED_JOBS_CHANNEL,
-                lambda payload: dispatcher.cancelled_elsewhere(int(payload)),
-            )
-            # The model loads where jobs render: only in the process that dispatches.
-            self._start_provider()
-            await dispatcher.start()
-            self.dispatching.set()
-            # Retention runs beside the dispatcher (tests that drain by hand prune by hand).
-            rollup = LedgerRollup(database, self.settings.quota, clock=self._clock)
-            self._pruner = Pruner(
-                database, self.settings.retention, clock=self._clock, rollup=rollup
-            )
-            self._pruner.start()
-            self._adoption = asyncio.create_task(adoption.run(), name="adoption")
-            try:
-                await keeping
-            finally:
-                await self._stop_adoption()
-        except LeaseLost:
-            log.error("lost this process's lease (its jobs go to another process): stopping")
-            await dispatcher.stop(grace=0)
-            raise
-        finally:
-            if not keeping.done():
-                keeping.cancel()
-                await asyncio.gather(keeping, return_exceptions=True)
 
     async def _connect(self) -> None:
         bot = self.bot
@@ -391,23 +328,18 @@ class Runtime:
             # First: a push arriving during shutdown would start a delivery nobody waits for.
             await self._receiver.aclose()
             self._receiver = None
-        if self._pruner is not None:
-            await self._pruner.stop()
-            self._pruner = None
         if self._owner is not None and not self.dispatching.is_set():
-            # Still standing by or starting: stop that first, so nothing starts after.
+            # Still taking the lease or starting: stop that first, so nothing starts after.
             await self._stop_owner()
-        # No more adoptions into a dispatcher that is stopping.
-        await self._stop_adoption()
+        if self.duty is not None:
+            await self.duty.stop_side_tasks()
         if self._services is not None:
             # Deliveries under way get their grace while the lease is still renewed.
             await self.services.dispatcher.stop()
         await self._stop_owner()
-        if self.lease is not None and self.lease.held():
-            # A clean stop hands over at once: another process adopts the jobs left running.
-            with contextlib.suppress(Exception):
-                await self.lease.release()
-        self.lease = None
+        if self.duty is not None:
+            await self.duty.release()
+            self.duty = None
         await self._stop_feed()
         if self._runner is not None and self._bot is not None and not self._bot.is_ready():
             # Still reaching the gateway: discord.py retries a shard whose session closed.
@@ -433,12 +365,6 @@ class Runtime:
             self._database = None
         self._services = None
         self._bot = None
-
-    async def _stop_adoption(self) -> None:
-        if self._adoption is not None:
-            adoption, self._adoption = self._adoption, None
-            adoption.cancel()
-            await asyncio.gather(adoption, return_exceptions=True)
 
     async def _stop_owner(self) -> None:
         if self._owner is not None:
@@ -468,7 +394,9 @@ class Runtime:
 
     async def refresh_metrics(self) -> None:
         """Gauges read at scrape time from what the process already holds: no query."""
-        self.metrics.set_dispatching(self.role.value, self.lease is not None and self.lease.held())
+        self.metrics.set_dispatching(
+            self.role.value, self.duty is not None and self.duty.lease.held()
+        )
         if self._bot is not None:
             self.metrics.set_guild_count(len(self._bot.guilds))
         if self._services is not None:
