@@ -23,6 +23,7 @@ from bot.jobs.policy import FairScheduler, Limits
 from bot.jobs.recovery import Recovery, RecoveryReport, entry_of, load_limits
 from bot.jobs.service import JobService
 from bot.jobs.settle import Settler
+from bot.jobs.shared_queue import SharedQueue
 from bot.jobs.submitting import Submitter
 from bot.jobs.tracking import Tracker
 from bot.jobs.unsettled import UnsettledSubmits
@@ -31,11 +32,14 @@ from bot.observability.logging import job_context
 from bot.providers.base import ImageProvider, TaskState
 from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
-from bot.store.database import Database
+from bot.store.database import Database, Transaction
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.jobs import PendingJob
 
 log = logging.getLogger(__name__)
+
+WAITING_COUNT_INTERVAL = 5.0
+"""Seconds between counts of the shared queue's depth (a grouped count over every job waiting)."""
 
 
 class Dispatcher:
@@ -132,6 +136,8 @@ class Dispatcher:
         self._last_poll = float("-inf")
         self._loop_task: asyncio.Task[None] | None = None
         self._fence: Callable[[], bool] = lambda: True
+        self._shared_waiting = dict.fromkeys(SpeedMode, 0)
+        self._counted_at = float("-inf")
         jobs.attach(self)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -144,6 +150,18 @@ class Dispatcher:
         """
         ownership = self._parts.ownership
         ownership.owner, ownership.endpoint, ownership.limit = owner, endpoint, limit
+        if self._db.engine == "postgresql":
+            # The policy's state in the database: fair over every process, not within each.
+            ownership.queue = SharedQueue(
+                self._repo,
+                self.policy.limits,
+                relax_share=self._settings.relax_share,
+                load_limits=self._load_limits,
+            )
+            self.policy.count_only()
+
+    async def _load_limits(self, tx: Transaction, guild_ids: set[int]) -> None:
+        await load_limits(tx, self._guilds, self._settings, self.policy, guild_ids)
 
     async def adopt(self, jobs: list[PendingJob]) -> None:
         """Take over a silent process's jobs, already made this one's in the database."""
@@ -260,11 +278,13 @@ class Dispatcher:
 
     @property
     def waiting(self) -> int:
-        """Jobs waiting for a slot."""
-        return self.policy.waiting
+        """Jobs waiting for a slot (over every process, as last counted, when they share)."""
+        return sum(self.waiting_by_speed().values())
 
     def waiting_by_speed(self) -> dict[SpeedMode, int]:
         """Jobs waiting for a slot in each speed class."""
+        if self._parts.ownership.queue is not None:
+            return dict(self._shared_waiting)
         return self.policy.waiting_by_speed()
 
     @property
@@ -289,7 +309,17 @@ class Dispatcher:
         if not self._fence():
             return changed
         changed |= await self._submitter.dispatch()
+        await self._count_shared(now)
         return changed
+
+    async def _count_shared(self, now: float) -> None:
+        """Count the shared queue now and then: the metrics' queue depth, not the claims'."""
+        shared = self._parts.ownership.queue
+        if shared is None or now - self._counted_at < WAITING_COUNT_INTERVAL:
+            return
+        self._counted_at = now
+        async with self._db.transaction(serialised=False) as tx:
+            self._shared_waiting = await shared.state.waiting_by_speed(tx)
 
     async def _load_new(self) -> bool:
         if not self._dirty:

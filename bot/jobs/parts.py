@@ -9,6 +9,7 @@ from bot.jobs.events import JobEvents
 from bot.jobs.inflight import Slots
 from bot.jobs.policy import FairScheduler
 from bot.jobs.settle import Settler
+from bot.jobs.shared_queue import SharedQueue
 from bot.jobs.unsettled import UnsettledSubmits
 from bot.providers.base import ImageProvider
 from bot.settings import SchedulerSettings
@@ -28,6 +29,9 @@ class Ownership:
     endpoint: str | None = None
     """The provider the jobs go to; ``limit`` jobs at most run there, over every process."""
     limit: int = 0
+    queue: SharedQueue | None = None
+    """PostgreSQL: the queue every process shares, from which this one claims (else the
+    dispatcher's own policy picks, and the claim checks the shared limits)."""
 
     def claim_fields(self) -> dict[str, str]:
         """The columns a claim sets."""

@@ -21,6 +21,11 @@ from bot.jobs.entries import CanStart, QueueEntry
 from bot.jobs.relax import RelaxClass
 from bot.model import SpeedMode
 
+QUANTUM = 1000
+"""What a guild's deficit grows by at each turn, in millicredits of weight: one credit."""
+RELAX_HALF_LIFE = 3600.0
+"""Seconds in which a member's relax usage halves."""
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -156,8 +161,8 @@ class FairScheduler:
         *,
         default_limits: Limits,
         relax_share: float,
-        quantum: int = 1000,
-        relax_half_life: float = 3600.0,
+        quantum: int = QUANTUM,
+        relax_half_life: float = RELAX_HALF_LIFE,
     ) -> None:
         self._default_limits = default_limits
         self._limits: dict[int, Limits] = {}
@@ -169,6 +174,17 @@ class FairScheduler:
         self._running: dict[int, QueueEntry] = {}
         self._running_users: dict[tuple[int, int], int] = {}
         self._running_guilds: dict[int, int] = {}
+        self._holds_queue = True
+
+    def count_only(self) -> None:
+        """The database holds the waiting jobs from now on (``bot.jobs.shared_queue``).
+
+        This scheduler then keeps none (``add`` forgets, ``pick`` finds nothing): it counts
+        this process's running jobs and keeps the guilds' limits.
+        """
+        self._holds_queue = False
+        for job_id in list(self._waiting):
+            self.remove(job_id)
 
     def set_limits(self, guild_id: int, limits: Limits) -> None:
         """Use these running limits for one guild (its configuration overrides settings)."""
@@ -198,7 +214,7 @@ class FairScheduler:
 
     def add(self, entry: QueueEntry, *, front: bool = False) -> None:
         """A job starts waiting; ``front`` puts it back at the head of its user's line."""
-        if entry.job_id in self:
+        if entry.job_id in self or not self._holds_queue:
             return
         entry.weight = max(1, entry.weight)
         self._waiting[entry.job_id] = entry
@@ -206,6 +222,8 @@ class FairScheduler:
 
     def add_many(self, entries: Iterable[QueueEntry]) -> None:
         """``add`` each entry at the back of its line, in order, in one pass (recovery)."""
+        if not self._holds_queue:
+            return
         waiting, running = self._waiting, self._running
         by_class: dict[SpeedMode, list[QueueEntry]] = {speed: [] for speed in SpeedMode}
         for entry in entries:

@@ -27,6 +27,7 @@ from bot.errors import (
 from bot.jobs.entries import QueueEntry
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
+from bot.jobs.shared_queue import SharedQueue
 from bot.model import Job, JobEvent, JobKind, JobState
 from bot.observability.logging import job_context
 from bot.providers.base import ActionRequest, ImagineRequest, Submission, TaskState
@@ -90,13 +91,33 @@ class Submitter:
     async def dispatch(self) -> bool:
         """Start as many jobs as there are free slots; whether any was picked."""
         now = self._p.clock()
-        if now < self.paused_until or self._p.provider.circuit_open:
+        if now < self.paused_until or self._p.provider.circuit_open or not self._p.slots.free:
             return False
+        shared = self._p.ownership.queue
+        if shared is not None:
+            picked = await self._claim_shared(shared, now)
+        else:
+            picked = await self._claim_own(now)
+        if picked is None:
+            return False
+        claimed, parents = picked
+        flights = [self._p.slots.occupy(entry, now=now) for _, entry in claimed]
+        outcomes = await asyncio.gather(
+            *(self.request(job, self._parent(job, parents)) for job, _ in claimed),
+            return_exceptions=True,
+        )
+        await self._record([job for job, _ in claimed], flights, outcomes)
+        return True
+
+    async def _claim_own(
+        self, now: float
+    ) -> tuple[list[tuple[Job, QueueEntry]], dict[int, Job]] | None:
+        """Pick from this process's policy, then claim those still waiting; None: none picked."""
         picked: list[QueueEntry] = []
         while len(picked) < self._p.slots.free and (entry := self._p.policy.pick(now)) is not None:
             picked.append(entry)
         if not picked:
-            return False
+            return None
         own = self._p.ownership
         async with self._p.db.transaction() as tx:
             if own.owner is not None:
@@ -112,23 +133,38 @@ class Submitter:
             )
             parents = await self.parents_of(tx, claimed)
         if not picked:
-            return False
+            return None
         by_id = {job.id: job for job in claimed}
-        flights = []
+        pairs = []
         for entry in picked:
             if entry.job_id in by_id:
-                flights.append(self._p.slots.occupy(entry, now=now))
+                pairs.append((by_id[entry.job_id], entry))
             else:
                 self._p.policy.finish(entry.job_id)  # cancelled before it could start
-        outcomes = await asyncio.gather(
-            *(
-                self.request(by_id[f.job_id], self._parent(by_id[f.job_id], parents))
-                for f in flights
-            ),
-            return_exceptions=True,
-        )
-        await self._record([by_id[f.job_id] for f in flights], flights, outcomes)
-        return True
+        return pairs, parents
+
+    async def _claim_shared(
+        self, shared: SharedQueue, now: float
+    ) -> tuple[list[tuple[Job, QueueEntry]], dict[int, Job]] | None:
+        """Claim from the queue every process shares; None when nothing could start."""
+        own = self._p.ownership
+        # Not under the lock every other transaction takes: claims lock only the rows and
+        # guilds they serve, so several processes claim at once.
+        async with self._p.db.transaction(serialised=False) as tx:
+            claimed = await shared.claim(
+                tx,
+                self._p.slots.free,
+                now=now,
+                endpoint=own.endpoint,
+                limit=own.limit,
+                fields=own.claim_fields(),
+            )
+            parents = await self.parents_of(tx, [job for job, _ in claimed])
+        if not claimed:
+            return None
+        for _, entry in claimed:
+            self._p.policy.mark_running(entry)  # counted here too, freed with its slot
+        return claimed, parents
 
     async def _within_shared_limits(
         self, tx: Transaction, picked: list[QueueEntry]

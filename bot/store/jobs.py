@@ -34,6 +34,7 @@ from bot.store.job_rows import (
     pending_from_row,
     waiting_from_rows,
 )
+from bot.store.queue_state import QueueState
 
 __all__ = [
     "CANCELLED_JOBS_CHANNEL",
@@ -105,6 +106,7 @@ class JobRepository(JobLookups, JobOwners):
             )
             # RETURNING promises no order; ids grow in VALUES order, so sorting restores it.
             stored.extend(sorted((job_from_row(row) for row in rows), key=lambda job: job.id))
+        await self._waiting_again(tx, stored)
         return stored
 
     async def set_speed(
@@ -116,7 +118,11 @@ class JobRepository(JobLookups, JobOwners):
             f" RETURNING {JOB_COLUMNS}",
             (speed.value, cost, prompt, job_id, JobState.QUEUED.value),
         )
-        return None if row is None else job_from_row(row)
+        if row is None:
+            return None
+        job = job_from_row(row)
+        await self._waiting_again(tx, [job])  # in its new class's line now
+        return job
 
     async def get(self, tx: Transaction, job_id: int) -> Job | None:
         """One job, or None."""
@@ -237,7 +243,17 @@ class JobRepository(JobLookups, JobOwners):
             f" WHERE state = ? AND id IN ({marks(len(job_ids))}) RETURNING {JOB_COLUMNS}"
         )
         rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
-        return sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
+        moved = sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
+        if target is JobState.QUEUED:
+            await self._waiting_again(tx, moved)
+        return moved
+
+    async def _waiting_again(self, tx: Transaction, jobs: Sequence[Job]) -> None:
+        """These jobs wait (again): on PostgreSQL, the shared queue's rings hold their places."""
+        if jobs and tx.engine == "postgresql":
+            await QueueState().activate(
+                tx, [(job.speed, job.guild_id, job.user_id) for job in jobs]
+            )
 
     async def start(
         self,

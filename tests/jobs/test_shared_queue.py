@@ -1,0 +1,220 @@
+"""The queue every process shares on PostgreSQL: one policy over all the processes.
+
+Each test runs two or three dispatchers on one PostgreSQL schema, each on its own connection,
+as separate processes would. The cases are those where a policy kept per process goes wrong:
+a process that did not see a guild or member served serves them again.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.errors import ProviderBusy
+from bot.jobs.lease import DispatchLease, worker_lease_name
+from bot.model import JobState, SpeedMode
+from bot.settings import SchedulerSettings
+from bot.store.queue_state import GuildMove, QueueState
+from tests.fakes.memory_provider import MemoryProvider, Script
+from tests.jobs.conftest import Clock, Make, System, states
+from tests.postgres import postgres_schema
+
+GUILD_A, GUILD_B = 111, 222
+ALICE, BOB = 1001, 1002
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    """PostgreSQL only: SQLite dispatches from one process's memory (``bot.jobs.policy``)."""
+    async with postgres_schema() as url:
+        yield url
+
+
+async def worker(
+    make: Make,
+    name: str,
+    clock: Clock,
+    provider: MemoryProvider,
+    *,
+    limit: int = 1,
+    scheduler: SchedulerSettings | None = None,
+) -> System:
+    """A dispatcher claiming as ``name`` with its own model of ``limit`` slots (a GPU worker)."""
+    system = await make(clock=clock, provider=provider, scheduler=scheduler)
+    lease = DispatchLease(
+        system.db, name, name=worker_lease_name(name), duration=15.0, clock=clock, monotonic=clock
+    )
+    await lease.acquire()
+    system.dispatcher.own_as(name, endpoint=f"local:{name}", limit=limit)
+    return system
+
+
+def running() -> MemoryProvider:
+    return MemoryProvider(default=Script(polls=1_000))  # they run until told
+
+
+async def started(system: System) -> list[int]:
+    return sorted(request.job_id for request in system.provider.requests)
+
+
+async def test_a_guild_one_process_served_waits_for_the_next_guild_at_another(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    flood = await first.imagine("a1", "a2", "a3", guild=GUILD_A, user=ALICE)
+    await first.dispatcher.drain()
+    other = await second.imagine("b1", guild=GUILD_B, user=BOB)
+    await second.dispatcher.drain()
+    # Each process alone would have served guild A again: it never saw A's turn taken.
+    assert await started(first) == [flood[0].id, other[0].id]
+
+
+async def test_members_take_turns_over_every_process(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    alice = await first.imagine("a1", "a2", "a3", guild=GUILD_A, user=ALICE)
+    bob = await second.imagine("b1", guild=GUILD_A, user=BOB)
+    await first.dispatcher.drain()
+    await second.dispatcher.drain()
+    # Alice went to the back of the line when the first process served her.
+    assert await started(first) == [alice[0].id, bob[0].id]
+
+
+async def test_relax_goes_to_the_member_with_the_least_usage_over_every_process(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    alice = await first.imagine("a1", "a2", guild=GUILD_A, user=ALICE, speed=SpeedMode.RELAX)
+    await first.dispatcher.drain()
+    bob = await second.imagine("b1", guild=GUILD_A, user=BOB, speed=SpeedMode.RELAX)
+    await second.dispatcher.drain()
+    # Alice's usage was charged where the second process reads it: Bob, newer, goes first.
+    assert await started(first) == [alice[0].id, bob[0].id]
+
+
+async def test_a_running_limit_holds_over_classes_and_processes_claiming_at_once(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    one_each = SchedulerSettings(max_running_per_user=1)
+    systems = [
+        await worker(make, f"worker@{n}:{n}:0.x", clock, provider, limit=4, scheduler=one_each)
+        for n in range(3)
+    ]
+    jobs = await systems[0].imagine("f1", "f2", guild=GUILD_A, user=ALICE)
+    jobs += await systems[0].imagine("t1", "t2", guild=GUILD_A, user=ALICE, speed=SpeedMode.TURBO)
+    await asyncio.gather(*(system.dispatcher.drain() for system in systems))
+    assert len(provider.requests) == 1
+    assert sorted(await states(systems[0], *(job.id for job in jobs))) == sorted(
+        [JobState.RUNNING, *[JobState.QUEUED] * 3]
+    )
+
+
+async def test_concurrent_claims_take_every_job_once_and_in_fair_order(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1))
+    systems = [
+        await worker(make, f"worker@{n}:{n}:0.x", clock, provider, limit=2) for n in range(3)
+    ]
+    jobs = [
+        job
+        for guild in range(4)
+        for job in await systems[0].imagine(
+            *[f"job {guild}-{n}" for n in range(6)], guild=500 + guild, user=700 + guild
+        )
+    ]
+    for _ in range(8):
+        await asyncio.gather(*(system.dispatcher.drain() for system in systems))
+    submitted = [request.job_id for request in provider.requests]
+    assert sorted(submitted) == sorted(job.id for job in jobs)  # each once, none skipped
+    guild_of = {job.id: job.guild_id for job in jobs}
+    # Round-robin between the four guilds: each of the first twelve starts has three of each.
+    first = [guild_of[job_id] for job_id in submitted[:12]]
+    assert {guild: first.count(guild) for guild in set(first)} == {500: 3, 501: 3, 502: 3, 503: 3}
+
+
+async def test_a_claim_passes_over_a_guild_another_claim_holds(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    await first.imagine("a1", guild=GUILD_A, user=ALICE)
+    other = await first.imagine("b1", guild=GUILD_B, user=BOB)
+    state = QueueState()
+    async with first.db.transaction(serialised=False) as holding:
+        held = await state.ring(holding, SpeedMode.FAST, 1)
+        assert [guild.guild_id for guild in held] == [GUILD_A]
+        # The other claim does not wait for this transaction: it serves the next guild.
+        await asyncio.wait_for(second.dispatcher.drain(), timeout=30)
+        assert await started(second) == [other[0].id]
+
+
+async def test_a_job_queued_while_a_claim_empties_its_guild_still_waits(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    watcher = await make(clock=clock, provider=provider)
+    gone = await first.imagine("a1", guild=GUILD_A, user=ALICE)
+    await first.jobs.cancel(gone[0].id, user_id=ALICE)  # guild A waits in the ring, empty
+    state = QueueState()
+    async with first.db.transaction(serialised=False) as claim:
+        # A claim finds guild A with nothing waiting: A leaves the ring...
+        held = await state.ring(claim, SpeedMode.FAST, 1)
+        assert [guild.guild_id for guild in held] == [GUILD_A]
+        await state.move_guilds(
+            claim, SpeedMode.FAST, [GuildMove(GUILD_A, 0, False, None, active=False)]
+        )
+        # ...while another process queues a job there: its upsert waits for this claim.
+        queueing = asyncio.create_task(second.imagine("a2", guild=GUILD_A, user=BOB))
+        await waiting_for_a_row_lock(watcher)
+    late = await queueing
+    await first.dispatcher.drain()
+    assert await started(first) == [late[0].id]
+
+
+async def waiting_for_a_row_lock(system: System) -> None:
+    """Until a session waits for another's row lock (the queueing transaction's upsert)."""
+    async with asyncio.timeout(30):
+        while True:
+            async with system.db.transaction(serialised=False) as tx:
+                waiting = await tx.fetch_value(
+                    "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+                )
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_job_handed_back_by_a_busy_provider_waits_again_for_any_process(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    provider.submit_errors.append(ProviderBusy("queue full"))
+    jobs = await first.imagine("a1", guild=GUILD_A, user=ALICE)
+    await first.dispatcher.drain()
+    assert await states(first, jobs[0].id) == [JobState.QUEUED]
+    await second.dispatcher.drain()
+    assert await states(first, jobs[0].id) == [JobState.RUNNING]
+    assert (first.dispatcher.in_flight, second.dispatcher.in_flight) == (0, 1)
+    assert await started(second) == [jobs[0].id] * 2  # refused once, then taken once
+
+
+async def test_the_queue_depth_counts_every_processs_waiting_jobs(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    await first.imagine("a1", "a2", "a3", guild=GUILD_A, user=ALICE)
+    await second.imagine("r1", guild=GUILD_B, user=BOB, speed=SpeedMode.RELAX)
+    await first.dispatcher.drain()
+    await second.dispatcher.drain()
+    # One fast job each is running: one fast job waits, and the relax one.
+    assert second.dispatcher.waiting_by_speed() == {
+        SpeedMode.TURBO: 0,
+        SpeedMode.FAST: 1,
+        SpeedMode.RELAX: 1,
+    }
+    assert second.dispatcher.waiting == 2
