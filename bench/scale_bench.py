@@ -6,9 +6,9 @@ dropped afterwards):
 
 - throughput_jobs_per_s_sqlite / _postgresql: scheduler_bench's workload (submit, dispatch,
   poll and deliver 2,000 jobs with an instant provider) on each store, one process;
-- claim_p99_ms_100k_queued_1000_guilds: the dispatcher's claim (the conditional UPDATE
-  queued -> submitting, one transaction) with 100,000 jobs of 1,000 guilds waiting (target
-  <= 10);
+- claim_p99_ms_100k_queued_1000_guilds: a claim from the shared queue for one free slot (the
+  ring's head locked, deficit round-robin, the state written back, the job moved to
+  submitting: one transaction) with 100,000 jobs of 1,000 guilds waiting (target <= 10);
 - recovery_s_100k_postgresql: a new dispatcher over those 100,000 jobs until it has claimed its
   first job again;
 - takeover_s: two ``python -m bot worker`` processes with the loopback fakes; one with jobs
@@ -18,10 +18,11 @@ dropped afterwards):
 - scale_2_workers, scale_4_workers: throughput of 2 and 4 ``worker`` processes over 1 (targets
   >= 1.8 and >= 3.4): 48 jobs, each worker with a provider of its own (as on its own GPU
   machine) of 2 slots whose renders take ~1 s of simulated time (workers wait, not compute);
-- flood_wait_turnovers: with 2 workers busy on guild A's 100 jobs, guild B queues one: its wait
-  until it reaches a provider, in slot turnovers over all workers (T/C; target <= 1). The fake
-  clock moves every task at once, so the four slots free together once a render, not one
-  every T/C: B can only start at the next of those, half a render away on average (2).
+- flood_wait_turnovers: with 2 workers busy on guild A's 200 jobs, eight other guilds each
+  queue one job at a random moment: their mean wait until it reaches a provider, in slot
+  turnovers over all workers (T/C; target <= 1). Each render takes 1 ± 0.5 of its mean time
+  here, so the four slots free one at a time as real machines' do (with the fake's lockstep
+  clock they would all free at once, and every newcomer would wait for that moment).
 
 Run: python bench/scale_bench.py   (a few lines, then one JSON line)
 """
@@ -49,9 +50,12 @@ os.environ.setdefault("TESSERA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 from scheduler_bench import build, throughput, waiting_job
 
 from bot.jobs import JobService
-from bot.model import JobState, SpeedMode
+from bot.jobs.policy import Limits
+from bot.jobs.shared_queue import SharedQueue
+from bot.model import SpeedMode
 from bot.prompt import parse_prompt
 from bot.store.connect import open_database
+from bot.store.database import Transaction
 from bot.store.jobs import JobRepository
 from tests.cli.conftest import TOKEN
 from tests.e2e.processes import owner_pids, running_owner_pids, workers
@@ -89,20 +93,31 @@ async def fill(url: str) -> list[int]:
     return ids
 
 
-async def claims(url: str, ids: list[int]) -> float:
-    """The p99 of ``CLAIMS`` claims of waiting jobs, in milliseconds."""
+async def claims(url: str) -> float:
+    """The p99 of ``CLAIMS`` claims from the shared queue (one slot each), in milliseconds.
+
+    Each is what a worker's dispatcher runs when a slot frees: deficit round-robin over the
+    head of the ring, the running counts, the state written back, the job moved to submitting.
+    """
     database = await open_database(url)
-    repo = JobRepository()
+    limits = Limits(running_per_user=50)
+
+    async def no_guild_config(_tx: Transaction, _guild_ids: set[int]) -> None:
+        return None
+
+    queue = SharedQueue(
+        JobRepository(), lambda _guild: limits, relax_share=0.1, load_limits=no_guild_config
+    )
     times = []
     try:
-        for job_id in random.Random(1).sample(ids, CLAIMS):
+        for _ in range(CLAIMS):
             started = time.perf_counter()
-            async with database.transaction() as tx:
-                claimed = await repo.transition(
-                    tx, job_id, JobState.QUEUED, JobState.SUBMITTING, now=time.time()
+            async with database.transaction(serialised=False) as tx:
+                claimed = await queue.claim(
+                    tx, 1, now=time.time(), endpoint="bench", limit=CLAIMS, fields={}
                 )
-            if claimed is not None:  # not one the recovery run claimed before
-                times.append((time.perf_counter() - started) * 1000)
+            assert len(claimed) == 1, "a claim found nothing to take"
+            times.append((time.perf_counter() - started) * 1000)
     finally:
         await database.close()
     return statistics.quantiles(times, n=100)[98]
@@ -169,13 +184,17 @@ async def takeover(url: str) -> float:
 
 
 SCALE_JOBS = 48
+FLOOD_TRIALS = 8
 
 
 @contextlib.asynccontextmanager
 async def fleet(
-    url: str, discord: FakeDiscord, count: int
+    url: str, discord: FakeDiscord, count: int, *, jitter: float = 0.0
 ) -> AsyncIterator[list[FakeMidjourneyProxy]]:
-    """``count`` workers, each with a 2-slot provider of its own whose clock runs."""
+    """``count`` workers, each with a 2-slot provider of its own whose clock runs.
+
+    ``jitter``: each render step takes 1 ± jitter steps, so renders end at different times.
+    """
     await (await open_database(url)).close()  # migrated before any worker starts
     proxies = [FakeMidjourneyProxy(concurrency=2, queue_size=100) for _ in range(count)]
     for proxy in proxies:
@@ -184,10 +203,10 @@ async def fleet(
         envs = [worker_env(url, discord, proxy) for proxy in proxies]
         with tempfile.TemporaryDirectory() as folder:
             async with workers(envs, Path(folder)):
-                for proxy in proxies:
+                for seed, proxy in enumerate(proxies):
                     await proxy.wait_until(lambda proxy=proxy: probed(proxy) == 1)
                     # A render: about four steps of the fake clock.
-                    proxy.start_clock(STEP_SECONDS)
+                    proxy.start_clock(STEP_SECONDS, jitter=jitter, seed=seed)
                 yield proxies
     finally:
         for proxy in proxies:
@@ -216,39 +235,62 @@ async def scaled(url: str, count: int, jobs: int = SCALE_JOBS) -> float:
             return time.perf_counter() - started
 
 
-async def flood_wait(url: str, count: int, render_s: float) -> float:
-    """Guild A queues 100 jobs, then guild B one: B's wait in slot turnovers over all workers."""
+async def flood_wait(url: str, count: int, render_s: float, trials: int = FLOOD_TRIALS) -> float:
+    """Guild A floods the workers; other guilds queue one job each now and then.
+
+    The mean wait of those jobs until they reach a provider, in slot turnovers over all
+    workers (a render's time over the slots: T/C). Renders take 1 ± 0.5 of their mean time,
+    so slots free one at a time; each new guild comes at a random moment of a render.
+    """
+    rng = random.Random(7)
     async with FakeDiscord(token=TOKEN, wait_bound=120.0) as discord:
-        guilds = [discord.add_guild(name) for name in ("A", "B")]
-        channels = [discord.add_channel(guild) for guild in guilds]
-        members = [discord.add_member(guild, "alice") for guild in guilds]
-        async with fleet(url, discord, count) as proxies, gateway(url) as service:
-            await queue_jobs(service, channels[0].id, guilds[0].id, members[0].user.id, count=100)
-            for proxy in proxies:  # every slot busy with guild A's jobs
-                await proxy.wait_until(lambda proxy=proxy: len(proxy.tasks) == 2)
-            asked = time.perf_counter()
-            await service.submit(
-                guild_id=guilds[1].id,
-                channel_id=channels[1].id,
-                user_id=members[1].user.id,
-                role_ids=[],
-                prompts=[parse_prompt("guild b's only job")],
-                speed=SpeedMode.FAST,
-            )
+        flooder = discord.add_guild("A")
+        flooded = discord.add_channel(flooder)
+        alice = discord.add_member(flooder, "alice")
+        async with fleet(url, discord, count, jitter=0.5) as proxies, gateway(url) as service:
+            await queue_jobs(service, flooded.id, flooder.id, alice.user.id, count=200)
 
-            def started() -> bool:
-                return any(
-                    "guild b" in task.prompt for proxy in proxies for task in proxy.tasks.values()
-                )
+            def finished() -> int:
+                return sum(task.terminal for proxy in proxies for task in proxy.tasks.values())
 
-            # Whichever provider it reaches, its own request wakes the wait.
-            waits = [asyncio.ensure_future(p.wait_until(started)) for p in proxies]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED, timeout=60)
-            for wait in waits:
-                wait.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-            waited = time.perf_counter() - asked
-    return waited / (render_s / (2 * count))
+            # A few renders first: the slots' phases drift apart.
+            await proxies[0].wait_until(lambda: finished() >= 4 * count)
+            waits = []
+            for trial in range(trials):
+                await asyncio.sleep(rng.uniform(0, render_s))
+                waits.append(await one_guilds_wait(discord, service, proxies, f"guild {trial}"))
+    return statistics.mean(waits) / (render_s / (2 * count))
+
+
+async def one_guilds_wait(
+    discord: FakeDiscord, service: JobService, proxies: list[FakeMidjourneyProxy], name: str
+) -> float:
+    """Seconds from a new guild's only job being queued to its reaching a provider."""
+    guild = discord.add_guild(name)
+    channel = discord.add_channel(guild)
+    member = discord.add_member(guild, "bob")
+    asked = time.perf_counter()
+    await service.submit(
+        guild_id=guild.id,
+        channel_id=channel.id,
+        user_id=member.user.id,
+        role_ids=[],
+        prompts=[parse_prompt(f"{name}'s only job")],
+        speed=SpeedMode.FAST,
+    )
+
+    def started() -> bool:
+        return any(name in task.prompt for proxy in proxies for task in proxy.tasks.values())
+
+    # Whichever provider it reaches, its own request wakes the wait.
+    waits = [asyncio.ensure_future(proxy.wait_until(started)) for proxy in proxies]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED, timeout=60)
+    for wait in waits:
+        wait.cancel()
+    await asyncio.gather(*waits, return_exceptions=True)
+    if not started():
+        raise RuntimeError(f"{name}'s job never reached a provider")
+    return time.perf_counter() - asked
 
 
 @contextlib.asynccontextmanager
@@ -285,9 +327,9 @@ async def measure() -> dict[str, object]:
     figures["throughput_jobs_per_s_postgresql"] = round(postgres_rate)
     print(f"throughput: sqlite {sqlite_rate:.0f}/s, postgresql {postgres_rate:.0f}/s")
     async with postgres_schema() as url:
-        ids = await fill(url)
+        await fill(url)
         figures["recovery_s_100k_postgresql"] = round(await recovery(url), 2)
-        figures["claim_p99_ms_100k_queued_1000_guilds"] = round(await claims(url, ids), 2)
+        figures["claim_p99_ms_100k_queued_1000_guilds"] = round(await claims(url), 2)
     print(f"claims and recovery over {QUEUED} queued: {figures}")
     async with postgres_schema() as url:
         figures["takeover_s"] = round(await takeover(url), 2)

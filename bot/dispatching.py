@@ -20,6 +20,7 @@ from collections.abc import Callable
 from bot.jobs import Dispatcher
 from bot.jobs.adoption import Adoption
 from bot.jobs.lease import DispatchLease, LeaseLost, process_name, worker_lease_name
+from bot.jobs.parts import LOCAL_ENDPOINT
 from bot.jobs.retention import Pruner
 from bot.quota.rollup import LedgerRollup
 from bot.settings import Settings
@@ -64,7 +65,7 @@ class DispatchDuty:
         """Where this process's jobs render, for counting the provider's slots."""
         if self._settings.provider.selected_kind == "midjourney-proxy":
             return self._settings.provider.base_url  # one server, shared by every process
-        return f"local:{self.holder}"  # this process's own model and device
+        return f"{LOCAL_ENDPOINT}{self.holder}"  # this process's own model and device
 
     async def run(self) -> None:
         """Take this process's lease, then dispatch until it is lost (LeaseLost)."""

@@ -16,6 +16,9 @@ from bot.settings import SchedulerSettings
 from bot.store.database import Database
 from bot.store.jobs import JobRepository
 
+LOCAL_ENDPOINT = "local:"
+"""How a process-local endpoint's name begins (``local:<process>``: its own model)."""
+
 
 @dataclass(slots=True)
 class Ownership:
@@ -32,6 +35,17 @@ class Ownership:
     queue: SharedQueue | None = None
     """PostgreSQL: the queue every process shares, from which this one claims (else the
     dispatcher's own policy picks, and the claim checks the shared limits)."""
+
+    @property
+    def shared_endpoint(self) -> str | None:
+        """The endpoint, when other processes may submit there too; else None.
+
+        A shared endpoint's slots are counted in the database; this process's own model is
+        bounded by its own slots.
+        """
+        if self.endpoint is None or self.endpoint.startswith(LOCAL_ENDPOINT):
+            return None
+        return self.endpoint
 
     def claim_fields(self) -> dict[str, str]:
         """The columns a claim sets."""

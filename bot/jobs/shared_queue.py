@@ -41,9 +41,9 @@ from bot.store.database import Transaction
 from bot.store.jobs import JobRepository
 from bot.store.queue_state import GuildMove, HeadJobs, MemberMove, QueueState
 
-RING_SLACK = 8
+RING_SLACK = 2
 """Guilds a claim reads beyond one per slot: some may be at a running limit."""
-LINE_SLACK = 8
+LINE_SLACK = 2
 """Members a claim reads per guild beyond one per slot, for the same reason."""
 
 LimitsOf = Callable[[int], Limits]
@@ -58,6 +58,15 @@ class RunningCounts:
         self._members: dict[tuple[int, int], int] = {}
         self._guilds: dict[int, int] = {}
         self._loaded: set[int] = set()
+
+    def seed(self, heads: Sequence[HeadJobs]) -> None:
+        """Take the counts read with the members' lines, for guilds not counted yet."""
+        fresh = {head.guild_id for head in heads} - self._loaded
+        for head in heads:
+            if head.guild_id in fresh:
+                self._members[(head.guild_id, head.user_id)] = head.running
+                self._guilds[head.guild_id] = head.guild_running
+        self._loaded |= fresh
 
     async def load(self, tx: Transaction, guild_ids: Sequence[int]) -> None:
         """Count these guilds' jobs in flight (each guild once a claim)."""
@@ -141,10 +150,10 @@ class _Guild:
 
 
 class _Claim:
-    """One claim's state: its turns in ring order, and the running counts it has read."""
+    """One claim's state: the places it hands out, in order, and the running counts read."""
 
-    def __init__(self, first_turn: int, running: RunningCounts) -> None:
-        self._turns: Iterator[int] = itertools.count(first_turn)
+    def __init__(self, running: RunningCounts) -> None:
+        self._turns: Iterator[int] = itertools.count()
         self.running = running
 
     def turn(self) -> int:
@@ -197,11 +206,12 @@ class SharedQueue:
         """
         if endpoint is not None:
             await self._state.lock_endpoint(tx, endpoint)
-            count = min(count, limit - await self._repo.in_flight_at(tx, endpoint))
+        start = await self._state.begin(tx, endpoint)
+        if endpoint is not None:
+            count = min(count, limit - start.in_flight)
         if count <= 0:
             return []
-        start = await self._state.begin(tx)
-        claim = _Claim(start.turn, RunningCounts(self._repo, self._limits))
+        claim = _Claim(RunningCounts(self._repo, self._limits))
         picks: list[QueueEntry] = []
         if start.relax and self._relax_credit >= 1.0:
             owed = await self._claim_relax(tx, 1, claim, now)
@@ -233,7 +243,7 @@ class SharedQueue:
         return [(job, entries[job.id]) for job in jobs]
 
     async def _guilds(self, tx: Transaction, guild_ids: Sequence[int], claim: _Claim) -> set[int]:
-        """The guilds among these this claim may serve: locked, their limits and counts read."""
+        """The relax guilds among these this claim may serve: locked, limits and counts read."""
         mine = await self._state.lock_guilds(tx, guild_ids)
         if mine:
             await self._load_limits(tx, mine)
@@ -247,13 +257,17 @@ class SharedQueue:
         limit = count + RING_SLACK
         ring = await self._state.ring(tx, speed, limit)
         seen_all = len(ring) < limit
-        mine = await self._guilds(tx, [guild.guild_id for guild in ring], claim)
-        ring = [guild for guild in ring if guild.guild_id in mine]
+        ring = [guild for guild in ring if guild.mine]
         if not ring:
             return []
+        await self._load_limits(tx, {guild.guild_id for guild in ring})
         members = count + LINE_SLACK
+        heads = await self._state.lines(
+            tx, speed, [guild.guild_id for guild in ring], members=members, depth=count
+        )
+        claim.running.seed(heads)
         lines: dict[int, list[_Member]] = {guild.guild_id: [] for guild in ring}
-        for head in await self._state.lines(tx, speed, list(lines), members=members, depth=count):
+        for head in heads:
             lines[head.guild_id].append(_member_of(head))
         guilds = [
             _Guild(
@@ -267,10 +281,10 @@ class SharedQueue:
             for guild in ring
         ]
         picks = self._round_robin(guilds, speed, count, claim, seen_all=seen_all)
-        await self._state.move_guilds(tx, speed, [guild.move() for guild in guilds])
-        await self._state.move_members(
+        await self._state.move(
             tx,
             speed,
+            [guild.move() for guild in guilds],
             [
                 member.move()
                 for guild in guilds
@@ -367,10 +381,10 @@ class SharedQueue:
             usage[member.user_id] = (self._usage_at(usage.get(member.user_id), now) + weight, now)
             if member.jobs:
                 heapq.heappush(heap, (self._rank(usage[member.user_id]), member.jobs[0][0], index))
-        await self._state.move_members(
+        await self._state.move(
             tx,
             SpeedMode.RELAX,
-            [member.move() for member in members if member.moved or member.emptied],
+            members=[member.move() for member in members if member.moved or member.emptied],
         )
         await self._state.charge_relax(tx, charges, now=now, half_life=self._half_life)
         return picks

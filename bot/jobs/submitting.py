@@ -148,14 +148,20 @@ class Submitter:
     ) -> tuple[list[tuple[Job, QueueEntry]], dict[int, Job]] | None:
         """Claim from the queue every process shares; None when nothing could start."""
         own = self._p.ownership
+        free = self._p.slots.free
+        if own.shared_endpoint is None:
+            # This process's own model: only its own jobs run there.
+            free = min(free, own.limit - len(self._p.slots))
+        if free <= 0:
+            return None
         # Not under the lock every other transaction takes: claims lock only the rows and
         # guilds they serve, so several processes claim at once.
         async with self._p.db.transaction(serialised=False) as tx:
             claimed = await shared.claim(
                 tx,
-                self._p.slots.free,
+                free,
                 now=now,
-                endpoint=own.endpoint,
+                endpoint=own.shared_endpoint,
                 limit=own.limit,
                 fields=own.claim_fields(),
             )

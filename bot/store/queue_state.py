@@ -34,19 +34,23 @@ from bot.store.database import Row, Transaction
 GUILD_LOCK = 0x54455355
 ENDPOINT_LOCK = 0x54455356
 TURNS_PER_BLOCK = 1_000_000
-"""``queue_turns`` counts in blocks of this many: one ``nextval`` orders a whole claim's moves."""
+"""``queue_turns`` counts in blocks of this many (migration 0008): one ``nextval`` gives a
+claim the places it hands out, in order."""
 
 _QUEUED = "'queued'"  # a constant, not a parameter: it selects the partial jobs_queued_member
+_TRY_GUILD_LOCK = "pg_try_advisory_xact_lock(?, hashtext(current_schema() || ' ' || guild_id))"
+_IN_FLIGHT = "finished_at IS NULL AND state IN ('submitting', 'running')"
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimStart:
-    """What a claim begins with: its block of turns, and which classes have anyone waiting."""
+    """Which classes have anyone waiting as a claim begins, and its endpoint's jobs."""
 
-    turn: int
     turbo: bool
     fast: bool
     relax: bool
+    in_flight: int = 0
+    """Jobs submitting or running at the claim's endpoint, over every process."""
 
     def waiting(self, speed: SpeedMode) -> bool:
         """Whether a class may have waiting jobs."""
@@ -60,6 +64,8 @@ class RingGuild:
     guild_id: int
     deficit: int
     granted: bool
+    mine: bool
+    """The claim holds the guild's lock: no other claim serves it until this one commits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +77,21 @@ class HeadJobs:
     jobs: tuple[tuple[int, int], ...]
     """(job id, weight) of each."""
     more: bool
+    running: int = 0
+    """The member's jobs in flight, over every process (read with ``lines``)."""
+    guild_running: int = 0
+    """The guild's jobs in flight, over every process (read with ``lines``)."""
     usage: tuple[float, float] | None = None
     """Relax only: (usage, when it was last charged); None if never."""
 
 
 @dataclass(frozen=True, slots=True)
 class GuildMove:
-    """A guild's ring state after a claim (``turn`` None: it keeps its place)."""
+    """A guild's ring state after a claim.
+
+    ``turn``: its order among the places this claim gives out (0, 1, ...: the back of the
+    ring, in that order); None: it keeps its place.
+    """
 
     guild_id: int
     deficit: int
@@ -88,7 +102,7 @@ class GuildMove:
 
 @dataclass(frozen=True, slots=True)
 class MemberMove:
-    """A member's line state after a claim (``turn`` None: they keep their place)."""
+    """A member's line state after a claim (``turn`` as ``GuildMove.turn``)."""
 
     guild_id: int
     user_id: int
@@ -134,17 +148,22 @@ class QueueState:
                 ),
             )
 
-    async def begin(self, tx: Transaction) -> ClaimStart:
-        """A block of turns for this claim, and which classes have anyone waiting."""
+    async def begin(self, tx: Transaction, endpoint: str | None = None) -> ClaimStart:
+        """Which classes have anyone waiting, and the jobs in flight at ``endpoint`` (if any).
+
+        Run after ``lock_endpoint``: the count then includes every claim there before.
+        """
         row = await tx.fetch_one(
-            "SELECT nextval('queue_turns'),"
-            " EXISTS (SELECT 1 FROM queue_guilds WHERE speed = 'turbo' AND active),"
+            "SELECT EXISTS (SELECT 1 FROM queue_guilds WHERE speed = 'turbo' AND active),"
             " EXISTS (SELECT 1 FROM queue_guilds WHERE speed = 'fast' AND active),"
-            " EXISTS (SELECT 1 FROM queue_members WHERE speed = 'relax' AND active)"
+            " EXISTS (SELECT 1 FROM queue_members WHERE speed = 'relax' AND active),"
+            " (SELECT COUNT(*) FROM jobs WHERE finished_at IS NULL AND endpoint = ?"
+            " AND state IN ('submitting', 'running'))",
+            (endpoint,),
         )
         if row is None:  # pragma: no cover - a SELECT without FROM returns its one row
             raise RuntimeError("no row from the claim's first statement")
-        return ClaimStart(int(row[0]), bool(row[1]), bool(row[2]), bool(row[3]))
+        return ClaimStart(bool(row[0]), bool(row[1]), bool(row[2]), int(row[3]))
 
     async def lock_endpoint(self, tx: Transaction, endpoint: str) -> None:
         """Wait for the claims at ``endpoint`` before this one: its free slots are counted next."""
@@ -154,21 +173,27 @@ class QueueState:
         )
 
     async def ring(self, tx: Transaction, speed: SpeedMode, limit: int) -> list[RingGuild]:
-        """The first ``limit`` guilds of a class's ring that no other claim holds; locked."""
+        """The first ``limit`` guilds of a class's ring no other claim holds, in ring order.
+
+        Their rows are locked; each guild's lock is tried too (``mine``: taken), in the same
+        round trip: only for the rows the claim got, as the lock is tried outside the CTE.
+        """
         rows = await tx.fetch_all(
-            "SELECT guild_id, deficit, granted FROM queue_guilds WHERE speed = ? AND active"
-            " ORDER BY turn LIMIT ? FOR UPDATE SKIP LOCKED",
-            (speed.value, limit),
+            "WITH head AS MATERIALIZED (SELECT guild_id, deficit, granted, turn"  # noqa: S608
+            " FROM queue_guilds WHERE speed = ? AND active ORDER BY turn LIMIT ?"
+            f" FOR UPDATE SKIP LOCKED) SELECT guild_id, deficit, granted, {_TRY_GUILD_LOCK}"
+            " FROM head ORDER BY turn",
+            (speed.value, limit, GUILD_LOCK),
         )
-        return [RingGuild(int(row[0]), int(row[1]), bool(row[2])) for row in rows]
+        return [RingGuild(int(row[0]), int(row[1]), bool(row[2]), bool(row[3])) for row in rows]
 
     async def lock_guilds(self, tx: Transaction, guild_ids: Sequence[int]) -> set[int]:
         """The guilds among these that no other claim is serving; held until the commit."""
         if not guild_ids:
             return set()
         rows = await tx.fetch_all(
-            "SELECT guild_id FROM unnest(?::bigint[]) AS g(guild_id)"
-            " WHERE pg_try_advisory_xact_lock(?, hashtext(current_schema() || ' ' || guild_id))",
+            "SELECT guild_id FROM unnest(?::bigint[]) AS g(guild_id)"  # noqa: S608 (constant)
+            f" WHERE {_TRY_GUILD_LOCK}",
             (list(guild_ids), GUILD_LOCK),
         )
         return {int(row[0]) for row in rows}
@@ -182,17 +207,15 @@ class QueueState:
         members: int,
         depth: int,
     ) -> list[HeadJobs]:
-        """Each guild's first ``members`` waiting members in line order, ``depth`` jobs each."""
+        """Each guild's first ``members`` waiting members in line order, ``depth`` jobs each.
+
+        With each member's and guild's jobs in flight: run after the guilds' locks were taken,
+        the counts include every claim that committed before.
+        """
         rows = await tx.fetch_all(
-            "SELECT g.guild_id, m.user_id, j.ids, j.weights, j.more"  # noqa: S608 (constant)
-            " FROM unnest(?::bigint[]) AS g(guild_id)"
-            " CROSS JOIN LATERAL (SELECT user_id, turn FROM queue_members"
-            "  WHERE speed = ? AND guild_id = g.guild_id AND active ORDER BY turn LIMIT ?) AS m"
-            f" CROSS JOIN LATERAL ({_heads('g.guild_id', 'm.user_id')}) AS j"
-            " ORDER BY g.guild_id, m.turn",
-            (list(guild_ids), speed.value, members, depth, speed.value, depth),
+            _LINES, (list(guild_ids), speed.value, members, depth, speed.value, depth)
         )
-        return [_head_jobs(row) for row in rows]
+        return [_head_jobs(row, running=int(row[5]), guild_running=int(row[6])) for row in rows]
 
     async def relax_lines(self, tx: Transaction, *, members: int, depth: int) -> list[HeadJobs]:
         """The relax members with the least usage first (then the oldest head job); locked."""
@@ -210,46 +233,46 @@ class QueueState:
             for row in rows
         ]
 
-    async def move_guilds(
-        self, tx: Transaction, speed: SpeedMode, moves: Sequence[GuildMove]
+    async def move(
+        self,
+        tx: Transaction,
+        speed: SpeedMode,
+        guilds: Sequence[GuildMove] = (),
+        members: Sequence[MemberMove] = (),
     ) -> None:
-        """Write the ring state a claim left (rows it holds)."""
-        if moves:
-            await tx.execute(
-                "UPDATE queue_guilds AS q SET deficit = v.deficit, granted = v.granted,"
-                " turn = COALESCE(v.turn, q.turn), active = v.active"
-                " FROM unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::bigint[], ?::boolean[])"
-                " AS v(guild_id, deficit, granted, turn, active)"
-                " WHERE q.speed = ? AND q.guild_id = v.guild_id",
-                (
-                    [move.guild_id for move in moves],
-                    [move.deficit for move in moves],
-                    [move.granted for move in moves],
-                    [move.turn for move in moves],
-                    [move.active for move in moves],
-                    speed.value,
-                ),
-            )
+        """Write the ring and line state a claim left (rows it holds), in one statement.
 
-    async def move_members(
-        self, tx: Transaction, speed: SpeedMode, moves: Sequence[MemberMove]
-    ) -> None:
-        """Write the members' places a claim left (of guilds or rows it holds)."""
-        if moves:
-            ordered = sorted(moves, key=lambda move: (move.guild_id, move.user_id))
-            await tx.execute(
-                "UPDATE queue_members AS q SET turn = COALESCE(v.turn, q.turn), active = v.active"
-                " FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])"
-                " AS v(guild_id, user_id, turn, active)"
-                " WHERE q.speed = ? AND q.guild_id = v.guild_id AND q.user_id = v.user_id",
-                (
-                    [move.guild_id for move in ordered],
-                    [move.user_id for move in ordered],
-                    [move.turn for move in ordered],
-                    [move.active for move in ordered],
-                    speed.value,
-                ),
-            )
+        The places given out (``turn`` 0, 1, ...) follow one ``nextval``: behind every place
+        handed out before, in the claim's order.
+        """
+        if not guilds and not members:
+            return
+        members = sorted(members, key=lambda move: (move.guild_id, move.user_id))
+        await tx.execute(
+            "WITH block AS MATERIALIZED (SELECT nextval('queue_turns') AS base),"
+            " guilds AS (UPDATE queue_guilds AS q SET deficit = v.deficit, granted = v.granted,"
+            "  turn = COALESCE(block.base + v.turn, q.turn), active = v.active"
+            "  FROM block, unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::bigint[],"
+            "  ?::boolean[]) AS v(guild_id, deficit, granted, turn, active)"
+            "  WHERE q.speed = ? AND q.guild_id = v.guild_id RETURNING 1)"
+            " UPDATE queue_members AS q SET turn = COALESCE(block.base + v.turn, q.turn),"
+            " active = v.active FROM block, unnest(?::bigint[], ?::bigint[], ?::bigint[],"
+            " ?::boolean[]) AS v(guild_id, user_id, turn, active)"
+            " WHERE q.speed = ? AND q.guild_id = v.guild_id AND q.user_id = v.user_id",
+            (
+                [move.guild_id for move in guilds],
+                [move.deficit for move in guilds],
+                [move.granted for move in guilds],
+                [move.turn for move in guilds],
+                [move.active for move in guilds],
+                speed.value,
+                [move.guild_id for move in members],
+                [move.user_id for move in members],
+                [move.turn for move in members],
+                [move.active for move in members],
+                speed.value,
+            ),
+        )
 
     async def charge_relax(
         self, tx: Transaction, charges: dict[int, int], *, now: float, half_life: float
@@ -310,7 +333,13 @@ def _heads(guild: str, user: str) -> str:
     )
 
 
-def _head_jobs(row: Row, *, usage: tuple[float, float] | None = None) -> HeadJobs:
+def _head_jobs(
+    row: Row,
+    *,
+    running: int = 0,
+    guild_running: int = 0,
+    usage: tuple[float, float] | None = None,
+) -> HeadJobs:
     ids = [int(job_id) for job_id in row[2] or ()]
     weights = [max(1, int(weight)) for weight in row[3] or ()]
     more = bool(row[4])
@@ -320,5 +349,22 @@ def _head_jobs(row: Row, *, usage: tuple[float, float] | None = None) -> HeadJob
         user_id=int(row[1]),
         jobs=jobs[:-1] if more else jobs,
         more=more,
+        running=running,
+        guild_running=guild_running,
         usage=usage,
     )
+
+
+_LINES = (
+    "SELECT g.guild_id, m.user_id, j.ids, j.weights, j.more,"  # noqa: S608 (constants)
+    f" (SELECT COUNT(*) FROM jobs WHERE {_IN_FLIGHT} AND guild_id = g.guild_id"
+    "  AND user_id = m.user_id), g.running"
+    " FROM (SELECT guild_id, (SELECT COUNT(*) FROM jobs"
+    f"  WHERE {_IN_FLIGHT} AND guild_id = ids.guild_id) AS running"
+    "  FROM unnest(?::bigint[]) AS ids(guild_id) OFFSET 0) AS g"  # OFFSET: once a guild
+    " CROSS JOIN LATERAL (SELECT user_id, turn FROM queue_members"
+    "  WHERE speed = ? AND guild_id = g.guild_id AND active ORDER BY turn LIMIT ?) AS m"
+    f" CROSS JOIN LATERAL ({_heads('g.guild_id', 'm.user_id')}) AS j"
+    " ORDER BY g.guild_id, m.turn"
+)
+"""Each guild's first members in line with their head jobs, and the jobs in flight of each."""

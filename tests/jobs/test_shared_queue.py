@@ -163,9 +163,7 @@ async def test_a_job_queued_while_a_claim_empties_its_guild_still_waits(make: Ma
         # A claim finds guild A with nothing waiting: A leaves the ring...
         held = await state.ring(claim, SpeedMode.FAST, 1)
         assert [guild.guild_id for guild in held] == [GUILD_A]
-        await state.move_guilds(
-            claim, SpeedMode.FAST, [GuildMove(GUILD_A, 0, False, None, active=False)]
-        )
+        await state.move(claim, SpeedMode.FAST, [GuildMove(GUILD_A, 0, False, None, active=False)])
         # ...while another process queues a job there: its upsert waits for this claim.
         queueing = asyncio.create_task(second.imagine("a2", guild=GUILD_A, user=BOB))
         await waiting_for_a_row_lock(watcher)

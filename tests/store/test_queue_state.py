@@ -66,7 +66,7 @@ async def test_a_guild_that_left_the_ring_comes_back_at_the_end_without_its_defi
 ) -> None:
     async with pg.transaction() as tx:
         await repo.insert_many(tx, [new_job(guild=1), new_job(guild=2)], now=1.0)
-        await state.move_guilds(
+        await state.move(
             tx,
             SpeedMode.FAST,
             [GuildMove(1, 0, False, None, active=False), GuildMove(2, 700, True, None, True)],
@@ -81,7 +81,7 @@ async def test_a_job_handed_back_or_moved_to_relax_waits_in_its_class_again(
 ) -> None:
     async with pg.transaction() as tx:
         job = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
-        await state.move_guilds(tx, SpeedMode.FAST, [GuildMove(1, 0, False, None, False)])
+        await state.move(tx, SpeedMode.FAST, [GuildMove(1, 0, False, None, False)])
         await tx.execute("UPDATE queue_members SET active = FALSE")
         claimed = await repo.transition(tx, job.id, JobState.QUEUED, JobState.SUBMITTING, now=2.0)
         assert claimed is not None

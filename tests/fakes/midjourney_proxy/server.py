@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -214,15 +215,39 @@ class FakeMidjourneyProxy:
         for task in [t for t in self.tasks.values() if self._movable(t)]:
             await self.advance(task.id)
 
-    def start_clock(self, step_seconds: float) -> None:
-        """Benchmarks only: every ``step_seconds`` each running task moves one step."""
+    def start_clock(self, step_seconds: float, *, jitter: float = 0.0, seed: int = 0) -> None:
+        """Benchmarks only: every ``step_seconds`` each running task moves one step.
 
-        async def tick() -> None:
+        ``jitter`` 0: every task steps at once. Above 0, each task keeps a time of its own:
+        each of its steps takes ``step_seconds`` times a factor drawn in ``1 ± jitter``, so
+        renders end one at a time, as on a real machine, rather than all together.
+        """
+        if not jitter:
+
+            async def tick() -> None:
+                while True:
+                    await asyncio.sleep(step_seconds)
+                    await self.advance_all()
+
+            self._clock = asyncio.create_task(tick())
+            return
+        draw = random.Random(seed)
+        due: dict[str, float] = {}
+        loop = asyncio.get_running_loop()
+
+        def later(now: float) -> float:
+            return now + step_seconds * draw.uniform(1 - jitter, 1 + jitter)
+
+        async def each_task() -> None:
             while True:
-                await asyncio.sleep(step_seconds)
-                await self.advance_all()
+                await asyncio.sleep(step_seconds / 20)
+                now = loop.time()
+                for task in [t for t in self.tasks.values() if self._movable(t)]:
+                    if now >= due.setdefault(task.id, later(now)):
+                        due[task.id] = later(now)
+                        await self.advance(task.id)
 
-        self._clock = asyncio.create_task(tick())
+        self._clock = asyncio.create_task(each_task())
 
     async def stop_clock(self) -> None:
         if self._clock is not None:

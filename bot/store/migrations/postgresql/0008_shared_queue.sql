@@ -10,8 +10,8 @@
 -- takes its last one, set again by the transaction that queues one.
 -- queue_members: each member's place in their guild's line, per class (turn), and for relax,
 -- whether they wait at all; relax_usage: each member's decaying relax usage and its rank.
--- queue_turns hands out places in blocks of 1,000 (one nextval a claim orders its moves).
-CREATE SEQUENCE queue_turns INCREMENT BY 1000;
+-- queue_turns hands out places in blocks of 1,000,000: one nextval orders all of a claim's moves.
+CREATE SEQUENCE queue_turns INCREMENT BY 1000000;
 CREATE TABLE queue_guilds (
     speed TEXT NOT NULL CHECK (speed IN ('turbo', 'fast')),
     guild_id BIGINT NOT NULL,
@@ -39,6 +39,9 @@ CREATE TABLE relax_usage (
 );
 -- A member's head jobs in one class: the claim's only read of the queue itself.
 CREATE INDEX jobs_queued_member ON jobs (guild_id, user_id, speed, id) WHERE state = 'queued';
+-- The running limits a claim checks: a guild's and its members' jobs in flight, whatever the
+-- number waiting.
+CREATE INDEX jobs_in_flight ON jobs (guild_id, user_id) WHERE state IN ('submitting', 'running');
 
 -- Jobs already waiting when this arrives join the ring and the lines in the order they came.
 INSERT INTO queue_guilds (speed, guild_id, turn)
