@@ -55,7 +55,6 @@ from bot.jobs.shared_queue import SharedQueue
 from bot.model import SpeedMode
 from bot.prompt import parse_prompt
 from bot.store.connect import open_database
-from bot.store.database import Transaction
 from bot.store.jobs import JobRepository
 from tests.cli.conftest import TOKEN
 from tests.e2e.processes import owner_pids, running_owner_pids, workers
@@ -100,14 +99,7 @@ async def claims(url: str) -> float:
     head of the ring, the running counts, the state written back, the job moved to submitting.
     """
     database = await open_database(url)
-    limits = Limits(running_per_user=50)
-
-    async def no_guild_config(_tx: Transaction, _guild_ids: set[int]) -> None:
-        return None
-
-    queue = SharedQueue(
-        JobRepository(), lambda _guild: limits, relax_share=0.1, load_limits=no_guild_config
-    )
+    queue = SharedQueue(JobRepository(), Limits(running_per_user=50), relax_share=0.1)
     times = []
     try:
         for _ in range(CLAIMS):

@@ -32,7 +32,7 @@ from bot.observability.logging import job_context
 from bot.providers.base import ImageProvider, TaskState
 from bot.quota import QuotaService
 from bot.settings import ProviderSettings, SchedulerSettings
-from bot.store.database import Database, Transaction
+from bot.store.database import Database
 from bot.store.guild_config import GuildConfigRepository
 from bot.store.jobs import PendingJob
 
@@ -154,14 +154,10 @@ class Dispatcher:
             # The policy's state in the database: fair over every process, not within each.
             ownership.queue = SharedQueue(
                 self._repo,
-                self.policy.limits,
+                Limits(self._settings.max_running_per_user, self._settings.max_running_per_guild),
                 relax_share=self._settings.relax_share,
-                load_limits=self._load_limits,
             )
             self.policy.count_only()
-
-    async def _load_limits(self, tx: Transaction, guild_ids: set[int]) -> None:
-        await load_limits(tx, self._guilds, self._settings, self.policy, guild_ids)
 
     async def adopt(self, jobs: list[PendingJob]) -> None:
         """Take over a silent process's jobs, already made this one's in the database."""

@@ -117,9 +117,15 @@ class Recovery:
 
         With an owner (several processes dispatching), the submitting and running jobs are
         only those this process adopts now: no owner's, or a process's whose lease is gone.
+        With the shared queue (PostgreSQL), the queued ones stay in the database.
         """
         owner = self._p.ownership.owner
+        shared = self._p.ownership.queue
         async with self._p.db.transaction() as tx:
+            if shared is not None:
+                # Queueing keeps the shared queue's rows; this repairs any a process of an
+                # older release, queueing without them, left out.
+                await shared.state.rebuild(tx)
             waiting, pending = await self._p.repo.unfinished(tx)
             if owner is not None:
                 adopted = await adopt_orphans(tx, self._p.repo, owner, self._p.ownership.endpoint)

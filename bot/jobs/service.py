@@ -44,6 +44,8 @@ from bot.store.jobs import CANCELLED_JOBS_CHANNEL, JobRepository, NewJob
 from bot.store.user_settings import UserSettingsRepository
 
 MAX_SEED = 4_294_967_295
+CANCEL_ATTEMPTS = 3
+"""Reads of a job a claim moves on while it is being cancelled (queued, submitting, running)."""
 SAME_IMAGE_ACTIONS = frozenset({Action.UPSCALE, Action.UPSCALE_SUBTLE, Action.UPSCALE_CREATIVE})
 """Actions whose image is fixed by the parent, the action and the index (and the seed):
 pressed again after the result, they link to it rather than make and charge it again."""
@@ -216,21 +218,27 @@ class JobService:
     async def cancel(self, job_id: int, *, user_id: int, moderator: bool = False) -> Job:
         """Cancel a waiting or running job and refund it."""
         async with self._db.transaction() as tx:
-            job = await self._repo.get(tx, job_id)
-            if job is None or (job.user_id != user_id and not moderator):
-                raise JobNotFound(f"You have no job #{job_id}.")
-            if job.state.terminal:
-                raise NotAllowed(f"Job #{job_id} has already finished ({job.state}).")
-            who = "its owner" if job.user_id == user_id else "a moderator"
-            cancelled = await self._repo.transition(
-                tx,
-                job_id,
-                job.state,
-                JobState.CANCELLED,
-                now=self._clock(),
-                failure_message=f"Cancelled by {who}.",
-            )
-            if cancelled is None:  # pragma: no cover - the transaction holds the write lock
+            cancelled: Job | None = None
+            # A claim (which on PostgreSQL does not wait for this transaction's lock) may move
+            # the job on between the read and the change: read it again, then.
+            for _ in range(CANCEL_ATTEMPTS):
+                job = await self._repo.get(tx, job_id)
+                if job is None or (job.user_id != user_id and not moderator):
+                    raise JobNotFound(f"You have no job #{job_id}.")
+                if job.state.terminal:
+                    raise NotAllowed(f"Job #{job_id} has already finished ({job.state}).")
+                who = "its owner" if job.user_id == user_id else "a moderator"
+                cancelled = await self._repo.transition(
+                    tx,
+                    job_id,
+                    job.state,
+                    JobState.CANCELLED,
+                    now=self._clock(),
+                    failure_message=f"Cancelled by {who}.",
+                )
+                if cancelled is not None:
+                    break
+            if cancelled is None:
                 raise NotAllowed(f"Job #{job_id} changed while cancelling; try again.")
             await self._quota.refund(tx, job_id=job_id, reason=f"cancelled by {who}")
             # The dispatcher may run in another process (PostgreSQL): it stops the task.

@@ -245,15 +245,30 @@ class JobRepository(JobLookups, JobOwners):
         rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
         moved = sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
         if target is JobState.QUEUED:
-            await self._waiting_again(tx, moved)
+            await self._waiting_again(tx, moved, handed_back=source is JobState.SUBMITTING)
         return moved
 
-    async def _waiting_again(self, tx: Transaction, jobs: Sequence[Job]) -> None:
-        """These jobs wait (again): on PostgreSQL, the shared queue's rings hold their places."""
-        if jobs and tx.engine == "postgresql":
-            await QueueState().activate(
-                tx, [(job.speed, job.guild_id, job.user_id) for job in jobs]
+    async def _waiting_again(
+        self, tx: Transaction, jobs: Sequence[Job], *, handed_back: bool = False
+    ) -> None:
+        """These jobs wait (again): on PostgreSQL, the shared queue's rings hold their places.
+
+        ``handed_back``: they were claimed but never started, so they wait at the front.
+        """
+        if not jobs or tx.engine != "postgresql":
+            return
+        weights: dict[int, int] = {}
+        if handed_back:
+            rows = await tx.fetch_all(
+                f"SELECT id, weight FROM jobs WHERE id IN ({marks(len(jobs))})",  # noqa: S608
+                tuple(job.id for job in jobs),
             )
+            weights = {int(row[0]): int(row[1]) for row in rows}
+        await QueueState().activate(
+            tx,
+            [(job.speed, job.guild_id, job.user_id, weights.get(job.id, 0)) for job in jobs],
+            front=handed_back,
+        )
 
     async def start(
         self,

@@ -2,21 +2,29 @@
 
 The tables (migration 0008): ``queue_guilds``, the ring of guilds waiting in each of the turbo
 and fast classes with their deficit round-robin state; ``queue_members``, each member's place
-in their guild's line per class; ``relax_usage``, each member's decaying relax usage. The
-policy that reads and moves them is ``bot.jobs.shared_queue``; this module is its SQL.
+in their guild's line per class (and, for relax, their usage rank); ``relax_usage``, each
+member's decaying relax usage. The policy that reads and moves them is
+``bot.jobs.shared_queue``; this module writes them, ``bot.store.queue_reads`` reads them.
 
 How two processes stay out of each other's way, and never strand a waiting job:
 
-- A claim locks the ring rows it serves with ``FOR UPDATE SKIP LOCKED``: another process's
-  claim passes over them to the next guilds instead of waiting. It then takes a guild lock
-  (``pg_try_advisory_xact_lock``, skipped when taken) for each, so that two claims in two
-  classes never count one guild's running limits at once.
+- A claim locks the rows it serves with ``FOR UPDATE SKIP LOCKED`` (a class's ring of guilds;
+  for relax, the members): another process's claim passes over them to the next ones instead
+  of waiting. It then tries each guild's lock (``pg_try_advisory_xact_lock``, passed over when
+  taken), so that two claims in two classes never count one guild's running limits at once.
 - Whatever queues a job (a new one, or one handed back) calls ``activate`` in its own
   transaction, upserting the guild's ring row first, then the member's row. If a claim holds
-  that ring row, the upsert waits for it to commit and then marks the guild active again;
-  the claim's statements, all run after it took the row, never saw the new job. So a claim
-  that clears ``active`` (it took the last job it could see) cannot hide a job queued beside it.
-- Relax has no ring: a claim locks the members' rows it serves, with ``SKIP LOCKED`` too.
+  one of them, the upsert waits for the claim to commit, then marks it active again.
+- A claim reads the waiting jobs only in statements after the one that locked the rows, so
+  each such read sees every job whose queueing committed before the lock. A claim that clears
+  ``active`` (it took the last job it could see) therefore cannot hide a job queued beside it.
+- The reads that choose whom to lock (``ring``, ``relax_members``) also pass over members and
+  guilds at a running limit, so a line full of busy members does not hide one who could
+  start. They are a filter only: the counts that decide are read after the guilds' locks.
+
+- A claim writes its moves before it moves its jobs to submitting; every other transaction
+  that touches both locks a job first, then queue rows (queueing, handing back), or never
+  waits for a queue row at all (a cancel). No two transactions wait for each other in a ring.
 
 PostgreSQL only (arrays, advisory locks, sequences): SQLite dispatches from one process's
 memory (``bot.jobs.policy``) and has no such tables.
@@ -28,61 +36,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.model import SpeedMode
-from bot.store.database import Row, Transaction
+from bot.store.database import Transaction
+from bot.store.queue_reads import QueueReads
 
-# Advisory lock classes beside the store's own ("TESS", "TESS" + 1): "TESS" + 2 and + 3.
-GUILD_LOCK = 0x54455355
-ENDPOINT_LOCK = 0x54455356
 TURNS_PER_BLOCK = 1_000_000
 """``queue_turns`` counts in blocks of this many (migration 0008): one ``nextval`` gives a
 claim the places it hands out, in order."""
-
-_QUEUED = "'queued'"  # a constant, not a parameter: it selects the partial jobs_queued_member
-_TRY_GUILD_LOCK = "pg_try_advisory_xact_lock(?, hashtext(current_schema() || ' ' || guild_id))"
-_IN_FLIGHT = "finished_at IS NULL AND state IN ('submitting', 'running')"
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimStart:
-    """Which classes have anyone waiting as a claim begins, and its endpoint's jobs."""
-
-    turbo: bool
-    fast: bool
-    relax: bool
-    in_flight: int = 0
-    """Jobs submitting or running at the claim's endpoint, over every process."""
-
-    def waiting(self, speed: SpeedMode) -> bool:
-        """Whether a class may have waiting jobs."""
-        return {SpeedMode.TURBO: self.turbo, SpeedMode.FAST: self.fast}.get(speed, self.relax)
-
-
-@dataclass(frozen=True, slots=True)
-class RingGuild:
-    """A guild's place in one class's ring, as read (and locked) by a claim."""
-
-    guild_id: int
-    deficit: int
-    granted: bool
-    mine: bool
-    """The claim holds the guild's lock: no other claim serves it until this one commits."""
-
-
-@dataclass(frozen=True, slots=True)
-class HeadJobs:
-    """A member's first waiting jobs of one class, oldest first (``more``: others follow)."""
-
-    guild_id: int
-    user_id: int
-    jobs: tuple[tuple[int, int], ...]
-    """(job id, weight) of each."""
-    more: bool
-    running: int = 0
-    """The member's jobs in flight, over every process (read with ``lines``)."""
-    guild_running: int = 0
-    """The guild's jobs in flight, over every process (read with ``lines``)."""
-    usage: tuple[float, float] | None = None
-    """Relax only: (usage, when it was last charged); None if never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,128 +69,89 @@ class MemberMove:
     active: bool
 
 
-class QueueState:
+class QueueState(QueueReads):
     """Reads and writes the shared queue's tables inside a caller's transaction."""
 
     async def activate(
-        self, tx: Transaction, waiting: Iterable[tuple[SpeedMode, int, int]]
+        self,
+        tx: Transaction,
+        waiting: Iterable[tuple[SpeedMode, int, int, int]],
+        *,
+        front: bool = False,
     ) -> None:
-        """Jobs of these (speed, guild, member) were queued in ``tx``: they wait in the rings.
+        """Jobs of these (speed, guild, member, weight) were queued in ``tx``: they wait.
 
         A guild or member not waiting yet joins at the back; one already waiting keeps its
-        place. Rows are written in key order, so two transactions never lock them crosswise.
+        place. ``front`` (jobs handed back unstarted): one not waiting joins at the front
+        instead, and the guild gets back the weight it spent on them, as the in-memory
+        policy's ``requeue`` does. Rows are written in key order, so two transactions never
+        lock them crosswise.
         """
-        members = sorted({(speed.value, guild, user) for speed, guild, user in waiting})
-        guilds = sorted({(speed, guild) for speed, guild, _ in members if speed != "relax"})
+        refunds: dict[tuple[str, int], int] = {}
+        members: set[tuple[str, int, int]] = set()
+        for speed, guild, user, weight in waiting:
+            members.add((speed.value, guild, user))
+            if speed is not SpeedMode.RELAX:
+                key = (speed.value, guild)
+                refunds[key] = refunds.get(key, 0) + (weight if front else 0)
+        guilds = sorted(refunds)
+        lines = sorted(members)
+        place = "(SELECT MIN(turn) - 1 FROM {table} WHERE speed = v.speed AND active{line})"
+        new_turn = "nextval('queue_turns')"
         if guilds:
+            turn = f"COALESCE({place.format(table='queue_guilds', line='')}, {new_turn})"
             await tx.execute(
-                "INSERT INTO queue_guilds AS q (speed, guild_id, turn)"
-                " SELECT speed, guild_id, nextval('queue_turns')"
-                " FROM unnest(?::text[], ?::bigint[]) AS v(speed, guild_id)"
+                "INSERT INTO queue_guilds AS q (speed, guild_id, turn, deficit)"  # noqa: S608
+                f" SELECT speed, guild_id, {turn if front else new_turn}, refund"
+                " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v(speed, guild_id, refund)"
+                " ORDER BY speed, guild_id"
                 " ON CONFLICT (speed, guild_id) DO UPDATE SET active = TRUE,"
                 " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END,"
-                " deficit = CASE WHEN q.active THEN q.deficit ELSE 0 END,"
+                " deficit = CASE WHEN q.active THEN q.deficit ELSE 0 END + EXCLUDED.deficit,"
                 " granted = q.active AND q.granted",
-                ([speed for speed, _ in guilds], [guild for _, guild in guilds]),
-            )
-        if members:
-            await tx.execute(
-                "INSERT INTO queue_members AS q (speed, guild_id, user_id, turn)"
-                " SELECT speed, guild_id, user_id, nextval('queue_turns')"
-                " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v(speed, guild_id, user_id)"
-                " ON CONFLICT (speed, guild_id, user_id) DO UPDATE SET active = TRUE,"
-                " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END",
                 (
-                    [speed for speed, _, _ in members],
-                    [guild for _, guild, _ in members],
-                    [user for _, _, user in members],
+                    [speed for speed, _ in guilds],
+                    [guild for _, guild in guilds],
+                    [refunds[key] for key in guilds],
+                ),
+            )
+        if lines:
+            line = " AND guild_id = v.guild_id"
+            turn = f"COALESCE({place.format(table='queue_members', line=line)}, {new_turn})"
+            await tx.execute(
+                "INSERT INTO queue_members AS q (speed, guild_id, user_id, turn, rank)"  # noqa: S608
+                f" SELECT speed, guild_id, user_id, {turn if front else new_turn},"
+                " (SELECT rank FROM relax_usage WHERE relax_usage.user_id = v.user_id)"
+                " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v(speed, guild_id, user_id)"
+                " ORDER BY speed, guild_id, user_id"
+                " ON CONFLICT (speed, guild_id, user_id) DO UPDATE SET active = TRUE,"
+                " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END,"
+                " rank = EXCLUDED.rank",
+                (
+                    [speed for speed, _, _ in lines],
+                    [guild for _, guild, _ in lines],
+                    [user for _, _, user in lines],
                 ),
             )
 
-    async def begin(self, tx: Transaction, endpoint: str | None = None) -> ClaimStart:
-        """Which classes have anyone waiting, and the jobs in flight at ``endpoint`` (if any).
+    async def rebuild(self, tx: Transaction) -> int:
+        """Put every waiting job's guild and member in line (recovery); how many members.
 
-        Run after ``lock_endpoint``: the count then includes every claim there before.
+        Queueing keeps the rows right; this repairs what a process of an older release, which
+        queued jobs without them, left behind.
         """
-        row = await tx.fetch_one(
-            "SELECT EXISTS (SELECT 1 FROM queue_guilds WHERE speed = 'turbo' AND active),"
-            " EXISTS (SELECT 1 FROM queue_guilds WHERE speed = 'fast' AND active),"
-            " EXISTS (SELECT 1 FROM queue_members WHERE speed = 'relax' AND active),"
-            " (SELECT COUNT(*) FROM jobs WHERE finished_at IS NULL AND endpoint = ?"
-            " AND state IN ('submitting', 'running'))",
-            (endpoint,),
-        )
-        if row is None:  # pragma: no cover - a SELECT without FROM returns its one row
-            raise RuntimeError("no row from the claim's first statement")
-        return ClaimStart(bool(row[0]), bool(row[1]), bool(row[2]), int(row[3]))
-
-    async def lock_endpoint(self, tx: Transaction, endpoint: str) -> None:
-        """Wait for the claims at ``endpoint`` before this one: its free slots are counted next."""
-        await tx.execute(
-            "SELECT pg_advisory_xact_lock(?, hashtext(current_schema() || ' ' || ?))",
-            (ENDPOINT_LOCK, endpoint),
-        )
-
-    async def ring(self, tx: Transaction, speed: SpeedMode, limit: int) -> list[RingGuild]:
-        """The first ``limit`` guilds of a class's ring no other claim holds, in ring order.
-
-        Their rows are locked; each guild's lock is tried too (``mine``: taken), in the same
-        round trip: only for the rows the claim got, as the lock is tried outside the CTE.
-        """
+        # Only the missing ones: an upsert would lock every row, and claims would pass over
+        # them all while this transaction lasts.
         rows = await tx.fetch_all(
-            "WITH head AS MATERIALIZED (SELECT guild_id, deficit, granted, turn"  # noqa: S608
-            " FROM queue_guilds WHERE speed = ? AND active ORDER BY turn LIMIT ?"
-            f" FOR UPDATE SKIP LOCKED) SELECT guild_id, deficit, granted, {_TRY_GUILD_LOCK}"
-            " FROM head ORDER BY turn",
-            (speed.value, limit, GUILD_LOCK),
+            "SELECT speed, guild_id, user_id, MIN(id) FROM jobs AS j WHERE state = 'queued'"
+            " AND (NOT EXISTS (SELECT 1 FROM queue_members AS m WHERE m.speed = j.speed"
+            "  AND m.guild_id = j.guild_id AND m.user_id = j.user_id AND m.active)"
+            " OR (speed <> 'relax' AND NOT EXISTS (SELECT 1 FROM queue_guilds AS g"
+            "  WHERE g.speed = j.speed AND g.guild_id = j.guild_id AND g.active)))"
+            " GROUP BY speed, guild_id, user_id ORDER BY MIN(id)"
         )
-        return [RingGuild(int(row[0]), int(row[1]), bool(row[2]), bool(row[3])) for row in rows]
-
-    async def lock_guilds(self, tx: Transaction, guild_ids: Sequence[int]) -> set[int]:
-        """The guilds among these that no other claim is serving; held until the commit."""
-        if not guild_ids:
-            return set()
-        rows = await tx.fetch_all(
-            "SELECT guild_id FROM unnest(?::bigint[]) AS g(guild_id)"  # noqa: S608 (constant)
-            f" WHERE {_TRY_GUILD_LOCK}",
-            (list(guild_ids), GUILD_LOCK),
-        )
-        return {int(row[0]) for row in rows}
-
-    async def lines(
-        self,
-        tx: Transaction,
-        speed: SpeedMode,
-        guild_ids: Sequence[int],
-        *,
-        members: int,
-        depth: int,
-    ) -> list[HeadJobs]:
-        """Each guild's first ``members`` waiting members in line order, ``depth`` jobs each.
-
-        With each member's and guild's jobs in flight: run after the guilds' locks were taken,
-        the counts include every claim that committed before.
-        """
-        rows = await tx.fetch_all(
-            _LINES, (list(guild_ids), speed.value, members, depth, speed.value, depth)
-        )
-        return [_head_jobs(row, running=int(row[5]), guild_running=int(row[6])) for row in rows]
-
-    async def relax_lines(self, tx: Transaction, *, members: int, depth: int) -> list[HeadJobs]:
-        """The relax members with the least usage first (then the oldest head job); locked."""
-        rows = await tx.fetch_all(
-            "SELECT m.guild_id, m.user_id, j.ids, j.weights, j.more, u.value, u.at"  # noqa: S608
-            " FROM queue_members AS m LEFT JOIN relax_usage AS u ON u.user_id = m.user_id"
-            f" CROSS JOIN LATERAL ({_heads('m.guild_id', 'm.user_id')}) AS j"
-            " WHERE m.speed = 'relax' AND m.active"
-            " ORDER BY u.rank ASC NULLS FIRST, j.ids[1] ASC NULLS FIRST"
-            " LIMIT ? FOR UPDATE OF m SKIP LOCKED",
-            (depth, SpeedMode.RELAX.value, depth, members),
-        )
-        return [
-            _head_jobs(row, usage=None if row[5] is None else (float(row[5]), float(row[6])))
-            for row in rows
-        ]
+        await self.activate(tx, [(SpeedMode(row[0]), int(row[1]), int(row[2]), 0) for row in rows])
+        return len(rows)
 
     async def move(
         self,
@@ -254,7 +174,12 @@ class QueueState:
             "  turn = COALESCE(block.base + v.turn, q.turn), active = v.active"
             "  FROM block, unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::bigint[],"
             "  ?::boolean[]) AS v(guild_id, deficit, granted, turn, active)"
-            "  WHERE q.speed = ? AND q.guild_id = v.guild_id RETURNING 1)"
+            "  WHERE q.speed = ? AND q.guild_id = v.guild_id RETURNING q.guild_id, q.active),"
+            # An emptied guild's line goes with it: members the claim passed over (their jobs
+            # all cancelled) too. The guild's row is this claim's, so nobody queues there now.
+            " cleared AS (UPDATE queue_members AS q SET active = FALSE FROM guilds"
+            "  WHERE q.speed = ? AND q.guild_id = guilds.guild_id AND NOT guilds.active"
+            "  AND q.active RETURNING 1)"
             " UPDATE queue_members AS q SET turn = COALESCE(block.base + v.turn, q.turn),"
             " active = v.active FROM block, unnest(?::bigint[], ?::bigint[], ?::bigint[],"
             " ?::boolean[]) AS v(guild_id, user_id, turn, active)"
@@ -265,6 +190,7 @@ class QueueState:
                 [move.granted for move in guilds],
                 [move.turn for move in guilds],
                 [move.active for move in guilds],
+                speed.value,
                 speed.value,
                 [move.guild_id for move in members],
                 [move.user_id for move in members],
@@ -281,7 +207,9 @@ class QueueState:
 
         The decay happens here, in one statement, so two processes charging one member at
         once both count. rank = log2(usage) + at / half_life orders members as their usage
-        would at any later moment (``bot.jobs.relax`` explains why).
+        would at any later moment (``bot.jobs.relax`` explains why); it is copied to the
+        member's relax lines, but not to a line another claim holds now (that claim charges
+        the member too, after this one, and copies the newer rank).
         """
         if not charges:
             return
@@ -290,12 +218,17 @@ class QueueState:
             "q.value * power(0.5, GREATEST(0, EXCLUDED.at - q.at) / ?::float8) + EXCLUDED.value"
         )
         await tx.execute(
-            "INSERT INTO relax_usage AS q (user_id, value, at, rank)"  # noqa: S608 (constant)
+            "WITH charged AS (INSERT INTO relax_usage AS q (user_id, value, at, rank)"  # noqa: S608
             " SELECT user_id, value, ?::float8, ln(value) / ln(2) + ?::float8 / ?::float8"
-            " FROM unnest(?::bigint[], ?::float8[]) AS v(user_id, value)"
+            " FROM unnest(?::bigint[], ?::float8[]) AS v(user_id, value) ORDER BY user_id"
             f" ON CONFLICT (user_id) DO UPDATE SET value = {decayed},"
             " at = GREATEST(q.at, EXCLUDED.at),"
-            f" rank = ln({decayed}) / ln(2) + GREATEST(q.at, EXCLUDED.at) / ?::float8",
+            f" rank = ln({decayed}) / ln(2) + GREATEST(q.at, EXCLUDED.at) / ?::float8"
+            " RETURNING user_id, rank)"
+            " UPDATE queue_members AS m SET rank = charged.rank FROM charged"
+            " WHERE m.speed = 'relax' AND m.user_id = charged.user_id"
+            " AND (m.guild_id, m.user_id) IN (SELECT guild_id, user_id FROM queue_members"
+            "  WHERE speed = 'relax' AND user_id = charged.user_id FOR UPDATE SKIP LOCKED)",
             (
                 now,
                 now,
@@ -317,54 +250,3 @@ class QueueState:
         counts = dict.fromkeys(SpeedMode, 0)
         counts.update({SpeedMode(row[0]): int(row[1]) for row in rows})
         return counts
-
-
-def _heads(guild: str, user: str) -> str:
-    """A member's first ``?`` waiting jobs of class ``?`` as arrays, and whether more follow.
-
-    ``guild`` and ``user`` name the outer query's columns; the parameters are the depth, the
-    speed and the depth again.
-    """
-    return (
-        "SELECT array_agg(id ORDER BY id) AS ids, array_agg(weight ORDER BY id) AS weights,"  # noqa: S608 (column names from this module, ? marks)
-        f" COUNT(*) > ? AS more FROM (SELECT id, weight FROM jobs WHERE state = {_QUEUED}"
-        f" AND guild_id = {guild} AND user_id = {user} AND speed = ? ORDER BY id LIMIT ? + 1)"
-        " AS head"
-    )
-
-
-def _head_jobs(
-    row: Row,
-    *,
-    running: int = 0,
-    guild_running: int = 0,
-    usage: tuple[float, float] | None = None,
-) -> HeadJobs:
-    ids = [int(job_id) for job_id in row[2] or ()]
-    weights = [max(1, int(weight)) for weight in row[3] or ()]
-    more = bool(row[4])
-    jobs = tuple(zip(ids, weights, strict=True))
-    return HeadJobs(
-        guild_id=int(row[0]),
-        user_id=int(row[1]),
-        jobs=jobs[:-1] if more else jobs,
-        more=more,
-        running=running,
-        guild_running=guild_running,
-        usage=usage,
-    )
-
-
-_LINES = (
-    "SELECT g.guild_id, m.user_id, j.ids, j.weights, j.more,"  # noqa: S608 (constants)
-    f" (SELECT COUNT(*) FROM jobs WHERE {_IN_FLIGHT} AND guild_id = g.guild_id"
-    "  AND user_id = m.user_id), g.running"
-    " FROM (SELECT guild_id, (SELECT COUNT(*) FROM jobs"
-    f"  WHERE {_IN_FLIGHT} AND guild_id = ids.guild_id) AS running"
-    "  FROM unnest(?::bigint[]) AS ids(guild_id) OFFSET 0) AS g"  # OFFSET: once a guild
-    " CROSS JOIN LATERAL (SELECT user_id, turn FROM queue_members"
-    "  WHERE speed = ? AND guild_id = g.guild_id AND active ORDER BY turn LIMIT ?) AS m"
-    f" CROSS JOIN LATERAL ({_heads('g.guild_id', 'm.user_id')}) AS j"
-    " ORDER BY g.guild_id, m.turn"
-)
-"""Each guild's first members in line with their head jobs, and the jobs in flight of each."""

@@ -12,14 +12,17 @@ import pytest
 
 from bot.errors import ProviderBusy
 from bot.jobs.lease import DispatchLease, worker_lease_name
-from bot.model import JobState, SpeedMode
-from bot.settings import SchedulerSettings
+from bot.model import Job, JobState, SpeedMode
+from bot.settings import SchedulerSettings, Settings
+from bot.store.jobs import JobRepository
+from bot.store.queue_reads import Defaults
 from bot.store.queue_state import GuildMove, QueueState
 from tests.fakes.memory_provider import MemoryProvider, Script
 from tests.jobs.conftest import Clock, Make, System, states
 from tests.postgres import postgres_schema
 
 GUILD_A, GUILD_B = 111, 222
+ANY_LIMITS = Defaults(per_user=100, per_guild=0)
 ALICE, BOB = 1001, 1002
 
 
@@ -40,7 +43,10 @@ async def worker(
     scheduler: SchedulerSettings | None = None,
 ) -> System:
     """A dispatcher claiming as ``name`` with its own model of ``limit`` slots (a GPU worker)."""
-    system = await make(clock=clock, provider=provider, scheduler=scheduler)
+    slots = Settings().provider.model_copy(update={"max_concurrency": limit})
+    system = await make(
+        clock=clock, provider=provider, scheduler=scheduler, provider_settings=slots
+    )
     lease = DispatchLease(
         system.db, name, name=worker_lease_name(name), duration=15.0, clock=clock, monotonic=clock
     )
@@ -50,7 +56,8 @@ async def worker(
 
 
 def running() -> MemoryProvider:
-    return MemoryProvider(default=Script(polls=1_000))  # they run until told
+    """A provider whose tasks, once started, run until the test says (no progress either)."""
+    return MemoryProvider(default=Script(ending="stall"))
 
 
 async def started(system: System) -> list[int]:
@@ -113,27 +120,48 @@ async def test_a_running_limit_holds_over_classes_and_processes_claiming_at_once
     )
 
 
-async def test_concurrent_claims_take_every_job_once_and_in_fair_order(make: Make) -> None:
+async def test_concurrent_claims_take_every_job_once_and_serve_every_guild(make: Make) -> None:
     clock = Clock()
     provider = MemoryProvider(default=Script(polls=1))
     systems = [
         await worker(make, f"worker@{n}:{n}:0.x", clock, provider, limit=2) for n in range(3)
     ]
-    jobs = [
-        job
-        for guild in range(4)
-        for job in await systems[0].imagine(
-            *[f"job {guild}-{n}" for n in range(6)], guild=500 + guild, user=700 + guild
-        )
-    ]
+    jobs = await flood_four_guilds(systems[0])
     for _ in range(8):
         await asyncio.gather(*(system.dispatcher.drain() for system in systems))
     submitted = [request.job_id for request in provider.requests]
     assert sorted(submitted) == sorted(job.id for job in jobs)  # each once, none skipped
     guild_of = {job.id: job.guild_id for job in jobs}
-    # Round-robin between the four guilds: each of the first twelve starts has three of each.
-    first = [guild_of[job_id] for job_id in submitted[:12]]
-    assert {guild: first.count(guild) for guild in set(first)} == {500: 3, 501: 3, 502: 3, 503: 3}
+    # Claims at once pass over each other's guilds: within a round of the ring, each guild
+    # is served, none more than twice.
+    first = [guild_of[job_id] for job_id in submitted[:8]]
+    assert all(1 <= first.count(guild) <= 2 for guild in range(500, 504))
+
+
+async def test_processes_claiming_in_turn_follow_one_round_robin(make: Make) -> None:
+    clock = Clock()
+    provider = MemoryProvider(default=Script(polls=1))
+    systems = [
+        await worker(make, f"worker@{n}:{n}:0.x", clock, provider, limit=1) for n in range(3)
+    ]
+    jobs = await flood_four_guilds(systems[0])
+    for _ in range(8):
+        for system in systems:
+            await system.dispatcher.drain()
+    guild_of = {job.id: job.guild_id for job in jobs}
+    order = [guild_of[request.job_id] for request in provider.requests]
+    assert order[:12] == [500, 501, 502, 503] * 3
+
+
+async def flood_four_guilds(system: System) -> list[Job]:
+    """Six jobs in each of four guilds, guild by guild."""
+    return [
+        job
+        for guild in range(4)
+        for job in await system.imagine(
+            *[f"job {guild}-{n}" for n in range(6)], guild=500 + guild, user=700 + guild
+        )
+    ]
 
 
 async def test_a_claim_passes_over_a_guild_another_claim_holds(make: Make) -> None:
@@ -144,7 +172,7 @@ async def test_a_claim_passes_over_a_guild_another_claim_holds(make: Make) -> No
     other = await first.imagine("b1", guild=GUILD_B, user=BOB)
     state = QueueState()
     async with first.db.transaction(serialised=False) as holding:
-        held = await state.ring(holding, SpeedMode.FAST, 1)
+        held = await state.ring(holding, SpeedMode.FAST, 1, ANY_LIMITS)
         assert [guild.guild_id for guild in held] == [GUILD_A]
         # The other claim does not wait for this transaction: it serves the next guild.
         await asyncio.wait_for(second.dispatcher.drain(), timeout=30)
@@ -161,7 +189,7 @@ async def test_a_job_queued_while_a_claim_empties_its_guild_still_waits(make: Ma
     state = QueueState()
     async with first.db.transaction(serialised=False) as claim:
         # A claim finds guild A with nothing waiting: A leaves the ring...
-        held = await state.ring(claim, SpeedMode.FAST, 1)
+        held = await state.ring(claim, SpeedMode.FAST, 1, ANY_LIMITS)
         assert [guild.guild_id for guild in held] == [GUILD_A]
         await state.move(claim, SpeedMode.FAST, [GuildMove(GUILD_A, 0, False, None, active=False)])
         # ...while another process queues a job there: its upsert waits for this claim.
@@ -216,3 +244,70 @@ async def test_the_queue_depth_counts_every_processs_waiting_jobs(make: Make) ->
         SpeedMode.RELAX: 1,
     }
     assert second.dispatcher.waiting == 2
+
+
+async def test_members_at_their_limit_do_not_hide_one_further_down_the_line(make: Make) -> None:
+    clock, provider = Clock(), running()
+    one_each = SchedulerSettings(max_running_per_user=1)
+    first = await worker(make, "worker@a:1:0.a", clock, provider, limit=10, scheduler=one_each)
+    for user in range(2001, 2011):  # more members than a claim for one slot reads
+        await first.imagine(f"first {user}", f"second {user}", guild=GUILD_A, user=user)
+    await first.dispatcher.drain()
+    assert len(provider.requests) == 10  # each one's first job: their second ones wait
+    late = await first.imagine("late", guild=GUILD_A, user=ALICE)
+    second = await worker(make, "worker@b:2:0.b", clock, provider, scheduler=one_each)
+    await second.dispatcher.drain()
+    assert provider.requests[-1].job_id == late[0].id
+
+
+async def test_relax_gets_no_slot_a_fast_job_further_round_the_ring_could_use(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    one_per_guild = SchedulerSettings(max_running_per_guild=1)
+    first = await worker(make, "worker@a:1:0.a", clock, provider, limit=10, scheduler=one_per_guild)
+    for guild in range(900, 910):  # more guilds than a claim for one slot reads
+        await first.imagine("first", "second", guild=guild, user=ALICE)
+    await first.dispatcher.drain()
+    assert len(provider.requests) == 10  # each guild at its limit, one job waiting in each
+    await first.imagine("background", guild=GUILD_A, user=BOB, speed=SpeedMode.RELAX)
+    fast = await first.imagine("fast", guild=GUILD_B, user=BOB)
+    second = await worker(make, "worker@b:2:0.b", clock, provider, scheduler=one_per_guild)
+    await second.dispatcher.drain()
+    assert provider.requests[-1].job_id == fast[0].id
+
+
+async def test_a_job_queued_by_an_older_release_is_found_at_the_next_start(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, provider = Clock(), running()
+    gateway = await make(clock=clock, provider=provider)
+    with monkeypatch.context() as patch:
+        patch.setattr(QueueState, "activate", _as_before_the_shared_queue)
+        old = await gateway.imagine("queued by an older release", guild=GUILD_A, user=ALICE)
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    await first.dispatcher.drain()
+    assert await started(first) == [old[0].id]
+
+
+async def _as_before_the_shared_queue(*_args: object, **_options: object) -> None:
+    """Queueing without the shared queue's rows, as a release before it did."""
+
+
+async def test_a_cancel_beside_a_claim_cancels_what_the_claim_took(make: Make) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    watcher = await make(clock=clock, provider=provider)
+    jobs = await first.imagine("a1", guild=GUILD_A, user=ALICE)
+    async with first.db.transaction(serialised=False) as claim:
+        taken = await JobRepository().transition(
+            claim, jobs[0].id, JobState.QUEUED, JobState.SUBMITTING, now=clock()
+        )
+        assert taken is not None
+        # The cancel read the job queued; its change waits for this claim to commit.
+        cancelling = asyncio.create_task(second.jobs.cancel(jobs[0].id, user_id=ALICE))
+        await waiting_for_a_row_lock(watcher)
+    cancelled = await cancelling
+    assert cancelled.state is JobState.CANCELLED
+    assert await states(first, jobs[0].id) == [JobState.CANCELLED]

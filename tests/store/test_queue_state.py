@@ -76,18 +76,27 @@ async def test_a_guild_that_left_the_ring_comes_back_at_the_end_without_its_defi
         assert await ring(tx, SpeedMode.FAST) == [(2, 700, True), (1, 0, False)]
 
 
-async def test_a_job_handed_back_or_moved_to_relax_waits_in_its_class_again(
+async def test_a_job_handed_back_waits_at_the_front_with_its_weight_given_back(
     pg: Database,
 ) -> None:
     async with pg.transaction() as tx:
-        job = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
-        await state.move(tx, SpeedMode.FAST, [GuildMove(1, 0, False, None, False)])
-        await tx.execute("UPDATE queue_members SET active = FALSE")
+        job = await repo.insert(tx, new_job(guild=1, user=10, weight=1500), now=1.0)
+        await repo.insert(tx, new_job(guild=2), now=1.0)
         claimed = await repo.transition(tx, job.id, JobState.QUEUED, JobState.SUBMITTING, now=2.0)
         assert claimed is not None
+        # The claim took guild 1's last job: guild 1 left the ring, its line with it.
+        await state.move(tx, SpeedMode.FAST, [GuildMove(1, 0, False, None, False)])
+        assert await ring(tx, SpeedMode.FAST) == [(2, 0, False)]
+        # The provider was busy: it waits again where it was, its weight given back.
         await repo.transition(tx, job.id, JobState.SUBMITTING, JobState.QUEUED, now=3.0)
-        assert await ring(tx, SpeedMode.FAST) == [(1, 0, False)]
-        assert await line(tx, SpeedMode.FAST, 1) == [10]
+        assert await ring(tx, SpeedMode.FAST) == [(1, 1500, False), (2, 0, False)]
+        await repo.insert(tx, new_job(guild=1, user=11), now=4.0)
+        assert await line(tx, SpeedMode.FAST, 1) == [10, 11]
+
+
+async def test_a_job_moved_to_relax_waits_in_the_relax_line(pg: Database) -> None:
+    async with pg.transaction() as tx:
+        job = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
         await repo.set_speed(tx, job.id, speed=SpeedMode.RELAX, cost=0, prompt="a cat")
         assert await line(tx, SpeedMode.RELAX, 1) == [10]
 
@@ -132,5 +141,5 @@ async def test_jobs_waiting_before_the_shared_queue_join_it_in_arrival_order(
             await database.close()
 
 
-async def _no_tables_yet(*_args: object) -> None:
+async def _no_tables_yet(*_args: object, **_options: object) -> None:
     """``activate`` before migration 0008: there is nothing to write to."""

@@ -9,7 +9,7 @@
 -- active: the guild has (or may have) waiting jobs of that class; cleared by the claim that
 -- takes its last one, set again by the transaction that queues one.
 -- queue_members: each member's place in their guild's line, per class (turn), and for relax,
--- whether they wait at all; relax_usage: each member's decaying relax usage and its rank.
+-- their usage rank; relax_usage: each member's decaying relax usage and its rank.
 -- queue_turns hands out places in blocks of 1,000,000: one nextval orders all of a claim's moves.
 CREATE SEQUENCE queue_turns INCREMENT BY 1000000;
 CREATE TABLE queue_guilds (
@@ -28,9 +28,14 @@ CREATE TABLE queue_members (
     user_id BIGINT NOT NULL,
     turn BIGINT NOT NULL,
     active BOOLEAN NOT NULL DEFAULT TRUE,
+    -- relax_usage.rank of the member, copied here so that relax's order is an index scan.
+    rank DOUBLE PRECISION,
     PRIMARY KEY (speed, guild_id, user_id)
 );
 CREATE INDEX queue_members_line ON queue_members (speed, guild_id, turn) WHERE active;
+CREATE INDEX queue_members_relax ON queue_members (rank NULLS FIRST, turn)
+    WHERE speed = 'relax' AND active;
+CREATE INDEX queue_members_relax_user ON queue_members (user_id) WHERE speed = 'relax';
 CREATE TABLE relax_usage (
     user_id BIGINT PRIMARY KEY,
     value DOUBLE PRECISION NOT NULL,
