@@ -147,12 +147,11 @@ class SharedQueue:
 
         Also whether more guilds wait beyond those read (another pass may serve them).
         """
-        limit = count + RING_SLACK
-        ring = await self._state.ring(tx, speed, limit, self._defaults)
-        seen_all = len(ring) < limit
-        ring = [guild for guild in ring if guild.mine]
+        read = await self._state.ring(tx, speed, count + RING_SLACK, self._defaults)
+        seen_all = read.whole
+        ring = [guild for guild in read.guilds if guild.mine]
         if not ring:
-            return [], not seen_all
+            return [], False  # none, or all of them another claim's: another pass finds those too
         members = count  # each one read may start at least one job
         found, heads = await self._state.lines(
             tx,

@@ -29,7 +29,8 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.queue_depth = Gauge(
             "tessera_queue_depth",
-            "Jobs waiting for a provider slot, per speed class.",
+            "Jobs waiting for a provider slot, per speed class (on PostgreSQL the shared"
+            " queue's, the same in every process: take one process's, not the sum).",
             ["speed"],
             registry=self.registry,
         )
@@ -37,7 +38,11 @@ class Metrics:
             "tessera_guilds", "Guilds the bot is a member of.", registry=self.registry
         )
         self.jobs = Gauge(
-            "tessera_jobs", "Unfinished jobs, per state.", ["state"], registry=self.registry
+            "tessera_jobs",
+            "Unfinished jobs, per state: queued as tessera_queue_depth counts them, running"
+            " in this process's provider slots.",
+            ["state"],
+            registry=self.registry,
         )
         self.jobs_finished = Counter(
             "tessera_jobs_finished",

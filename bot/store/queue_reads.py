@@ -53,6 +53,16 @@ class RingGuild:
 
 
 @dataclass(frozen=True, slots=True)
+class Ring:
+    """What a claim read and locked of a class's ring."""
+
+    guilds: list[RingGuild]
+    whole: bool
+    """Every guild that could be served now is here: none held by another claim, none
+    beyond the claim's limit. A guild may then have another turn in this same claim."""
+
+
+@dataclass(frozen=True, slots=True)
 class GuildLine:
     """What a claim reads of a guild: its limits, its jobs in flight, how many wait in line."""
 
@@ -106,9 +116,7 @@ class QueueReads:
             (ENDPOINT_LOCK, endpoint),
         )
 
-    async def ring(
-        self, tx: Transaction, speed: SpeedMode, limit: int, defaults: Defaults
-    ) -> list[RingGuild]:
+    async def ring(self, tx: Transaction, speed: SpeedMode, limit: int, defaults: Defaults) -> Ring:
         """The first ``limit`` guilds of a class's ring no other claim holds, in ring order.
 
         Guilds at their own running limit are passed over. Their rows are locked; each
@@ -117,15 +125,18 @@ class QueueReads:
         """
         rows = await tx.fetch_all(
             "WITH head AS MATERIALIZED (SELECT q.guild_id, q.deficit, q.granted, q.turn"  # noqa: S608
-            " FROM queue_guilds AS q LEFT JOIN guild_config AS c ON c.guild_id = q.guild_id"
-            " WHERE q.speed = ? AND q.active AND (COALESCE(c.max_running_per_guild, ?) = 0"
-            f" OR ({_GUILD_RUNNING.format(guild='q.guild_id')})"
-            " < COALESCE(c.max_running_per_guild, ?))"
-            " ORDER BY q.turn LIMIT ? FOR UPDATE OF q SKIP LOCKED)"
-            f" SELECT guild_id, deficit, granted, {_TRY_GUILD_LOCK} FROM head ORDER BY turn",
-            (speed.value, defaults.per_guild, defaults.per_guild, limit, GUILD_LOCK),
+            f" {_SERVABLE} ORDER BY q.turn LIMIT ? FOR UPDATE OF q SKIP LOCKED), servable AS"
+            f" (SELECT COUNT(*) AS guilds FROM (SELECT 1 {_SERVABLE} LIMIT ?) AS eligible)"
+            f" SELECT guild_id, deficit, granted, {_TRY_GUILD_LOCK}, servable.guilds"
+            " FROM head, servable ORDER BY turn",
+            (
+                *(speed.value, defaults.per_guild, defaults.per_guild, limit),
+                *(speed.value, defaults.per_guild, defaults.per_guild, limit + 1),
+                GUILD_LOCK,
+            ),
         )
-        return [RingGuild(int(row[0]), int(row[1]), bool(row[2]), bool(row[3])) for row in rows]
+        guilds = [RingGuild(int(row[0]), int(row[1]), bool(row[2]), bool(row[3])) for row in rows]
+        return Ring(guilds, whole=bool(rows) and int(rows[0][4]) == len(rows))
 
     async def lock_guilds(self, tx: Transaction, guild_ids: Sequence[int]) -> set[int]:
         """The guilds among these that no other claim is serving; held until the commit."""
@@ -269,6 +280,12 @@ def _heads(guild: str, user: str) -> str:
 _IN_FLIGHT = "finished_at IS NULL AND state IN ('submitting', 'running')"
 _GUILD_RUNNING = "SELECT COUNT(*) FROM jobs WHERE " + _IN_FLIGHT + " AND guild_id = {guild}"  # noqa: S608
 _MEMBER_RUNNING = _GUILD_RUNNING + " AND user_id = {user}"
+_SERVABLE = (
+    "FROM queue_guilds AS q LEFT JOIN guild_config AS c ON c.guild_id = q.guild_id"
+    " WHERE q.speed = ? AND q.active AND (COALESCE(c.max_running_per_guild, ?) = 0"
+    f" OR ({_GUILD_RUNNING.format(guild='q.guild_id')}) < COALESCE(c.max_running_per_guild, ?))"
+)
+"""A class's guilds with jobs waiting (or maybe: ``active``) that are below their limit."""
 _TRY_GUILD_LOCK = "pg_try_advisory_xact_lock(?, hashtext(current_schema() || ' ' || guild_id))"
 _LIMITS = (
     "COALESCE(c.max_running_per_user, ?) AS per_user,"

@@ -132,10 +132,10 @@ async def test_concurrent_claims_take_every_job_once_and_serve_every_guild(make:
     submitted = [request.job_id for request in provider.requests]
     assert sorted(submitted) == sorted(job.id for job in jobs)  # each once, none skipped
     guild_of = {job.id: job.guild_id for job in jobs}
-    # Claims at once pass over each other's guilds: within a round of the ring, each guild
-    # is served, none more than twice.
-    first = [guild_of[job_id] for job_id in submitted[:8]]
-    assert all(1 <= first.count(guild) <= 2 for guild in range(500, 504))
+    # Claims at once pass over each other's guilds, and submit in no set order: every guild
+    # starts within the first round of the ring and one claim's slots more.
+    first = {guild_of[job_id] for job_id in submitted[:6]}
+    assert first == {500, 501, 502, 503}, [guild_of[job_id] for job_id in submitted]
 
 
 async def test_processes_claiming_in_turn_follow_one_round_robin(make: Make) -> None:
@@ -173,7 +173,7 @@ async def test_a_claim_passes_over_a_guild_another_claim_holds(make: Make) -> No
     state = QueueState()
     async with first.db.transaction(serialised=False) as holding:
         held = await state.ring(holding, SpeedMode.FAST, 1, ANY_LIMITS)
-        assert [guild.guild_id for guild in held] == [GUILD_A]
+        assert [guild.guild_id for guild in held.guilds] == [GUILD_A]
         # The other claim does not wait for this transaction: it serves the next guild.
         await asyncio.wait_for(second.dispatcher.drain(), timeout=30)
         assert await started(second) == [other[0].id]
@@ -190,7 +190,7 @@ async def test_a_job_queued_while_a_claim_empties_its_guild_still_waits(make: Ma
     async with first.db.transaction(serialised=False) as claim:
         # A claim finds guild A with nothing waiting: A leaves the ring...
         held = await state.ring(claim, SpeedMode.FAST, 1, ANY_LIMITS)
-        assert [guild.guild_id for guild in held] == [GUILD_A]
+        assert [guild.guild_id for guild in held.guilds] == [GUILD_A]
         await state.move(claim, SpeedMode.FAST, [GuildMove(GUILD_A, 0, False, None, active=False)])
         # ...while another process queues a job there: its upsert waits for this claim.
         queueing = asyncio.create_task(second.imagine("a2", guild=GUILD_A, user=BOB))
