@@ -29,15 +29,19 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import Any
 
 from bot.jobs.entries import QueueEntry
 from bot.jobs.policy import QUANTUM, RELAX_HALF_LIFE, Limits
 from bot.jobs.shared_ring import Claim, Guild, Member, member_of, round_robin
-from bot.model import Job, JobState, SpeedMode
+from bot.model import Job, SpeedMode
 from bot.store.database import Transaction
 from bot.store.jobs import JobRepository
 from bot.store.queue_reads import Defaults
 from bot.store.queue_state import QueueState
+
+Picked = tuple[list[QueueEntry], tuple[str, list[Any]] | None]
+"""A class's picks, and the statement that writes its moves back (run with their claim)."""
 
 RING_SLACK = 1
 """Guilds a claim reads beyond one per slot: the ring's head is often a guild that was just
@@ -99,9 +103,9 @@ class SharedQueue:
         claim = Claim()
         taken: list[tuple[Job, QueueEntry]] = []
 
-        async def take(entries: list[QueueEntry]) -> int:
-            taken.extend(await self._take(tx, entries, now=now, fields=fields))
-            return len(entries)
+        async def take(picked: Picked) -> int:
+            taken.extend(await self._take(tx, picked, now=now, fields=fields))
+            return len(picked[0])
 
         owed = start.relax and self._relax_credit >= 1.0
         if owed and await take(await self._claim_relax(tx, 1, claim, now)):
@@ -112,9 +116,9 @@ class SharedQueue:
                 if wanted <= 0:
                     break
                 fair, more = await self._claim_fair(tx, speed, wanted, claim)
-                await take(fair)
+                started = await take(fair)
                 if start.relax:
-                    share = self._relax_share * len(fair)
+                    share = self._relax_share * started
                     self._relax_credit = min(1.0, self._relax_credit + share)
                 if not more:
                     break
@@ -123,26 +127,24 @@ class SharedQueue:
         return taken
 
     async def _take(
-        self, tx: Transaction, entries: list[QueueEntry], *, now: float, fields: dict[str, str]
+        self, tx: Transaction, picked: Picked, *, now: float, fields: dict[str, str]
     ) -> list[tuple[Job, QueueEntry]]:
-        """Move the picked jobs to submitting; later reads in this claim no longer see them."""
+        """Write the moves back and move the picked jobs to submitting, in one statement.
+
+        Later reads in this claim no longer see those jobs as waiting.
+        """
+        entries, moving = picked
         if not entries:
+            if moving is not None:
+                await tx.execute(f"{moving[0]} SELECT 1", moving[1])
             return []
         by_id = {entry.job_id: entry for entry in entries}
-        jobs = await self._repo.transition_many(
-            tx,
-            list(by_id),
-            JobState.QUEUED,
-            JobState.SUBMITTING,
-            now=now,
-            bump_attempts=True,
-            **fields,
-        )
+        jobs = await self._repo.claim_many(tx, list(by_id), now=now, fields=fields, first=moving)
         return [(job, by_id[job.id]) for job in jobs]
 
     async def _claim_fair(
         self, tx: Transaction, speed: SpeedMode, count: int, claim: Claim
-    ) -> tuple[list[QueueEntry], bool]:
+    ) -> tuple[Picked, bool]:
         """Deficit round-robin over the head of one class's ring.
 
         Also whether more guilds wait beyond those read (another pass may serve them).
@@ -151,7 +153,7 @@ class SharedQueue:
         seen_all = read.whole
         ring = [guild for guild in read.guilds if guild.mine]
         if not ring:
-            return [], False  # none, or all of them another claim's: another pass finds those too
+            return ([], None), False  # none, or all another claim's: so would another pass
         members = count  # each one read may start at least one job
         found, heads = await self._state.lines(
             tx,
@@ -178,8 +180,7 @@ class SharedQueue:
             for guild in ring
         ]
         picks = round_robin(guilds, speed, count, claim, seen_all=seen_all, quantum=self._quantum)
-        await self._state.move(
-            tx,
+        moving = self._state.moves(
             speed,
             [guild.move() for guild in guilds],
             [
@@ -190,11 +191,9 @@ class SharedQueue:
             ],
         )
         claim.picks += picks
-        return picks, not seen_all
+        return (picks, moving), not seen_all
 
-    async def _claim_relax(
-        self, tx: Transaction, count: int, claim: Claim, now: float
-    ) -> list[QueueEntry]:
+    async def _claim_relax(self, tx: Transaction, count: int, claim: Claim, now: float) -> Picked:
         """The members with the least relax usage first, each charged as they take a slot."""
         chosen = await self._state.relax_members(tx, count, self._defaults)
         mine = await self._state.lock_guilds(tx, sorted({guild for guild, _ in chosen}))
@@ -235,14 +234,12 @@ class SharedQueue:
             usage[member.user_id] = (self._usage_at(usage.get(member.user_id), now) + weight, now)
             if member.jobs:
                 heapq.heappush(heap, (self._rank(usage[member.user_id]), member.jobs[0][0], index))
-        await self._state.move(
-            tx,
+        await self._state.charge_relax(tx, charges, now=now, half_life=self._half_life)
+        claim.picks += picks
+        return picks, self._state.moves(
             SpeedMode.RELAX,
             members=[member.move() for member in members if member.moved or member.emptied],
         )
-        await self._state.charge_relax(tx, charges, now=now, half_life=self._half_life)
-        claim.picks += picks
-        return picks
 
     def _usage_at(self, usage: tuple[float, float] | None, now: float) -> float:
         if usage is None:

@@ -183,6 +183,35 @@ class JobRepository(JobLookups, JobOwners):
             tx, job_ids, source, target, now, set(fields), assignments, bump_attempts=bump_attempts
         )
 
+    async def claim_many(
+        self,
+        tx: Transaction,
+        job_ids: Sequence[int],
+        *,
+        now: float,
+        fields: Mapping[str, Any],
+        first: tuple[str, Sequence[Any]] | None = None,
+    ) -> list[Job]:
+        """``transition_many`` queued -> submitting, counting an attempt, setting ``fields``.
+
+        ``first``: ``WITH`` clauses (SQL, parameters) run before in the same statement (the
+        shared queue's write-back: one round trip for both).
+        """
+        assignments = [
+            (f"{column} = ?", [encode_column(column, value)]) for column, value in fields.items()
+        ]
+        return await self._move(
+            tx,
+            job_ids,
+            JobState.QUEUED,
+            JobState.SUBMITTING,
+            now,
+            set(fields),
+            assignments,
+            bump_attempts=True,
+            first=first,
+        )
+
     async def transition_each(
         self,
         tx: Transaction,
@@ -223,6 +252,7 @@ class JobRepository(JobLookups, JobOwners):
         assignments: list[tuple[str, list[Any]]],
         *,
         bump_attempts: bool = False,
+        first: tuple[str, Sequence[Any]] | None = None,
     ) -> list[Job]:
         check_transition(source, target)
         if not job_ids:
@@ -242,7 +272,10 @@ class JobRepository(JobLookups, JobOwners):
             f"UPDATE jobs SET {', '.join(sets)}"  # noqa: S608 (column names from _SETTABLE)
             f" WHERE state = ? AND id IN ({marks(len(job_ids))}) RETURNING {JOB_COLUMNS}"
         )
-        rows = await tx.fetch_all(sql, (*values, source.value, *job_ids))
+        params: tuple[Any, ...] = (*values, source.value, *job_ids)
+        if first is not None:
+            sql, params = f"{first[0]} {sql}", (*first[1], *params)
+        rows = await tx.fetch_all(sql, params)
         moved = sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
         if target is JobState.QUEUED:
             await self._waiting_again(tx, moved, handed_back=source is JobState.SUBMITTING)

@@ -126,7 +126,8 @@ class QueueReads:
         rows = await tx.fetch_all(
             "WITH head AS MATERIALIZED (SELECT q.guild_id, q.deficit, q.granted, q.turn"  # noqa: S608
             f" {_SERVABLE} ORDER BY q.turn LIMIT ? FOR UPDATE OF q SKIP LOCKED), servable AS"
-            f" (SELECT COUNT(*) AS guilds FROM (SELECT 1 {_SERVABLE} LIMIT ?) AS eligible)"
+            f" (SELECT COUNT(*) AS guilds FROM (SELECT 1 {_SERVABLE} ORDER BY q.turn LIMIT ?)"
+            " AS eligible)"
             f" SELECT guild_id, deficit, granted, {_TRY_GUILD_LOCK}, servable.guilds"
             " FROM head, servable ORDER BY turn",
             (

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.model import SpeedMode
 from bot.store.database import Transaction
@@ -108,7 +109,9 @@ class QueueState(QueueReads):
                 " ON CONFLICT (speed, guild_id) DO UPDATE SET active = TRUE,"
                 " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END,"
                 " deficit = CASE WHEN q.active THEN q.deficit ELSE 0 END + EXCLUDED.deficit,"
-                " granted = q.active AND q.granted",
+                " granted = q.active AND q.granted"
+                # Already waiting, nothing given back: no new row version, no index entry.
+                " WHERE NOT q.active OR EXCLUDED.deficit <> 0",
                 (
                     [speed for speed, _ in guilds],
                     [guild for _, guild in guilds],
@@ -126,7 +129,8 @@ class QueueState(QueueReads):
                 " ORDER BY speed, guild_id, user_id"
                 " ON CONFLICT (speed, guild_id, user_id) DO UPDATE SET active = TRUE,"
                 " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END,"
-                " rank = EXCLUDED.rank",
+                " rank = EXCLUDED.rank"
+                " WHERE NOT q.active OR q.rank IS DISTINCT FROM EXCLUDED.rank",
                 (
                     [speed for speed, _, _ in lines],
                     [guild for _, guild, _ in lines],
@@ -160,15 +164,26 @@ class QueueState(QueueReads):
         guilds: Sequence[GuildMove] = (),
         members: Sequence[MemberMove] = (),
     ) -> None:
-        """Write the ring and line state a claim left (rows it holds), in one statement.
+        """Write the ring and line state a claim left (rows it holds), in one statement."""
+        moving = self.moves(speed, guilds, members)
+        if moving is not None:
+            await tx.execute(f"{moving[0]} SELECT 1", moving[1])
+
+    def moves(
+        self,
+        speed: SpeedMode,
+        guilds: Sequence[GuildMove] = (),
+        members: Sequence[MemberMove] = (),
+    ) -> tuple[str, list[Any]] | None:
+        """``move`` as the ``WITH`` clauses of a statement (the claim's move of its jobs).
 
         The places given out (``turn`` 0, 1, ...) follow one ``nextval``: behind every place
-        handed out before, in the claim's order.
+        handed out before, in the claim's order. None when nothing moves.
         """
         if not guilds and not members:
-            return
+            return None
         members = sorted(members, key=lambda move: (move.guild_id, move.user_id))
-        await tx.execute(
+        sql = (
             "WITH block AS MATERIALIZED (SELECT nextval('queue_turns') AS base),"
             " guilds AS (UPDATE queue_guilds AS q SET deficit = v.deficit, granted = v.granted,"
             "  turn = COALESCE(block.base + v.turn, q.turn), active = v.active"
@@ -179,26 +194,28 @@ class QueueState(QueueReads):
             # all cancelled) too. The guild's row is this claim's, so nobody queues there now.
             " cleared AS (UPDATE queue_members AS q SET active = FALSE FROM guilds"
             "  WHERE q.speed = ? AND q.guild_id = guilds.guild_id AND NOT guilds.active"
-            "  AND q.active RETURNING 1)"
-            " UPDATE queue_members AS q SET turn = COALESCE(block.base + v.turn, q.turn),"
-            " active = v.active FROM block, unnest(?::bigint[], ?::bigint[], ?::bigint[],"
-            " ?::boolean[]) AS v(guild_id, user_id, turn, active)"
-            " WHERE q.speed = ? AND q.guild_id = v.guild_id AND q.user_id = v.user_id",
-            (
-                [move.guild_id for move in guilds],
-                [move.deficit for move in guilds],
-                [move.granted for move in guilds],
-                [move.turn for move in guilds],
-                [move.active for move in guilds],
-                speed.value,
-                speed.value,
-                [move.guild_id for move in members],
-                [move.user_id for move in members],
-                [move.turn for move in members],
-                [move.active for move in members],
-                speed.value,
-            ),
+            "  AND q.active RETURNING 1),"
+            " members AS (UPDATE queue_members AS q"
+            "  SET turn = COALESCE(block.base + v.turn, q.turn), active = v.active"
+            "  FROM block, unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])"
+            "  AS v(guild_id, user_id, turn, active)"
+            "  WHERE q.speed = ? AND q.guild_id = v.guild_id AND q.user_id = v.user_id"
+            "  RETURNING 1)"
         )
+        return sql, [
+            [move.guild_id for move in guilds],
+            [move.deficit for move in guilds],
+            [move.granted for move in guilds],
+            [move.turn for move in guilds],
+            [move.active for move in guilds],
+            speed.value,
+            speed.value,
+            [move.guild_id for move in members],
+            [move.user_id for move in members],
+            [move.turn for move in members],
+            [move.active for move in members],
+            speed.value,
+        ]
 
     async def charge_relax(
         self, tx: Transaction, charges: dict[int, int], *, now: float, half_life: float
