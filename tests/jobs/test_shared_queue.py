@@ -12,6 +12,8 @@ import pytest
 
 from bot.errors import ProviderBusy
 from bot.jobs.lease import DispatchLease, worker_lease_name
+from bot.jobs.policy import Limits
+from bot.jobs.shared_queue import SharedQueue
 from bot.model import Job, JobState, SpeedMode
 from bot.settings import SchedulerSettings, Settings
 from bot.store.jobs import JobRepository
@@ -132,10 +134,33 @@ async def test_concurrent_claims_take_every_job_once_and_serve_every_guild(make:
     submitted = [request.job_id for request in provider.requests]
     assert sorted(submitted) == sorted(job.id for job in jobs)  # each once, none skipped
     guild_of = {job.id: job.guild_id for job in jobs}
-    # Claims at once pass over each other's guilds, and submit in no set order: every guild
-    # starts within the first round of the ring and one claim's slots more.
-    first = {guild_of[job_id] for job_id in submitted[:6]}
+    # They submit in no set order (each after its own commit): every guild within two rounds.
+    first = {guild_of[job_id] for job_id in submitted[:12]}
     assert first == {500, 501, 502, 503}, [guild_of[job_id] for job_id in submitted]
+
+
+async def test_a_claim_beside_another_serves_the_guilds_the_other_does_not_hold(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    first = await worker(make, "worker@a:1:0.a", clock, provider)
+    second = await worker(make, "worker@b:2:0.b", clock, provider)
+    jobs = await flood_four_guilds(first)
+    guild_of = {job.id: job.guild_id for job in jobs}
+    queue = SharedQueue(JobRepository(), Limits(running_per_user=10), relax_share=0.0)
+
+    async def claim(system: System) -> set[int]:
+        async with system.db.transaction(serialised=False) as tx:
+            taken = await queue.claim(tx, 2, now=clock(), endpoint=None, limit=0, fields={})
+            return {guild_of[job.id] for job, _ in taken}
+
+    async with first.db.transaction(serialised=False) as holding:
+        held = await queue.claim(holding, 2, now=clock(), endpoint=None, limit=0, fields={})
+        # While the first claim is open, the second takes the next guilds round the ring.
+        beside = await asyncio.wait_for(claim(second), timeout=30)
+    assert {guild_of[job.id] for job, _ in held} == {500, 501}
+    assert beside == {503}  # 502 is read and locked by the first claim, beyond its two slots
+    assert await claim(first) == {502, 500}
 
 
 async def test_processes_claiming_in_turn_follow_one_round_robin(make: Make) -> None:
