@@ -321,6 +321,8 @@ class Dispatcher:
         if not self._dirty:
             return False
         self._dirty = False
+        if self._parts.ownership.queue is not None:
+            return True  # the claim reads the shared queue itself: nothing to load here
         async with self._db.transaction() as tx:
             fresh = await self._repo.queued_after(tx, self._high_water)
             await load_limits(

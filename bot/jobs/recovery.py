@@ -126,7 +126,7 @@ class Recovery:
                 # Queueing keeps the shared queue's rows; this repairs any a process of an
                 # older release, queueing without them, left out.
                 await shared.state.rebuild(tx)
-            waiting, pending = await self._p.repo.unfinished(tx)
+            waiting, pending = await self._p.repo.unfinished(tx, queued=shared is None)
             if owner is not None:
                 adopted = await adopt_orphans(tx, self._p.repo, owner, self._p.ownership.endpoint)
                 pending = [job for job in adopted if job.state is not JobState.QUEUED]

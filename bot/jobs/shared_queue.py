@@ -124,6 +124,8 @@ class SharedQueue:
                     break
         if start.relax and len(claim.picks) < count:
             await take(await self._claim_relax(tx, count - len(claim.picks), claim, now))
+        # Once a claim, its members in order: two claims never lock usage rows crosswise.
+        await self._state.charge_relax(tx, claim.relax_charges, now=now, half_life=self._half_life)
         return taken
 
     async def _take(
@@ -201,20 +203,20 @@ class SharedQueue:
             tx, [pair for pair in chosen if pair[0] in mine], self._defaults, depth=count
         )
         claim.running.seed(found, heads)
-        usage: dict[int, tuple[float, float]] = {}
+        usage = claim.relax_usage
         members: list[Member] = []
         heap: list[tuple[float, int, int]] = []
         for head in heads:
             member = member_of(head)
             members.append(member)
-            if head.usage is not None:
-                usage[head.user_id] = head.usage
+            if head.usage is not None and head.user_id not in claim.relax_charges:
+                usage[head.user_id] = head.usage  # as stored, unless this claim charged them
             if member.jobs:
                 rank = self._rank(usage.get(member.user_id))
                 heap.append((rank, member.jobs[0][0], len(members) - 1))
         heapq.heapify(heap)
         picks: list[QueueEntry] = []
-        charges: dict[int, int] = {}
+        charges = claim.relax_charges
         while heap and len(picks) < count:
             rank, _, index = heapq.heappop(heap)
             member = members[index]
@@ -234,7 +236,6 @@ class SharedQueue:
             usage[member.user_id] = (self._usage_at(usage.get(member.user_id), now) + weight, now)
             if member.jobs:
                 heapq.heappush(heap, (self._rank(usage[member.user_id]), member.jobs[0][0], index))
-        await self._state.charge_relax(tx, charges, now=now, half_life=self._half_life)
         claim.picks += picks
         return picks, self._state.moves(
             SpeedMode.RELAX,

@@ -32,15 +32,16 @@ class RunningCounts:
         self._guilds: dict[int, int] = {}
 
     def seed(self, guilds: Sequence[GuildLine], heads: Sequence[HeadJobs]) -> None:
-        """Take the limits and counts read with the lines, for guilds not counted yet."""
-        fresh = {guild.guild_id for guild in guilds} - self._limits.keys()
+        """Take the limits and counts read with the lines: the newest read is exact.
+
+        A claim moves each pass's jobs to submitting before its next read, and holds the
+        guilds' locks, so a later read of a guild counts this claim's earlier picks too.
+        """
         for guild in guilds:
-            if guild.guild_id in fresh:
-                self._limits[guild.guild_id] = Limits(guild.per_user, guild.per_guild)
-                self._guilds[guild.guild_id] = guild.running
+            self._limits[guild.guild_id] = Limits(guild.per_user, guild.per_guild)
+            self._guilds[guild.guild_id] = guild.running
         for head in heads:
-            if head.guild_id in fresh:
-                self._members[(head.guild_id, head.user_id)] = head.running
+            self._members[(head.guild_id, head.user_id)] = head.running
 
     def can_start(self, guild_id: int, user_id: int) -> bool:
         """Whether the member's and the guild's running limits leave room for one more."""
@@ -132,6 +133,10 @@ class Claim:
         self._turns = 0
         self.running = RunningCounts()
         self.picks: list[QueueEntry] = []
+        self.relax_usage: dict[int, tuple[float, float]] = {}
+        """Members' relax usage as this claim charged it: (usage, when)."""
+        self.relax_charges: dict[int, int] = {}
+        """Relax weight this claim charges each member, written once, at its end."""
 
     def turn(self) -> int:
         """The next place at the back of a ring or line, behind every earlier one."""

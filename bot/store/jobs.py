@@ -122,6 +122,7 @@ class JobRepository(JobLookups, JobOwners):
             return None
         job = job_from_row(row)
         await self._waiting_again(tx, [job])  # in its new class's line now
+        await self._stopped_waiting(tx, [(other, job) for other in SpeedMode if other is not speed])
         return job
 
     async def get(self, tx: Transaction, job_id: int) -> Job | None:
@@ -279,7 +280,18 @@ class JobRepository(JobLookups, JobOwners):
         moved = sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
         if target is JobState.QUEUED:
             await self._waiting_again(tx, moved, handed_back=source is JobState.SUBMITTING)
+        elif source is JobState.QUEUED and target is not JobState.SUBMITTING:
+            await self._stopped_waiting(tx, [(job.speed, job) for job in moved])
         return moved
+
+    async def _stopped_waiting(
+        self, tx: Transaction, gone: Sequence[tuple[SpeedMode, Job]]
+    ) -> None:
+        """These jobs left their class's line unstarted (PostgreSQL: the shared queue's)."""
+        if gone and tx.engine == "postgresql":
+            await QueueState().leave(
+                tx, [(speed, job.guild_id, job.user_id) for speed, job in gone]
+            )
 
     async def _waiting_again(
         self, tx: Transaction, jobs: Sequence[Job], *, handed_back: bool = False
@@ -397,25 +409,30 @@ class JobRepository(JobLookups, JobOwners):
         )
         return {int(row[0]): float(row[1]) for row in rows}
 
-    async def unfinished(self, tx: Transaction) -> tuple[list[WaitingJob], list[PendingJob]]:
+    async def unfinished(
+        self, tx: Transaction, *, queued: bool = True
+    ) -> tuple[list[WaitingJob], list[PendingJob]]:
         """Every job not in a terminal state, for recovery: the queued ones, then the rest.
 
         Both in id order. The queued ones are read in the order of their index (no sort)
-        and as small tuples: a restart may find a hundred thousand of them.
+        and as small tuples: a restart may find a hundred thousand of them. ``queued`` False:
+        not those (the shared queue keeps them in the database).
         """
-        queued = await tx.fetch_all(
-            f"SELECT {WAITING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE finished_at IS NULL AND state = ? ORDER BY id",
-            (JobState.QUEUED.value,),
-        )
+        waiting = []
+        if queued:
+            waiting = await tx.fetch_all(
+                f"SELECT {WAITING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
+                " WHERE finished_at IS NULL AND state = ? ORDER BY id",
+                (JobState.QUEUED.value,),
+            )
         others = await tx.fetch_all(
             f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
             " WHERE finished_at IS NULL AND state IN (?, ?) ORDER BY id",
             (JobState.SUBMITTING.value, JobState.RUNNING.value),
         )
         with collector_paused():
-            waiting = waiting_from_rows(queued)
-        return waiting, [pending_from_row(row) for row in others]
+            found = waiting_from_rows(waiting)
+        return found, [pending_from_row(row) for row in others]
 
     async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
         """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""

@@ -138,6 +138,34 @@ class QueueState(QueueReads):
                 ),
             )
 
+    async def leave(self, tx: Transaction, gone: Iterable[tuple[SpeedMode, int, int]]) -> None:
+        """Jobs of these (speed, guild, member) stopped waiting: who has none left leaves.
+
+        Cancelled, or moved to another class. So a member who queues again later joins at the
+        back, not at their old place. A line a claim holds now is passed over: that claim
+        writes it, and one left waiting with nothing is passed over by claims until its guild
+        empties.
+        """
+        keys = sorted({(speed.value, guild, user) for speed, guild, user in gone})
+        if not keys:
+            return
+        await tx.execute(
+            "UPDATE queue_members AS q SET active = FALSE"
+            " FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS v(speed, guild_id, user_id)"
+            " WHERE q.speed = v.speed AND q.guild_id = v.guild_id AND q.user_id = v.user_id"
+            " AND q.active AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued'"
+            "  AND guild_id = q.guild_id AND user_id = q.user_id AND speed = q.speed)"
+            " AND (q.speed, q.guild_id, q.user_id) IN (SELECT speed, guild_id, user_id"
+            "  FROM queue_members AS free WHERE free.speed = v.speed"
+            "  AND free.guild_id = v.guild_id AND free.user_id = v.user_id"
+            "  FOR UPDATE SKIP LOCKED)",
+            (
+                [speed for speed, _, _ in keys],
+                [guild for _, guild, _ in keys],
+                [user for _, _, user in keys],
+            ),
+        )
+
     async def rebuild(self, tx: Transaction) -> int:
         """Put every waiting job's guild and member in line (recovery); how many members.
 
@@ -261,8 +289,8 @@ class QueueState(QueueReads):
     async def waiting_by_speed(self, tx: Transaction) -> dict[SpeedMode, int]:
         """How many jobs wait in each class, over every process (the metrics' queue depth)."""
         rows = await tx.fetch_all(
-            "SELECT speed, COUNT(*) FROM jobs WHERE finished_at IS NULL AND state = 'queued'"
-            " GROUP BY speed"
+            # Only the partial jobs_queued_member index is read: the state, not finished_at.
+            "SELECT speed, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY speed"
         )
         counts = dict.fromkeys(SpeedMode, 0)
         counts.update({SpeedMode(row[0]): int(row[1]) for row in rows})

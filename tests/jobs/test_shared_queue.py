@@ -336,3 +336,19 @@ async def test_a_cancel_beside_a_claim_cancels_what_the_claim_took(make: Make) -
     cancelled = await cancelling
     assert cancelled.state is JobState.CANCELLED
     assert await states(first, jobs[0].id) == [JobState.CANCELLED]
+
+
+async def test_a_member_read_twice_in_one_claim_is_counted_with_what_it_took(
+    make: Make,
+) -> None:
+    clock, provider = Clock(), running()
+    two_each = SchedulerSettings(max_running_per_user=2)
+    first = await worker(make, "worker@a:1:0.a", clock, provider, scheduler=two_each)
+    busy = await first.imagine("already running", guild=GUILD_A, user=ALICE)
+    await first.dispatcher.drain()
+    await first.imagine("turbo", guild=GUILD_A, user=BOB, speed=SpeedMode.TURBO)
+    more = await first.imagine("a1", "a2", "a3", guild=GUILD_A, user=ALICE)
+    second = await worker(make, "worker@b:2:0.b", clock, provider, limit=4, scheduler=two_each)
+    await second.dispatcher.drain()  # turbo first, then fast: guild A is read twice
+    alice = await states(first, busy[0].id, *(job.id for job in more))
+    assert alice.count(JobState.RUNNING) == 2

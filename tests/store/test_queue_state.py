@@ -94,11 +94,25 @@ async def test_a_job_handed_back_waits_at_the_front_with_its_weight_given_back(
         assert await line(tx, SpeedMode.FAST, 1) == [10, 11]
 
 
-async def test_a_job_moved_to_relax_waits_in_the_relax_line(pg: Database) -> None:
+async def test_a_job_moved_to_relax_waits_in_the_relax_line_only(pg: Database) -> None:
     async with pg.transaction() as tx:
         job = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
         await repo.set_speed(tx, job.id, speed=SpeedMode.RELAX, cost=0, prompt="a cat")
         assert await line(tx, SpeedMode.RELAX, 1) == [10]
+        assert await line(tx, SpeedMode.FAST, 1) == []
+
+
+async def test_a_member_who_cancelled_everything_queues_again_at_the_back(pg: Database) -> None:
+    async with pg.transaction() as tx:
+        alice = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
+        kept = await repo.insert(tx, new_job(guild=1, user=10), now=1.0)
+        await repo.insert_many(tx, [new_job(guild=1, user=11), new_job(guild=1, user=12)], now=2.0)
+        await repo.transition(tx, alice.id, JobState.QUEUED, JobState.CANCELLED, now=3.0)
+        assert await line(tx, SpeedMode.FAST, 1) == [10, 11, 12]  # one job of hers still waits
+        await repo.transition(tx, kept.id, JobState.QUEUED, JobState.CANCELLED, now=3.0)
+        assert await line(tx, SpeedMode.FAST, 1) == [11, 12]
+        await repo.insert(tx, new_job(guild=1, user=10), now=4.0)
+        assert await line(tx, SpeedMode.FAST, 1) == [11, 12, 10]
 
 
 async def test_relax_usage_decays_and_adds_up_over_two_charges(pg: Database) -> None:
