@@ -131,11 +131,7 @@ class QueueState(QueueReads):
                 " turn = CASE WHEN q.active THEN q.turn ELSE EXCLUDED.turn END,"
                 " rank = EXCLUDED.rank"
                 " WHERE NOT q.active OR q.rank IS DISTINCT FROM EXCLUDED.rank",
-                (
-                    [speed for speed, _, _ in lines],
-                    [guild for _, guild, _ in lines],
-                    [user for _, _, user in lines],
-                ),
+                _columns(lines),
             )
 
     async def leave(self, tx: Transaction, gone: Iterable[tuple[SpeedMode, int, int]]) -> None:
@@ -159,11 +155,7 @@ class QueueState(QueueReads):
             "  FROM queue_members AS free WHERE free.speed = v.speed"
             "  AND free.guild_id = v.guild_id AND free.user_id = v.user_id"
             "  FOR UPDATE SKIP LOCKED)",
-            (
-                [speed for speed, _, _ in keys],
-                [guild for _, guild, _ in keys],
-                [user for _, _, user in keys],
-            ),
+            _columns(keys),
         )
 
     async def rebuild(self, tx: Transaction) -> int:
@@ -295,3 +287,12 @@ class QueueState(QueueReads):
         counts = dict.fromkeys(SpeedMode, 0)
         counts.update({SpeedMode(row[0]): int(row[1]) for row in rows})
         return counts
+
+
+def _columns(members: Sequence[tuple[str, int, int]]) -> tuple[list[str], list[int], list[int]]:
+    """(speed, guild, member) keys as three arrays, for ``unnest``."""
+    return (
+        [speed for speed, _, _ in members],
+        [guild for _, guild, _ in members],
+        [user for _, _, user in members],
+    )
