@@ -6,23 +6,22 @@ processes rather than within each.
 A claim is one transaction that picks and takes up to ``count`` waiting jobs:
 
 1. At a provider endpoint shared with other processes, it waits for their claims there, then
-   counts the endpoint's free slots (``provider.max_concurrency`` over every process).
+   counts the endpoint's free slots (``provider.max_concurrency`` over every process). A
+   process's own model is bounded by its own slots and skips this.
 2. Turbo, then fast: it takes the head of the class's ring of guilds (``FOR UPDATE SKIP
-   LOCKED``: another process's claim serves the next guilds meanwhile), then each guild's
-   members in line order with their oldest jobs, and runs deficit round-robin over them
-   exactly as ``FairScheduler`` does: a guild earns ``QUANTUM`` a turn and spends each job's
-   weight; a member who took a job goes to the back of the line; a guild or member that cannot
-   start (a running limit) gives its turn up.
+   LOCKED``: another process's claim serves the next guilds meanwhile) with each guild's lock
+   (another claim passes over it), then each guild's members in line order with their oldest
+   jobs, and runs deficit round-robin over them as ``FairScheduler`` does
+   (``bot.jobs.shared_ring``). A pass that could not fill the slots reads further round the
+   ring, up to ``PASSES`` times. Each pass writes its moves back and takes its jobs in one
+   statement, so the next read counts them.
 3. Relax: the members with the least decaying relax usage first. Relax also earns
    ``relax_share`` of this process's slot starts while it waits (a share of starts, so per
    process it adds up to the same share over all of them), and takes slots nothing else can.
-4. The new ring and line places, deficits and relax usage are written back, and the chosen
-   jobs move ``queued -> submitting`` with this process as their owner.
+   The usage is charged once, at the end of the claim, members in order.
 
-Running limits are counted over every process in the same transaction, under a lock per guild
-(``QueueState.lock_guilds``) that another process's claim skips. When a ring holds more guilds
-than a claim reads, a guild that gives its turn up leaves this claim: it goes behind guilds
-the claim has not seen. How the rows stay consistent with queueing: ``bot.store.queue_state``.
+Running limits are counted over every process in the same transaction, read after the guilds'
+locks were taken. How the rows stay consistent with queueing: ``bot.store.queue_state``.
 """
 
 from __future__ import annotations
