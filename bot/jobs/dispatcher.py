@@ -38,9 +38,6 @@ from bot.store.jobs import PendingJob
 
 log = logging.getLogger(__name__)
 
-WAITING_COUNT_INTERVAL = 5.0
-"""Seconds between counts of the shared queue's depth (a grouped count over every job waiting)."""
-
 
 class Dispatcher:
     """Runs jobs at the provider within its slots, fairly, and finishes every one of them."""
@@ -136,8 +133,6 @@ class Dispatcher:
         self._last_poll = float("-inf")
         self._loop_task: asyncio.Task[None] | None = None
         self._fence: Callable[[], bool] = lambda: True
-        self._shared_waiting = dict.fromkeys(SpeedMode, 0)
-        self._counted_at = float("-inf")
         jobs.attach(self)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -279,9 +274,8 @@ class Dispatcher:
 
     def waiting_by_speed(self) -> dict[SpeedMode, int]:
         """Jobs waiting for a slot in each speed class."""
-        if self._parts.ownership.queue is not None:
-            return dict(self._shared_waiting)
-        return self.policy.waiting_by_speed()
+        shared = self._parts.ownership.queue
+        return dict(shared.depth) if shared is not None else self.policy.waiting_by_speed()
 
     @property
     def idle(self) -> bool:
@@ -305,17 +299,9 @@ class Dispatcher:
         if not self._fence():
             return changed
         changed |= await self._submitter.dispatch()
-        await self._count_shared(now)
+        if (shared := self._parts.ownership.queue) is not None:
+            await shared.count(self._db, now)  # the metrics' queue depth, not the claims'
         return changed
-
-    async def _count_shared(self, now: float) -> None:
-        """Count the shared queue now and then: the metrics' queue depth, not the claims'."""
-        shared = self._parts.ownership.queue
-        if shared is None or now - self._counted_at < WAITING_COUNT_INTERVAL:
-            return
-        self._counted_at = now
-        async with self._db.transaction(serialised=False) as tx:
-            self._shared_waiting = await shared.state.waiting_by_speed(tx)
 
     async def _load_new(self) -> bool:
         if not self._dirty:

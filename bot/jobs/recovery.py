@@ -125,7 +125,7 @@ class Recovery:
             if shared is not None:
                 # Queueing keeps the shared queue's rows; this repairs any a process of an
                 # older release, queueing without them, left out.
-                await shared.state.rebuild(tx)
+                await shared.rebuild(tx)
             waiting, pending = await self._p.repo.unfinished(tx, queued=shared is None)
             if owner is not None:
                 adopted = await adopt_orphans(tx, self._p.repo, owner, self._p.ownership.endpoint)

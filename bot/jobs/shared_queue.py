@@ -34,7 +34,7 @@ from bot.jobs.entries import QueueEntry
 from bot.jobs.policy import QUANTUM, RELAX_HALF_LIFE, Limits
 from bot.jobs.shared_ring import Claim, Guild, Member, member_of, round_robin
 from bot.model import Job, SpeedMode
-from bot.store.database import Transaction
+from bot.store.database import Database, Transaction
 from bot.store.jobs import JobRepository
 from bot.store.queue_reads import Defaults
 from bot.store.queue_state import QueueState
@@ -45,6 +45,8 @@ Picked = tuple[list[QueueEntry], tuple[str, list[Any]] | None]
 RING_SLACK = 1
 """Guilds a claim reads beyond one per slot: the ring's head is often a guild that was just
 served, whose turn now finds its deficit spent and moves it to the back."""
+DEPTH_INTERVAL = 5.0
+"""Seconds between counts of the queue's depth."""
 PASSES = 4
 """Times a claim reads further round a ring whose first guilds could not use its slots
 (those at a running limit are passed over in SQL, but a guild's turn may still find its
@@ -71,11 +73,24 @@ class SharedQueue:
         self._relax_credit = 0.0
         self._quantum = quantum
         self._half_life = relax_half_life
+        self.depth = dict.fromkeys(SpeedMode, 0)
+        """Jobs waiting in each class over every process, as last counted."""
+        self._counted_at = float("-inf")
 
-    @property
-    def state(self) -> QueueState:
-        """The tables this queue reads and moves."""
-        return self._state
+    async def rebuild(self, tx: Transaction) -> int:
+        """Put back in line any waiting job whose rows are missing (recovery); how many."""
+        return await self._state.rebuild(tx)
+
+    async def count(self, db: Database, now: float) -> None:
+        """Count the jobs waiting in each class now and then (``depth``): for the metrics.
+
+        A grouped count over every job waiting, so at most once in ``DEPTH_INTERVAL``.
+        """
+        if now - self._counted_at < DEPTH_INTERVAL:
+            return
+        self._counted_at = now
+        async with db.transaction(serialised=False) as tx:
+            self.depth = await self._state.waiting_by_speed(tx)
 
     async def claim(
         self,

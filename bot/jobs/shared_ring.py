@@ -23,7 +23,7 @@ from bot.store.queue_state import TURNS_PER_BLOCK, GuildMove, MemberMove
 class RunningCounts:
     """Jobs in flight per member and per guild, over every process, plus this claim's picks.
 
-    Each guild's counts and limits are read once a claim, after its lock was taken.
+    A guild's counts and limits come with each read of its line, after its lock was taken.
     """
 
     def __init__(self) -> None:

@@ -24,10 +24,9 @@ from bot.errors import (
     ProviderUnavailable,
     SubmitOutcomeUnknown,
 )
-from bot.jobs.entries import QueueEntry
+from bot.jobs.claiming import Claims, parents_of
 from bot.jobs.inflight import InFlight
 from bot.jobs.parts import Parts
-from bot.jobs.shared_queue import SharedQueue
 from bot.model import Job, JobEvent, JobKind, JobState
 from bot.observability.logging import job_context
 from bot.providers.base import ActionRequest, ImagineRequest, Submission, TaskState
@@ -56,6 +55,7 @@ class Submitter:
         self._max_retry_delay = max_retry_delay
         self._busy_delay = busy_delay
         self.paused_until = 0.0
+        self._claims = Claims(parts)
 
     async def request(self, job: Job, parent: Job | None) -> Submission:
         """Ask the provider to start this job (a reroll is a new grid with its new seed)."""
@@ -85,19 +85,14 @@ class Submitter:
 
     async def parents_of(self, tx: Transaction, jobs: Sequence[Job]) -> dict[int, Job]:
         """The parent records the action jobs need, by id."""
-        ids = sorted({job.parent_id for job in jobs if job.parent_id is not None})
-        return {parent.id: parent for parent in await self._p.repo.get_many(tx, ids)}
+        return await parents_of(self._p.repo, tx, jobs)
 
     async def dispatch(self) -> bool:
         """Start as many jobs as there are free slots; whether any was picked."""
         now = self._p.clock()
         if now < self.paused_until or self._p.provider.circuit_open or not self._p.slots.free:
             return False
-        shared = self._p.ownership.queue
-        if shared is not None:
-            picked = await self._claim_shared(shared, now)
-        else:
-            picked = await self._claim_own(now)
+        picked = await self._claims.take(now)
         if picked is None:
             return False
         claimed, parents = picked
@@ -108,101 +103,6 @@ class Submitter:
         )
         await self._record([job for job, _ in claimed], flights, outcomes)
         return True
-
-    async def _claim_own(
-        self, now: float
-    ) -> tuple[list[tuple[Job, QueueEntry]], dict[int, Job]] | None:
-        """Pick from this process's policy, then claim those still waiting; None: none picked."""
-        picked: list[QueueEntry] = []
-        while len(picked) < self._p.slots.free and (entry := self._p.policy.pick(now)) is not None:
-            picked.append(entry)
-        if not picked:
-            return None
-        own = self._p.ownership
-        async with self._p.db.transaction() as tx:
-            if own.owner is not None:
-                picked = await self._within_shared_limits(tx, picked)
-            claimed = await self._p.repo.transition_many(
-                tx,
-                [entry.job_id for entry in picked],
-                JobState.QUEUED,
-                JobState.SUBMITTING,
-                now=now,
-                bump_attempts=True,
-                **own.claim_fields(),
-            )
-            parents = await self.parents_of(tx, claimed)
-        if not picked:
-            return None
-        by_id = {job.id: job for job in claimed}
-        pairs = []
-        for entry in picked:
-            if entry.job_id in by_id:
-                pairs.append((by_id[entry.job_id], entry))
-            else:
-                self._p.policy.finish(entry.job_id)  # cancelled before it could start
-        return pairs, parents
-
-    async def _claim_shared(
-        self, shared: SharedQueue, now: float
-    ) -> tuple[list[tuple[Job, QueueEntry]], dict[int, Job]] | None:
-        """Claim from the queue every process shares; None when nothing could start."""
-        own = self._p.ownership
-        free = self._p.slots.free
-        if own.shared_endpoint is None:
-            # This process's own model: only its own jobs run there.
-            free = min(free, own.limit - len(self._p.slots))
-        if free <= 0:
-            return None
-        # Not under the lock every other transaction takes: claims lock only the rows and
-        # guilds they serve, so several processes claim at once.
-        async with self._p.db.transaction(serialised=False) as tx:
-            claimed = await shared.claim(
-                tx,
-                free,
-                now=now,
-                endpoint=own.shared_endpoint,
-                limit=own.limit,
-                fields=own.claim_fields(),
-            )
-            parents = await self.parents_of(tx, [job for job, _ in claimed])
-        if not claimed:
-            return None
-        for _, entry in claimed:
-            self._p.policy.mark_running(entry)  # counted here too, freed with its slot
-        return claimed, parents
-
-    async def _within_shared_limits(
-        self, tx: Transaction, picked: list[QueueEntry]
-    ) -> list[QueueEntry]:
-        """The picks that fit the limits counted over every process; the rest wait again.
-
-        This process's policy counts only its own running jobs: the members' and guilds'
-        running limits and the endpoint's slots are counted here, in the claim's transaction.
-        """
-        own = self._p.ownership
-        members, guilds = await self._p.repo.running_counts(
-            tx, sorted({entry.guild_id for entry in picked})
-        )
-        room = len(picked)
-        if own.endpoint is not None:
-            room = max(0, own.limit - await self._p.repo.in_flight_at(tx, own.endpoint))
-        fitting: list[QueueEntry] = []
-        for entry in picked:
-            limits = self._p.policy.limits(entry.guild_id)
-            member = (entry.guild_id, entry.user_id)
-            full = (
-                len(fitting) >= room
-                or members.get(member, 0) >= limits.running_per_user
-                or 0 < limits.running_per_guild <= guilds.get(entry.guild_id, 0)
-            )
-            if full:
-                self._p.policy.requeue(entry.job_id)
-                continue
-            members[member] = members.get(member, 0) + 1
-            guilds[entry.guild_id] = guilds.get(entry.guild_id, 0) + 1
-            fitting.append(entry)
-        return fitting
 
     @staticmethod
     def _parent(job: Job, parents: dict[int, Job]) -> Job | None:

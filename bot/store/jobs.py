@@ -3,7 +3,7 @@
 Every state change is ``UPDATE ... WHERE id = ? AND state = ? RETURNING ...``: the row comes
 back only when this caller won the change, so two dispatchers (or a dispatcher and a cancel)
 never both act on one job. Only the store (this module, ``job_rows``, ``job_lookups``,
-``job_owners``) knows the ``jobs`` table.
+``job_owners``, ``job_queueing``) knows the ``jobs`` table.
 
 Queries about live work say ``finished_at IS NULL`` (true exactly for the non-terminal states):
 it selects the partial ``jobs_live_*`` indexes, whose size is the live work, not the history.
@@ -14,27 +14,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.bulk import collector_paused
 from bot.model import Job, JobState, SpeedMode, check_transition
 from bot.store.database import Transaction, marks
 from bot.store.job_lookups import JobLookups
 from bot.store.job_owners import JobOwners
+from bot.store.job_queueing import stopped_waiting, waiting_again
 from bot.store.job_rows import (
     INSERT_COLUMNS,
     INSERT_ROW,
     JOB_COLUMNS,
-    PENDING_COLUMNS,
-    WAITING_COLUMNS,
     NewJob,
     PendingJob,
     WaitingJob,
     encode_column,
     insert_values,
     job_from_row,
-    pending_from_row,
-    waiting_from_rows,
 )
-from bot.store.queue_state import QueueState
 
 __all__ = [
     "CANCELLED_JOBS_CHANNEL",
@@ -76,6 +71,11 @@ CANCELLED_JOBS_CHANNEL = "tessera_cancelled_jobs"
 _INSERT_CHUNK = 200
 
 
+def _assigned(fields: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    """``column = ?`` with its stored value, for each of the columns a transition sets."""
+    return [(f"{column} = ?", [encode_column(column, value)]) for column, value in fields.items()]
+
+
 def _check_settable(columns: set[str]) -> None:
     unknown = columns - _SETTABLE.keys()
     if unknown:
@@ -106,7 +106,7 @@ class JobRepository(JobLookups, JobOwners):
             )
             # RETURNING promises no order; ids grow in VALUES order, so sorting restores it.
             stored.extend(sorted((job_from_row(row) for row in rows), key=lambda job: job.id))
-        await self._waiting_again(tx, stored)
+        await waiting_again(tx, stored)
         return stored
 
     async def set_speed(
@@ -121,8 +121,8 @@ class JobRepository(JobLookups, JobOwners):
         if row is None:
             return None
         job = job_from_row(row)
-        await self._waiting_again(tx, [job])  # in its new class's line now
-        await self._stopped_waiting(tx, [(other, job) for other in SpeedMode if other is not speed])
+        await waiting_again(tx, [job])  # in its new class's line now
+        await stopped_waiting(tx, [(other, job) for other in SpeedMode if other is not speed])
         return job
 
     async def get(self, tx: Transaction, job_id: int) -> Job | None:
@@ -177,11 +177,15 @@ class JobRepository(JobLookups, JobOwners):
         **fields: Any,
     ) -> list[Job]:
         """Move every listed job still in ``source`` to ``target``; the jobs that moved."""
-        assignments = [
-            (f"{column} = ?", [encode_column(column, value)]) for column, value in fields.items()
-        ]
         return await self._move(
-            tx, job_ids, source, target, now, set(fields), assignments, bump_attempts=bump_attempts
+            tx,
+            job_ids,
+            source,
+            target,
+            now,
+            set(fields),
+            _assigned(fields),
+            bump_attempts=bump_attempts,
         )
 
     async def claim_many(
@@ -198,9 +202,6 @@ class JobRepository(JobLookups, JobOwners):
         ``first``: ``WITH`` clauses (SQL, parameters) run before in the same statement (the
         shared queue's write-back: one round trip for both).
         """
-        assignments = [
-            (f"{column} = ?", [encode_column(column, value)]) for column, value in fields.items()
-        ]
         return await self._move(
             tx,
             job_ids,
@@ -208,7 +209,7 @@ class JobRepository(JobLookups, JobOwners):
             JobState.SUBMITTING,
             now,
             set(fields),
-            assignments,
+            _assigned(fields),
             bump_attempts=True,
             first=first,
         )
@@ -279,41 +280,10 @@ class JobRepository(JobLookups, JobOwners):
         rows = await tx.fetch_all(sql, params)
         moved = sorted((job_from_row(row) for row in rows), key=lambda job: job.id)
         if target is JobState.QUEUED:
-            await self._waiting_again(tx, moved, handed_back=source is JobState.SUBMITTING)
+            await waiting_again(tx, moved, handed_back=source is JobState.SUBMITTING)
         elif source is JobState.QUEUED and target is not JobState.SUBMITTING:
-            await self._stopped_waiting(tx, [(job.speed, job) for job in moved])
+            await stopped_waiting(tx, [(job.speed, job) for job in moved])
         return moved
-
-    async def _stopped_waiting(
-        self, tx: Transaction, gone: Sequence[tuple[SpeedMode, Job]]
-    ) -> None:
-        """These jobs left their class's line unstarted (PostgreSQL: the shared queue's)."""
-        if gone and tx.engine == "postgresql":
-            await QueueState().leave(
-                tx, [(speed, job.guild_id, job.user_id) for speed, job in gone]
-            )
-
-    async def _waiting_again(
-        self, tx: Transaction, jobs: Sequence[Job], *, handed_back: bool = False
-    ) -> None:
-        """These jobs wait (again): on PostgreSQL, the shared queue's rings hold their places.
-
-        ``handed_back``: they were claimed but never started, so they wait at the front.
-        """
-        if not jobs or tx.engine != "postgresql":
-            return
-        weights: dict[int, int] = {}
-        if handed_back:
-            rows = await tx.fetch_all(
-                f"SELECT id, weight FROM jobs WHERE id IN ({marks(len(jobs))})",  # noqa: S608
-                tuple(job.id for job in jobs),
-            )
-            weights = {int(row[0]): int(row[1]) for row in rows}
-        await QueueState().activate(
-            tx,
-            [(job.speed, job.guild_id, job.user_id, weights.get(job.id, 0)) for job in jobs],
-            front=handed_back,
-        )
 
     async def start(
         self,
@@ -385,60 +355,3 @@ class JobRepository(JobLookups, JobOwners):
             "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
         )
         return changed > 0
-
-    async def count_waiting(
-        self, tx: Transaction, *, guild_id: int, user_id: int
-    ) -> tuple[int, int]:
-        """How many jobs the user and the whole guild have waiting (queued)."""
-        row = await tx.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0)"
-            " FROM jobs WHERE finished_at IS NULL AND guild_id = ? AND state = ?",
-            (user_id, guild_id, JobState.QUEUED.value),
-        )
-        if row is None:
-            return 0, 0
-        return int(row[1]), int(row[0])
-
-    async def submitted_at(self, tx: Transaction, job_ids: Sequence[int]) -> dict[int, float]:
-        """When each of these ``submitting`` jobs was sent to the provider (its last change)."""
-        if not job_ids:
-            return {}
-        rows = await tx.fetch_all(
-            f"SELECT id, updated_at FROM jobs WHERE state = ? AND id IN ({marks(len(job_ids))})",  # noqa: S608 (only ? marks)
-            (JobState.SUBMITTING.value, *job_ids),
-        )
-        return {int(row[0]): float(row[1]) for row in rows}
-
-    async def unfinished(
-        self, tx: Transaction, *, queued: bool = True
-    ) -> tuple[list[WaitingJob], list[PendingJob]]:
-        """Every job not in a terminal state, for recovery: the queued ones, then the rest.
-
-        Both in id order. The queued ones are read in the order of their index (no sort)
-        and as small tuples: a restart may find a hundred thousand of them. ``queued`` False:
-        not those (the shared queue keeps them in the database).
-        """
-        waiting = []
-        if queued:
-            waiting = await tx.fetch_all(
-                f"SELECT {WAITING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-                " WHERE finished_at IS NULL AND state = ? ORDER BY id",
-                (JobState.QUEUED.value,),
-            )
-        others = await tx.fetch_all(
-            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE finished_at IS NULL AND state IN (?, ?) ORDER BY id",
-            (JobState.SUBMITTING.value, JobState.RUNNING.value),
-        )
-        with collector_paused():
-            found = waiting_from_rows(waiting)
-        return found, [pending_from_row(row) for row in others]
-
-    async def queued_after(self, tx: Transaction, after_id: int) -> list[PendingJob]:
-        """Queued jobs newer than ``after_id``, in id order (new work since the last look)."""
-        rows = await tx.fetch_all(
-            f"SELECT {PENDING_COLUMNS} FROM jobs"  # noqa: S608 (constant column list)
-            " WHERE finished_at IS NULL AND id > ? AND state = ? ORDER BY id",
-            (after_id, JobState.QUEUED.value),
-        )
-        return [pending_from_row(row) for row in rows]
